@@ -1,0 +1,432 @@
+#include "config/configuration.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "config/default_config.hpp"
+#include "revocation/error.hpp"
+#include "revocation/status_transition.hpp"
+
+namespace revocore::config {
+namespace {
+
+// Collects the context every message needs: the file and the line of the offending node.
+class Validator {
+ public:
+  explicit Validator(std::string source) : source_(std::move(source)) {}
+
+  [[noreturn]] void fail(const toml::node* node, std::string_view message) const {
+    if (node != nullptr && node->source().begin.line > 0) {
+      throw Error(ErrorCode::kInvalidConfig,
+                  fmt::format("{}:{}: {}", source_, node->source().begin.line, message));
+    }
+    throw Error(ErrorCode::kInvalidConfig, fmt::format("{}: {}", source_, message));
+  }
+
+  void only_keys(const toml::table& table, std::initializer_list<std::string_view> allowed,
+                 std::string_view where) const {
+    for (const auto& [key, value] : table) {
+      bool known = false;
+      for (auto name : allowed) {
+        known = known || key.str() == name;
+      }
+      if (!known) {
+        fail(&value, fmt::format("unknown key '{}' in {}; allowed keys are {}", key.str(), where,
+                                 fmt::join(allowed, ", ")));
+      }
+    }
+  }
+
+  const toml::table& table(const toml::table& parent, std::string_view key,
+                           std::string_view where) const {
+    const toml::node* node = parent.get(key);
+    if (node == nullptr) {
+      fail(&parent, fmt::format("{} needs a [{}] table", where, key));
+    }
+    if (!node->is_table()) {
+      fail(node, fmt::format("'{}' in {} must be a table", key, where));
+    }
+    return *node->as_table();
+  }
+
+  std::string string(const toml::table& parent, std::string_view key, std::string_view where,
+                     bool required = true) const {
+    const toml::node* node = parent.get(key);
+    if (node == nullptr) {
+      if (required) {
+        fail(&parent, fmt::format("{} needs '{}'", where, key));
+      }
+      return {};
+    }
+    const auto* value = node->as_string();
+    if (value == nullptr || value->get().empty()) {
+      fail(node, fmt::format("'{}' in {} must be a non-empty string", key, where));
+    }
+    return value->get();
+  }
+
+  LifecycleState state(const toml::node& node, std::string_view where) const {
+    const auto* text = node.as_string();
+    const auto state = text ? parse_lifecycle_state(text->get()) : std::nullopt;
+    if (!state) {
+      fail(&node, fmt::format("{} must be one of active, inactive, locked", where));
+    }
+    return *state;
+  }
+
+  std::vector<LifecycleState> states(const toml::table& parent, std::string_view key,
+                                     std::string_view where) const {
+    const toml::node* node = parent.get(key);
+    if (node == nullptr) {
+      fail(&parent, fmt::format("{} needs '{}', a list of states", where, key));
+    }
+    const auto* array = node->as_array();
+    if (array == nullptr || array->empty()) {
+      fail(node, fmt::format("'{}' in {} must be a non-empty list such as [\"active\"]", key,
+                             where));
+    }
+    std::vector<LifecycleState> out;
+    for (const auto& element : *array) {
+      out.push_back(state(element, fmt::format("each entry of '{}' in {}", key, where)));
+    }
+    return out;
+  }
+
+  ReasonCode reason_code(const toml::node& node, std::string_view where) const {
+    const auto* text = node.as_string();
+    const auto code = text ? parse_reason_code(text->get()) : std::nullopt;
+    if (!code) {
+      fail(&node, fmt::format("{} must be an RFC 5280 reason code: unspecified, keyCompromise, "
+                              "cACompromise, affiliationChanged, superseded, "
+                              "cessationOfOperation, certificateHold, removeFromCRL, "
+                              "privilegeWithdrawn or aACompromise",
+                              where));
+    }
+    return *code;
+  }
+
+  bool boolean(const toml::table& parent, std::string_view key, std::string_view where) const {
+    const toml::node* node = parent.get(key);
+    if (node == nullptr) {
+      return false;
+    }
+    if (!node->is_boolean()) {
+      fail(node, fmt::format("'{}' in {} must be true or false", key, where));
+    }
+    return node->as_boolean()->get();
+  }
+
+ private:
+  std::string source_;
+};
+
+// A reason that may end a certificate: RFC 5280 5.3.1 keeps certificateHold for holds and
+// removeFromCRL for delta CRLs.
+bool can_revoke_with(ReasonCode code) noexcept {
+  return code != ReasonCode::kCertificateHold && code != ReasonCode::kRemoveFromCrl;
+}
+
+CredentialRule parse_rule(const Validator& v, const toml::node& node, std::string_view where) {
+  const auto* table = node.as_table();
+  if (table == nullptr) {
+    v.fail(&node, fmt::format("{} must be a table such as {{ from = [\"active\"], to = "
+                              "\"locked\", certificates = \"revoked\" }}",
+                              where));
+  }
+  v.only_keys(*table, {"from", "to", "certificates", "revocation_reason"}, where);
+  CredentialRule rule;
+  rule.from = v.states(*table, "from", where);
+  const toml::node* to = table->get("to");
+  if (to == nullptr) {
+    v.fail(table, fmt::format("{} needs 'to', the credential end state", where));
+  }
+  rule.to = v.state(*to, fmt::format("'to' in {}", where));
+  for (const auto from : rule.from) {
+    if (from != rule.to && !is_legal_transition(from, rule.to)) {
+      v.fail(to, fmt::format("{} moves {} credentials to {}, which the credential state machine "
+                             "forbids (locked is final)",
+                             where, to_string(from), to_string(rule.to)));
+    }
+  }
+  const std::string certificates = v.string(*table, "certificates", where);
+  if (certificates == "valid") {
+    rule.certificates = CertificateTarget::kValid;
+  } else if (certificates == "on_hold") {
+    rule.certificates = CertificateTarget::kOnHold;
+  } else if (certificates == "revoked") {
+    rule.certificates = CertificateTarget::kRevoked;
+  } else if (certificates == "unchanged") {
+    rule.certificates = CertificateTarget::kUnchanged;
+  } else {
+    v.fail(table->get("certificates"),
+           fmt::format("'certificates' in {} must be valid, on_hold, revoked or unchanged", where));
+  }
+  if (const toml::node* reason = table->get("revocation_reason")) {
+    rule.revocation_reason = v.reason_code(*reason, fmt::format("'revocation_reason' in {}", where));
+    if (!can_revoke_with(*rule.revocation_reason)) {
+      v.fail(reason, fmt::format("'revocation_reason' in {} cannot be {}: it does not end a "
+                                 "certificate",
+                                 where, to_string(*rule.revocation_reason)));
+    }
+  }
+  return rule;
+}
+
+ProcessPolicy parse_process(const Validator& v, std::string_view name, const toml::node& node) {
+  const std::string where = fmt::format("[process.{}]", name);
+  const auto* table = node.as_table();
+  if (table == nullptr) {
+    v.fail(&node, fmt::format("{} must be a table", where));
+  }
+  v.only_keys(*table,
+              {"title", "target", "required_state", "user_end_state", "roles", "relations",
+               "approval", "reasons", "credentials"},
+              where);
+  ProcessPolicy p;
+  p.name = std::string(name);
+  p.title = v.string(*table, "title", where);
+
+  const std::string target = v.string(*table, "target", where);
+  if (target == "user") {
+    p.target = ProcessTarget::kUser;
+  } else if (target == "credential") {
+    p.target = ProcessTarget::kCredential;
+  } else {
+    v.fail(table->get("target"), fmt::format("'target' in {} must be user or credential", where));
+  }
+  p.required_state = v.states(*table, "required_state", where);
+
+  if (const toml::node* end = table->get("user_end_state")) {
+    if (p.target != ProcessTarget::kUser) {
+      v.fail(end, fmt::format("{} targets a credential and leaves the user unchanged; remove "
+                              "'user_end_state'",
+                              where));
+    }
+    p.user_end_state = v.state(*end, fmt::format("'user_end_state' in {}", where));
+  } else if (p.target == ProcessTarget::kUser) {
+    v.fail(table, fmt::format("{} targets a user and needs 'user_end_state'", where));
+  }
+
+  const std::string roles = v.string(*table, "roles", where, /*required=*/false);
+  if (roles.empty() || roles == "keep") {
+    p.roles = RolesEffect::kKeep;
+  } else if (roles == "withdraw_all") {
+    p.roles = RolesEffect::kWithdrawAll;
+  } else if (roles == "default_only") {
+    p.roles = RolesEffect::kDefaultOnly;
+  } else {
+    v.fail(table->get("roles"),
+           fmt::format("'roles' in {} must be keep, withdraw_all or default_only", where));
+  }
+  if (p.target == ProcessTarget::kCredential && p.roles != RolesEffect::kKeep) {
+    v.fail(table->get("roles"),
+           fmt::format("{} targets a credential; it cannot change the user's roles", where));
+  }
+
+  const std::string relations = v.string(*table, "relations", where, /*required=*/false);
+  if (relations.empty() || relations == "keep") {
+    p.relations = RelationsEffect::kKeep;
+  } else if (relations == "deactivate") {
+    p.relations = RelationsEffect::kDeactivate;
+  } else if (relations == "activate") {
+    p.relations = RelationsEffect::kActivate;
+  } else {
+    v.fail(table->get("relations"),
+           fmt::format("'relations' in {} must be keep, deactivate or activate", where));
+  }
+  p.approval = v.boolean(*table, "approval", where);
+
+  const toml::node* reasons = table->get("reasons");
+  const auto* reason_array = reasons ? reasons->as_array() : nullptr;
+  if (reason_array == nullptr || reason_array->empty()) {
+    v.fail(reasons ? reasons : table,
+           fmt::format("{} needs 'reasons', a non-empty list of {{ label = \"...\", code = "
+                       "\"...\" }}",
+                       where));
+  }
+  std::set<std::string> labels;
+  for (const auto& element : *reason_array) {
+    const auto* reason_table = element.as_table();
+    if (reason_table == nullptr) {
+      v.fail(&element, fmt::format("each reason in {} must be {{ label = \"...\", code = \"...\" }}",
+                                   where));
+    }
+    const std::string reason_where = fmt::format("a reason of {}", where);
+    v.only_keys(*reason_table, {"label", "code"}, reason_where);
+    Reason reason;
+    reason.label = v.string(*reason_table, "label", reason_where);
+    const toml::node* code = reason_table->get("code");
+    if (code == nullptr) {
+      v.fail(reason_table, fmt::format("reason '{}' of {} needs 'code'", reason.label, where));
+    }
+    reason.code = v.reason_code(*code, fmt::format("the code of reason '{}'", reason.label));
+    if (!labels.insert(reason.label).second) {
+      v.fail(&element, fmt::format("reason '{}' is listed twice in {}", reason.label, where));
+    }
+    p.reasons.push_back(std::move(reason));
+  }
+
+  const toml::table& credentials = v.table(*table, "credentials", where);
+  if (credentials.empty()) {
+    v.fail(&credentials, fmt::format("{}.credentials needs a rule for at least one credential type",
+                                     where));
+  }
+  for (const auto& [type_name, rule_node] : credentials) {
+    const auto type = parse_credential_type(type_name.str());
+    if (!type) {
+      v.fail(&rule_node, fmt::format("unknown credential type '{}' in {}.credentials; types are "
+                                     "card, temporary_card, virtual_smart_card, mobile_id, "
+                                     "soft_token",
+                                     type_name.str(), where));
+    }
+    const std::string rule_where = fmt::format("{}.credentials.{}", where, type_name.str());
+    CredentialRule rule = parse_rule(v, rule_node, rule_where);
+    if (rule.certificates == CertificateTarget::kRevoked && !rule.revocation_reason) {
+      for (const auto& reason : p.reasons) {
+        if (!can_revoke_with(reason.code)) {
+          v.fail(&rule_node,
+                 fmt::format("{} revokes certificates, but reason '{}' maps to {}, which cannot "
+                             "end a certificate; give the rule a revocation_reason",
+                             rule_where, reason.label, to_string(reason.code)));
+        }
+      }
+    }
+    p.rules[static_cast<std::size_t>(*type)] = std::move(rule);
+  }
+  return p;
+}
+
+}  // namespace
+
+bool CredentialRule::applies_to(LifecycleState state) const noexcept {
+  return std::find(from.begin(), from.end(), state) != from.end();
+}
+
+const Reason* ProcessPolicy::find_reason(std::string_view label) const noexcept {
+  for (const auto& reason : reasons) {
+    if (reason.label == label) {
+      return &reason;
+    }
+  }
+  return nullptr;
+}
+
+const CredentialRule* ProcessPolicy::rule_for(CredentialType type) const noexcept {
+  const auto& rule = rules[static_cast<std::size_t>(type)];
+  return rule ? &*rule : nullptr;
+}
+
+bool ProcessPolicy::requires_state(LifecycleState state) const noexcept {
+  return std::find(required_state.begin(), required_state.end(), state) != required_state.end();
+}
+
+const ProcessPolicy& Configuration::process(std::string_view name) const {
+  const auto it = processes.find(name);
+  if (it == processes.end()) {
+    throw Error(ErrorCode::kInvalidConfig,
+                fmt::format("{}: process {} is not configured; add a [process.{}] table",
+                            source, name, name));
+  }
+  return it->second;
+}
+
+const IssuerConfig* Configuration::find_issuer(std::string_view name) const noexcept {
+  for (const auto& issuer : issuers) {
+    if (issuer.name == name) {
+      return &issuer;
+    }
+  }
+  return nullptr;
+}
+
+Configuration Configuration::parse(std::string_view toml_text, std::string source,
+                                   const std::filesystem::path& base_directory) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, source);
+  } catch (const toml::parse_error& e) {
+    throw Error(ErrorCode::kInvalidConfig,
+                fmt::format("{}:{}:{}: {}", source, e.source().begin.line,
+                            e.source().begin.column, e.description()));
+  }
+  const Validator v(source);
+  v.only_keys(root, {"store", "roles", "issuer", "process"}, "the configuration");
+
+  Configuration config;
+  config.source = source;
+
+  const toml::table& store = v.table(root, "store", "the configuration");
+  v.only_keys(store, {"map_size_mib"}, "[store]");
+  const toml::node* map_size = store.get("map_size_mib");
+  const auto* map_size_value = map_size ? map_size->as_integer() : nullptr;
+  if (map_size_value == nullptr || map_size_value->get() < 1 ||
+      map_size_value->get() > (std::int64_t{1} << 30)) {
+    v.fail(map_size ? map_size : &store, "[store] needs map_size_mib, a whole number of MiB such as "
+                                         "4096");
+  }
+  config.map_size_bytes = static_cast<std::size_t>(map_size_value->get()) << 20;
+
+  const toml::table& roles = v.table(root, "roles", "the configuration");
+  v.only_keys(roles, {"default"}, "[roles]");
+  config.default_role = v.string(roles, "default", "[roles]");
+
+  if (const toml::node* issuers = root.get("issuer")) {
+    const auto* array = issuers->as_array();
+    if (array == nullptr) {
+      v.fail(issuers, "issuers are written as [[issuer]] tables");
+    }
+    for (const auto& element : *array) {
+      const auto* table = element.as_table();
+      if (table == nullptr) {
+        v.fail(&element, "issuers are written as [[issuer]] tables");
+      }
+      v.only_keys(*table, {"name", "certificate"}, "[[issuer]]");
+      IssuerConfig issuer;
+      issuer.name = v.string(*table, "name", "[[issuer]]");
+      const std::filesystem::path certificate = v.string(*table, "certificate", "[[issuer]]");
+      issuer.certificate =
+          certificate.is_absolute() ? certificate : base_directory / certificate;
+      if (config.find_issuer(issuer.name) != nullptr) {
+        v.fail(table, fmt::format("issuer '{}' is configured twice", issuer.name));
+      }
+      config.issuers.push_back(std::move(issuer));
+    }
+  }
+
+  const toml::table& processes = v.table(root, "process", "the configuration");
+  for (const auto& [name, node] : processes) {
+    config.processes.emplace(std::string(name.str()), parse_process(v, name.str(), node));
+  }
+  for (const auto required : kRequiredProcesses) {
+    if (!config.processes.contains(required)) {
+      v.fail(&processes, fmt::format("process {} is not configured; add a [process.{}] table "
+                                     "(`revocore config default` prints the default one)",
+                                     required, required));
+    }
+  }
+  return config;
+}
+
+Configuration Configuration::load_file(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    throw Error(ErrorCode::kInvalidConfig,
+                fmt::format("cannot read the configuration {}; create it with `revocore init` or "
+                            "pass --config",
+                            file.string()));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse(text.str(), file.string(), file.parent_path());
+}
+
+Configuration Configuration::built_in_default() {
+  return parse(kDefaultConfigToml, "<built-in default>", std::filesystem::current_path());
+}
+
+}  // namespace revocore::config

@@ -1,0 +1,92 @@
+#pragma once
+// The TOML configuration: store settings, issuers, the default role and the lifecycle policy
+// (per process: what it requires, what it does per credential type, its reasons, whether it
+// needs approval). Validated completely at load; a bad file is refused with its name, the line
+// and what to change.
+#include <array>
+#include <cstddef>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "revocation/batch_order.hpp"
+#include "revocation/types.hpp"
+
+namespace revocore::config {
+
+// The symbolic names of the processes the command line and API offer; each must be configured.
+inline constexpr std::string_view kUsersProcLock = "UsersProcLock";
+inline constexpr std::string_view kUsersProcDeactivate = "UsersProcDeactivate";
+inline constexpr std::string_view kUsersProcReactivate = "UsersProcReactivate";
+inline constexpr std::string_view kCardsProcDeactivate = "CardsProcDeactivate";
+inline constexpr std::string_view kCardsProcLock = "CardsProcLock";
+inline constexpr std::string_view kCardsProcReactivate = "CardsProcReactivate";
+inline constexpr std::array<std::string_view, 6> kRequiredProcesses = {
+    kUsersProcLock,        kUsersProcDeactivate, kUsersProcReactivate,
+    kCardsProcDeactivate, kCardsProcLock,        kCardsProcReactivate};
+
+enum class ProcessTarget { kUser, kCredential };
+enum class RolesEffect { kKeep, kWithdrawAll, kDefaultOnly };
+enum class RelationsEffect { kKeep, kDeactivate, kActivate };
+
+struct Reason {
+  std::string label;  // what the operator picks, e.g. "Left the organisation"
+  ReasonCode code = ReasonCode::kUnspecified;
+};
+
+// What a process does to a related credential of one type.
+struct CredentialRule {
+  std::vector<LifecycleState> from;  // credentials in other states are left alone
+  LifecycleState to = LifecycleState::kActive;
+  CertificateTarget certificates = CertificateTarget::kUnchanged;
+  // Reason for revocations by this rule when the operator's reason cannot end a certificate.
+  std::optional<ReasonCode> revocation_reason;
+
+  bool applies_to(LifecycleState state) const noexcept;
+};
+
+struct ProcessPolicy {
+  std::string name;   // symbolic name, e.g. UsersProcLock
+  std::string title;  // e.g. "Lock user"
+  ProcessTarget target = ProcessTarget::kUser;
+  std::vector<LifecycleState> required_state;
+  std::optional<LifecycleState> user_end_state;  // user processes only
+  RolesEffect roles = RolesEffect::kKeep;
+  RelationsEffect relations = RelationsEffect::kKeep;
+  bool approval = false;
+  std::vector<Reason> reasons;
+  std::array<std::optional<CredentialRule>, 6> rules;  // indexed by CredentialType value
+
+  const Reason* find_reason(std::string_view label) const noexcept;
+  const CredentialRule* rule_for(CredentialType type) const noexcept;
+  bool requires_state(LifecycleState state) const noexcept;
+};
+
+struct IssuerConfig {
+  std::string name;
+  std::filesystem::path certificate;  // absolute, resolved against the configuration's folder
+};
+
+struct Configuration {
+  std::string source;  // file name for messages, or "<built-in default>"
+  std::size_t map_size_bytes = 0;
+  std::string default_role;
+  std::vector<IssuerConfig> issuers;
+  std::map<std::string, ProcessPolicy, std::less<>> processes;
+
+  // Throws kInvalidConfig naming the process when it is not configured.
+  const ProcessPolicy& process(std::string_view name) const;
+  const IssuerConfig* find_issuer(std::string_view name) const noexcept;
+
+  // Both throw Error(kInvalidConfig) with "file:line: what is wrong".
+  static Configuration load_file(const std::filesystem::path& file);
+  // `base_directory` resolves relative paths; `source` names the text in messages.
+  static Configuration parse(std::string_view toml_text, std::string source,
+                             const std::filesystem::path& base_directory);
+  static Configuration built_in_default();
+};
+
+}  // namespace revocore::config

@@ -1,0 +1,208 @@
+#include "importer/certificate_import.hpp"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <set>
+
+#include "revocation/error.hpp"
+
+namespace revocore::importer {
+namespace {
+
+bool looks_like_certificate_file(const std::filesystem::path& file) {
+  const std::string extension = file.extension().string();
+  return extension == ".pem" || extension == ".crt" || extension == ".cer" || extension == ".der";
+}
+
+// File name -> path for every certificate file named or found in a named directory.
+std::map<std::string, std::filesystem::path> collect_files(
+    const std::vector<std::filesystem::path>& sources) {
+  std::map<std::string, std::filesystem::path> files;
+  auto add = [&](const std::filesystem::path& file) {
+    const auto [it, inserted] = files.emplace(file.filename().string(), file);
+    if (!inserted) {
+      throw Error(ErrorCode::kInvalidManifest,
+                  fmt::format("two certificate files are named {} ({} and {}); the manifest "
+                              "matches files by name, so names must be unique",
+                              file.filename().string(), it->second.string(), file.string()));
+    }
+  };
+  for (const auto& source : sources) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(source, ec)) {
+      for (const auto& item : std::filesystem::directory_iterator(source)) {
+        if (item.is_regular_file() && looks_like_certificate_file(item.path())) {
+          add(item.path());
+        }
+      }
+    } else if (std::filesystem::is_regular_file(source, ec)) {
+      add(source);
+    } else {
+      throw Error(ErrorCode::kInvalidCertificate,
+                  fmt::format("{} is neither a certificate file nor a directory", source.string()));
+    }
+  }
+  return files;
+}
+
+[[noreturn]] void fail_line(ErrorCode code, const ImportRequest& request,
+                            const ManifestEntry& entry, std::string_view message) {
+  throw Error(code, fmt::format("{}:{}: {}", request.manifest.string(), entry.line, message));
+}
+
+}  // namespace
+
+std::vector<RegisteredIssuer> register_issuers(WriteTransaction& txn,
+                                               const config::Configuration& config) {
+  std::vector<RegisteredIssuer> out;
+  for (const auto& issuer : config.issuers) {
+    std::vector<pki::X509Certificate> loaded;
+    try {
+      loaded = pki::X509Certificate::load_file(issuer.certificate);
+    } catch (const Error& e) {
+      throw Error(ErrorCode::kInvalidConfig,
+                  fmt::format("{}: issuer '{}': {}", config.source, issuer.name, e.what()));
+    }
+    pki::X509Certificate& certificate = loaded.front();
+    const std::string der = certificate.der();
+    IssuerId id = 0;
+    if (const auto stored = txn.issuer_by_name(issuer.name)) {
+      if (stored->certificate_der != der) {
+        throw Error(ErrorCode::kInvalidConfig,
+                    fmt::format("{}: issuer '{}' is registered in the store with another "
+                                "certificate than {}; an issuer's certificate cannot change "
+                                "under its name, configure the new one under a new name",
+                                config.source, issuer.name, issuer.certificate.string()));
+      }
+      id = stored->id;
+    } else {
+      IssuerRecord record;
+      record.name = issuer.name;
+      record.subject_der = certificate.subject_der();
+      record.certificate_der = der;
+      id = txn.add_issuer(std::move(record));
+    }
+    out.push_back(RegisteredIssuer{id, issuer.name, std::move(certificate)});
+  }
+  return out;
+}
+
+ImportSummary import_certificates(Store& store, const config::Configuration& config,
+                                  const ImportRequest& request, const Clock& clock) {
+  const std::vector<ManifestEntry> entries = load_manifest(request.manifest);
+  if (entries.empty()) {
+    throw Error(ErrorCode::kInvalidManifest,
+                fmt::format("{} lists no certificates", request.manifest.string()));
+  }
+
+  // Resolve every line to a file before touching the store.
+  std::vector<std::filesystem::path> paths;
+  if (request.sources.empty()) {
+    for (const auto& entry : entries) {
+      const std::filesystem::path named = entry.certificate;
+      paths.push_back(named.is_absolute() ? named : request.manifest.parent_path() / named);
+    }
+  } else {
+    auto files = collect_files(request.sources);
+    for (const auto& entry : entries) {
+      const std::string name = std::filesystem::path(entry.certificate).filename().string();
+      const auto it = files.find(name);
+      if (it == files.end()) {
+        fail_line(ErrorCode::kInvalidManifest, request, entry,
+                  fmt::format("certificate file {} is not among the files given to import", name));
+      }
+      paths.push_back(it->second);
+      files.erase(it);
+    }
+    if (!files.empty()) {
+      throw Error(ErrorCode::kInvalidManifest,
+                  fmt::format("{} has no line in the manifest {}; add one, or leave the file out",
+                              files.begin()->second.string(), request.manifest.string()));
+    }
+  }
+
+  const UnixTime now = clock();
+  WriteTransaction txn = store.write();
+  const std::vector<RegisteredIssuer> issuers = register_issuers(txn, config);
+  ImportSummary summary;
+
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const ManifestEntry& entry = entries[i];
+    std::vector<pki::X509Certificate> certificates;
+    try {
+      certificates = pki::X509Certificate::load_file(paths[i]);
+    } catch (const Error& e) {
+      fail_line(e.code(), request, entry, e.what());
+    }
+
+    if (auto user = txn.user(entry.user_id); !user) {
+      User created;
+      created.id = entry.user_id;
+      created.name = entry.user_name;
+      created.roles = {config.default_role};
+      txn.put_user(created);
+      ++summary.users_created;
+    }
+    if (auto credential = txn.credential(entry.credential_id)) {
+      if (credential->user_id != entry.user_id || credential->type != entry.type) {
+        fail_line(ErrorCode::kInvalidManifest, request, entry,
+                  fmt::format("credential {} is a {} of user {} in the store, but this line "
+                              "says a {} of user {}",
+                              entry.credential_id, to_string(credential->type),
+                              credential->user_id, to_string(entry.type), entry.user_id));
+      }
+    } else {
+      Credential created;
+      created.id = entry.credential_id;
+      created.type = entry.type;
+      created.user_id = entry.user_id;
+      txn.put_credential(created);
+      ++summary.credentials_created;
+    }
+
+    for (const auto& certificate : certificates) {
+      const RegisteredIssuer* issuer = nullptr;
+      for (const auto& candidate : issuers) {
+        if (certificate.is_issued_by(candidate.certificate)) {
+          issuer = &candidate;
+          break;
+        }
+      }
+      if (issuer == nullptr) {
+        fail_line(ErrorCode::kUnknownIssuer, request, entry,
+                  fmt::format("{} was issued by '{}', which is not a configured issuer (or its "
+                              "signature does not verify); add an [[issuer]] with that CA's "
+                              "certificate to {}",
+                              paths[i].string(), certificate.issuer_text(), config.source));
+      }
+      CertificateKey key{issuer->id, certificate.serial()};
+      CertificateRecord record;
+      record.not_after = certificate.not_after();
+      record.credential_id = entry.credential_id;
+      record.subject = certificate.subject_text();
+      try {
+        txn.add_certificate(key, record);
+      } catch (const Error& e) {
+        fail_line(e.code(), request, entry, fmt::format("{} ({})", e.what(), paths[i].string()));
+      }
+      ++summary.certificates;
+    }
+  }
+
+  AuditRecord audit;
+  audit.kind = AuditKind::kImport;
+  audit.time = now;
+  audit.process = "Import";
+  audit.target_kind = "import";
+  audit.target_id = request.manifest.filename().string();
+  audit.operator_name = request.operator_name;
+  audit.note = fmt::format("{} certificates, {} new users, {} new credentials from {}",
+                           summary.certificates, summary.users_created,
+                           summary.credentials_created, request.manifest.string());
+  summary.audit_id = txn.append_audit(audit);
+  txn.commit();
+  return summary;
+}
+
+}  // namespace revocore::importer

@@ -1,0 +1,325 @@
+#include "lifecycle/lifecycle_processes.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "revocation/error.hpp"
+
+namespace revocore::lifecycle {
+namespace {
+
+using config::ProcessPolicy;
+using config::ProcessTarget;
+
+// "an active user", "an active or inactive card".
+std::string required_state_text(const ProcessPolicy& policy, std::string_view noun) {
+  std::vector<std::string_view> names;
+  for (const auto state : policy.required_state) {
+    names.push_back(to_string(state));
+  }
+  const std::string states = fmt::format("{}", fmt::join(names, " or "));
+  const bool vowel = !states.empty() && std::string_view("aeiou").find(states[0]) != std::string_view::npos;
+  return fmt::format("{} {} {}", vowel ? "an" : "a", states, noun);
+}
+
+std::string credential_noun(const ProcessPolicy& policy) {
+  std::vector<std::string_view> types;
+  for (const auto type : kAllCredentialTypes) {
+    if (policy.rule_for(type) != nullptr) {
+      types.push_back(to_string(type));
+    }
+  }
+  return fmt::format("{}", fmt::join(types, " or "));
+}
+
+std::optional<LifecycleState> relation_target(config::RelationsEffect effect) {
+  switch (effect) {
+    case config::RelationsEffect::kKeep:
+      return std::nullopt;
+    case config::RelationsEffect::kDeactivate:
+      return LifecycleState::kInactive;
+    case config::RelationsEffect::kActivate:
+      return LifecycleState::kActive;
+  }
+  return std::nullopt;
+}
+
+// What a process will do, worked out from the store and the policy before anything is written.
+struct Plan {
+  std::optional<User> user;  // the target user (user processes only)
+  std::vector<Credential> credentials;
+  BatchOrder order;
+};
+
+// Checks the target and its required state and loads the related credentials. Shared by a run,
+// a request for approval (checked early) and an approval (checked again).
+Plan plan_process(const StoreTransaction& txn, const ProcessPolicy& policy,
+                  std::string_view target_id) {
+  Plan plan;
+  if (policy.target == ProcessTarget::kUser) {
+    plan.user = txn.user(target_id);
+    if (!plan.user) {
+      throw Error(ErrorCode::kNotFound,
+                  fmt::format("user {} does not exist; check the id with `revocore user show`",
+                              target_id));
+    }
+    if (!policy.requires_state(plan.user->state)) {
+      throw Error(ErrorCode::kWrongState,
+                  fmt::format("{} needs {}; user {} is {}", policy.title,
+                              required_state_text(policy, "user"), target_id,
+                              to_string(plan.user->state)));
+    }
+    plan.credentials = txn.credentials_of_user(target_id);
+  } else {
+    const std::string noun = credential_noun(policy);
+    auto credential = txn.credential(target_id);
+    if (!credential) {
+      throw Error(ErrorCode::kNotFound, fmt::format("{} {} does not exist", noun, target_id));
+    }
+    if (policy.rule_for(credential->type) == nullptr) {
+      throw Error(ErrorCode::kWrongState,
+                  fmt::format("{} applies to a {}; credential {} is a {}", policy.title, noun,
+                              target_id, to_string(credential->type)));
+    }
+    if (!policy.requires_state(credential->state)) {
+      throw Error(ErrorCode::kWrongState,
+                  fmt::format("{} needs {}; {} {} is {}", policy.title,
+                              required_state_text(policy, noun), to_string(credential->type),
+                              target_id, to_string(credential->state)));
+    }
+    plan.credentials.push_back(std::move(*credential));
+  }
+  return plan;
+}
+
+void build_order(Plan& plan, const ProcessPolicy& policy, const config::Reason& reason,
+                 std::string_view operator_name, UnixTime now) {
+  plan.order.process = policy.name;
+  plan.order.operator_name = std::string(operator_name);
+  plan.order.time = now;
+  const auto relation = relation_target(policy.relations);
+  for (const auto& credential : plan.credentials) {
+    const config::CredentialRule* rule = policy.rule_for(credential.type);
+    if (rule == nullptr || !rule->applies_to(credential.state)) {
+      continue;  // e.g. Reactivate user leaves locked credentials locked
+    }
+    CredentialChange change;
+    change.credential_id = credential.id;
+    change.new_state = rule->to;
+    change.certificates = rule->certificates;
+    change.revocation_reason = rule->revocation_reason.value_or(reason.code);
+    change.relation_state = relation;
+    plan.order.changes.push_back(std::move(change));
+  }
+}
+
+std::vector<std::string> roles_after(const config::Configuration& config,
+                                     const ProcessPolicy& policy,
+                                     const std::vector<std::string>& before) {
+  switch (policy.roles) {
+    case config::RolesEffect::kKeep:
+      return before;
+    case config::RolesEffect::kWithdrawAll:
+      return {};
+    case config::RolesEffect::kDefaultOnly:
+      return {config.default_role};
+  }
+  return before;
+}
+
+
+// Applies a planned process inside `txn`: the batch order, the user's end state and roles, and
+// the audit record naming every change. The caller commits.
+ProcessOutcome apply_plan(WriteTransaction& txn, const config::Configuration& config,
+                          const ProcessPolicy& policy, const config::Reason& reason, Plan& plan,
+                          std::string_view target_id, std::string_view operator_name,
+                          UnixTime now, const ApprovalRequest* approved) {
+  build_order(plan, policy, reason, operator_name, now);
+  plan.order.audit_id = txn.next_audit_id();
+
+  ProcessOutcome outcome;
+  outcome.batch = apply_batch_order(txn, plan.order);
+
+  AuditRecord& audit = outcome.audit;
+  audit.kind = AuditKind::kProcessApplied;
+  audit.time = now;
+  audit.process = policy.name;
+  audit.target_kind = policy.target == ProcessTarget::kUser ? "user" : "credential";
+  audit.target_id = std::string(target_id);
+  audit.operator_name = std::string(operator_name);
+  audit.reason_label = reason.label;
+  audit.reason_code = reason.code;
+  if (approved != nullptr) {
+    outcome.approval_id = approved->id;
+    audit.approval_id = approved->id;
+    audit.requested_by = approved->requested_by;
+  }
+  if (plan.user) {
+    User& user = *plan.user;
+    audit.user_old_state = user.state;
+    audit.roles_before = user.roles;
+    user.state = *policy.user_end_state;
+    user.roles = roles_after(config, policy, user.roles);
+    audit.user_new_state = user.state;
+    audit.roles_after = user.roles;
+    txn.put_user(user);
+  }
+  for (const auto& credential_outcome : outcome.batch.credentials) {
+    const CredentialChange& change = plan.order.changes[credential_outcome.change_index];
+    audit.credential_changes.push_back(CredentialChangeRecord{
+        change.credential_id, credential_outcome.type, credential_outcome.old_state,
+        change.new_state, credential_outcome.certificates_changed});
+  }
+  audit.first_journal_sequence = outcome.batch.first_journal_sequence;
+  audit.last_journal_sequence = outcome.batch.last_journal_sequence;
+  audit.certificates_changed = outcome.batch.certificates_changed;
+  audit.id = txn.append_audit(audit);
+  return outcome;
+}
+
+}  // namespace
+
+const config::Reason& LifecycleProcesses::offered_reason(const ProcessPolicy& policy,
+                                                         std::string_view label) const {
+  if (const auto* reason = policy.find_reason(label)) {
+    return *reason;
+  }
+  std::vector<std::string> offered;
+  for (const auto& reason : policy.reasons) {
+    offered.push_back(fmt::format("'{}'", reason.label));
+  }
+  throw Error(ErrorCode::kReasonNotOffered,
+              fmt::format("reason '{}' is not offered for {}; choose one of {}", label,
+                          policy.title, fmt::join(offered, ", ")));
+}
+
+ProcessOutcome LifecycleProcesses::run(const ProcessRequest& request) {
+  const ProcessPolicy& policy = config_.process(request.process);
+  const config::Reason& reason = offered_reason(policy, request.reason_label);
+  if (request.operator_name.empty()) {
+    throw Error(ErrorCode::kInvalidArgument, "an operator name is required for the audit trail");
+  }
+  const UnixTime now = clock_();
+
+  WriteTransaction txn = store_.write();
+  Plan plan = plan_process(txn, policy, request.target_id);
+  ProcessOutcome outcome;
+
+  if (policy.approval) {
+    ApprovalRequest pending;
+    pending.process = policy.name;
+    pending.target_id = request.target_id;
+    pending.reason_label = reason.label;
+    pending.requested_by = request.operator_name;
+    pending.requested_at = now;
+    outcome.kind = ProcessOutcome::Kind::kPendingApproval;
+    outcome.approval_id = txn.add_approval(pending);
+
+    AuditRecord& audit = outcome.audit;
+    audit.kind = AuditKind::kApprovalRequested;
+    audit.time = now;
+    audit.process = policy.name;
+    audit.target_kind = policy.target == ProcessTarget::kUser ? "user" : "credential";
+    audit.target_id = request.target_id;
+    audit.operator_name = request.operator_name;
+    audit.reason_label = reason.label;
+    audit.reason_code = reason.code;
+    audit.approval_id = outcome.approval_id;
+    audit.id = txn.append_audit(audit);
+    txn.commit();
+    return outcome;
+  }
+
+  ProcessOutcome applied = apply_plan(txn, config_, policy, reason, plan, request.target_id,
+                                      request.operator_name, now, /*approved=*/nullptr);
+  txn.commit();
+  return applied;
+}
+
+ApprovalRequest LifecycleProcesses::pending_request(const StoreTransaction& txn,
+                                                    std::uint64_t approval_id,
+                                                    std::string_view operator_name) const {
+  if (operator_name.empty()) {
+    throw Error(ErrorCode::kInvalidArgument, "an operator name is required for the audit trail");
+  }
+  auto request = txn.approval(approval_id);
+  if (!request) {
+    throw Error(ErrorCode::kNotFound,
+                fmt::format("approval request #{} does not exist; see `revocore approvals list`",
+                            approval_id));
+  }
+  if (request->status != ApprovalStatus::kPending) {
+    throw Error(ErrorCode::kApprovalDenied,
+                fmt::format("approval request #{} was already {} by {}", approval_id,
+                            to_string(request->status), request->decided_by));
+  }
+  if (request->requested_by == operator_name) {
+    throw Error(ErrorCode::kApprovalDenied,
+                fmt::format("operator {} filed approval request #{} and cannot decide it; "
+                            "another operator must",
+                            operator_name, approval_id));
+  }
+  return *request;
+}
+
+ProcessOutcome LifecycleProcesses::approve(std::uint64_t approval_id,
+                                           std::string_view operator_name) {
+  ApprovalRequest request;
+  {
+    const StoreTransaction snapshot = store_.read();
+    request = pending_request(snapshot, approval_id, operator_name);
+  }
+  const ProcessPolicy& policy = config_.process(request.process);
+  const config::Reason& reason = offered_reason(policy, request.reason_label);
+  const UnixTime now = clock_();
+
+  WriteTransaction txn = store_.write();
+  // Checked again inside the write transaction: another writer may have decided it meanwhile.
+  request = pending_request(txn, approval_id, operator_name);
+  Plan plan = plan_process(txn, policy, request.target_id);
+  ProcessOutcome outcome = apply_plan(txn, config_, policy, reason, plan, request.target_id,
+                                      operator_name, now, &request);
+
+  request.status = ApprovalStatus::kApproved;
+  request.decided_by = std::string(operator_name);
+  request.decided_at = now;
+  request.decision_audit_id = outcome.audit.id;
+  txn.put_approval(request);
+  txn.commit();
+  return outcome;
+}
+
+AuditRecord LifecycleProcesses::reject(std::uint64_t approval_id, std::string_view operator_name,
+                                       std::string_view note) {
+  const UnixTime now = clock_();
+  WriteTransaction txn = store_.write();
+  ApprovalRequest request = pending_request(txn, approval_id, operator_name);
+  const ProcessPolicy& policy = config_.process(request.process);
+
+  AuditRecord audit;
+  audit.kind = AuditKind::kApprovalRejected;
+  audit.time = now;
+  audit.process = request.process;
+  audit.target_kind = policy.target == ProcessTarget::kUser ? "user" : "credential";
+  audit.target_id = request.target_id;
+  audit.operator_name = std::string(operator_name);
+  audit.reason_label = request.reason_label;
+  if (const auto* reason = policy.find_reason(request.reason_label)) {
+    audit.reason_code = reason->code;
+  }
+  audit.approval_id = approval_id;
+  audit.requested_by = request.requested_by;
+  audit.note = std::string(note);
+  audit.id = txn.append_audit(audit);
+
+  request.status = ApprovalStatus::kRejected;
+  request.decided_by = std::string(operator_name);
+  request.decided_at = now;
+  request.decision_audit_id = audit.id;
+  txn.put_approval(request);
+  txn.commit();
+  return audit;
+}
+
+}  // namespace revocore::lifecycle

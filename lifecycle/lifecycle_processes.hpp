@@ -1,0 +1,62 @@
+#pragma once
+// The lifecycle processes (Lock user, Deactivate user, Reactivate user, Deactivate card, Lock
+// card, Reactivate card) as thin callers of the core: check the required state, load the related
+// credentials, build one BatchOrder from the configured policy, apply it, update the user and
+// write the audit record, all in one write transaction. Where the policy asks for an approval
+// step, a run files a pending request instead, and a second operator approves or rejects it.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "config/configuration.hpp"
+#include "revocation/batch_order.hpp"
+#include "revocation/clock.hpp"
+#include "revocation/records.hpp"
+#include "revocation/store.hpp"
+
+namespace revocore::lifecycle {
+
+struct ProcessRequest {
+  std::string process;    // symbolic name, e.g. "UsersProcLock"
+  std::string target_id;  // a user id or a credential id, as the process's target says
+  std::string reason_label;
+  std::string operator_name;
+};
+
+struct ProcessOutcome {
+  enum class Kind { kApplied, kPendingApproval };
+  Kind kind = Kind::kApplied;
+  std::uint64_t approval_id = 0;  // set for kPendingApproval, and for an approved request
+  AuditRecord audit;              // the audit record written by this call
+  BatchResult batch;              // empty for kPendingApproval
+};
+
+class LifecycleProcesses {
+ public:
+  // Does not take ownership; store and config must outlive this object.
+  LifecycleProcesses(Store& store, const config::Configuration& config, Clock clock)
+      : store_(store), config_(config), clock_(std::move(clock)) {}
+
+  // Runs a process, or files it for approval when its policy says so. Throws revocore::Error:
+  // kInvalidConfig (unknown process), kReasonNotOffered, kNotFound, kWrongState.
+  ProcessOutcome run(const ProcessRequest& request);
+
+  // Applies a pending request after checking the required state again. The requester cannot
+  // approve their own request (kApprovalDenied), nor can anyone decide a request twice.
+  ProcessOutcome approve(std::uint64_t approval_id, std::string_view operator_name);
+  // Refuses a pending request; nothing else changes.
+  AuditRecord reject(std::uint64_t approval_id, std::string_view operator_name,
+                     std::string_view note);
+
+ private:
+  const config::Reason& offered_reason(const config::ProcessPolicy& policy,
+                                       std::string_view label) const;
+  ApprovalRequest pending_request(const StoreTransaction& txn, std::uint64_t approval_id,
+                                  std::string_view operator_name) const;
+
+  Store& store_;
+  const config::Configuration& config_;
+  Clock clock_;
+};
+
+}  // namespace revocore::lifecycle

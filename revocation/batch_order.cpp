@@ -1,0 +1,149 @@
+#include "revocation/batch_order.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+
+#include "revocation/status_applier.hpp"
+#include "revocation/status_transition.hpp"
+#include "revocation/store.hpp"
+
+namespace revocore {
+namespace {
+
+// Offsets in an encoded Credential (records.cpp, encode_credential): patched in place.
+constexpr std::size_t kCredentialVersion = 0;
+constexpr std::size_t kCredentialType = 1;
+constexpr std::size_t kCredentialState = 2;
+constexpr std::size_t kCredentialRelation = 3;
+constexpr std::size_t kCredentialFixedSize = 4;
+
+std::optional<CertificateStatus> status_for(CertificateTarget target) noexcept {
+  switch (target) {
+    case CertificateTarget::kUnchanged:
+      return std::nullopt;
+    case CertificateTarget::kValid:
+      return CertificateStatus::kValid;
+    case CertificateTarget::kOnHold:
+      return CertificateStatus::kOnHold;
+    case CertificateTarget::kRevoked:
+      return CertificateStatus::kRevoked;
+  }
+  return std::nullopt;
+}
+
+using EncodedKey = std::array<char, CertificateKey::kMaxEncodedSize>;
+struct KeySlot {
+  EncodedKey bytes;
+  std::uint8_t size;
+};
+
+}  // namespace
+
+BatchResult apply_batch_order(WriteTransaction& txn, const BatchOrder& order) {
+  const Databases& dbs = txn.databases();
+  detail::StatusApplier applier(txn, order.time, order.process, order.operator_name,
+                                order.audit_id);
+  BatchResult result;
+  result.credentials.reserve(order.changes.size());
+
+  // Reused across credentials so the loop does not allocate per item.
+  std::string credential_buffer;
+  std::vector<KeySlot> certificate_keys;
+  lmdb::Cursor relations(txn.raw(), dbs.credential_certificates);
+
+  for (std::size_t index = 0; index < order.changes.size(); ++index) {
+    const CredentialChange& change = order.changes[index];
+    std::string_view current;
+    if (!txn.raw().get(dbs.credentials, change.credential_id, current)) {
+      throw Error(ErrorCode::kNotFound,
+                  fmt::format("credential {} (entry {} of the batch order) does not exist; "
+                              "nothing was changed",
+                              change.credential_id, index + 1));
+    }
+    if (current.size() < kCredentialFixedSize || current[kCredentialVersion] != 1) {
+      throw Error(ErrorCode::kStoreCorrupt,
+                  fmt::format("credential {} has a damaged record", change.credential_id));
+    }
+    const auto old_state =
+        lifecycle_state_from_byte(static_cast<std::uint8_t>(current[kCredentialState]));
+    const auto type = credential_type_from_byte(static_cast<std::uint8_t>(current[kCredentialType]));
+    if (!old_state || !type) {
+      throw Error(ErrorCode::kStoreCorrupt,
+                  fmt::format("credential {} has a damaged record", change.credential_id));
+    }
+    if (*old_state != change.new_state && !is_legal_transition(*old_state, change.new_state)) {
+      throw Error(ErrorCode::kIllegalTransition,
+                  fmt::format("credential {} is {}; it cannot become {} (locked is final); "
+                              "nothing was changed",
+                              change.credential_id, to_string(*old_state),
+                              to_string(change.new_state)));
+    }
+
+    credential_buffer.assign(current);
+    credential_buffer[kCredentialState] = static_cast<char>(change.new_state);
+    if (change.relation_state) {
+      credential_buffer[kCredentialRelation] = static_cast<char>(*change.relation_state);
+    }
+    if (credential_buffer != current) {
+      txn.raw().put(dbs.credentials, change.credential_id, credential_buffer);
+    }
+
+    CredentialOutcome outcome;
+    outcome.change_index = static_cast<std::uint32_t>(index);
+    outcome.type = *type;
+    outcome.old_state = *old_state;
+
+    if (const auto target = status_for(change.certificates)) {
+      // Copy the keys out first: views into LMDB pages end at the next write.
+      certificate_keys.clear();
+      std::string_view key = change.credential_id;
+      std::string_view certificate_key;
+      for (bool found = relations.get(key, certificate_key, MDB_SET_KEY); found;
+           found = relations.get(key, certificate_key, MDB_NEXT_DUP)) {
+        KeySlot& slot = certificate_keys.emplace_back();
+        slot.size = static_cast<std::uint8_t>(std::min(certificate_key.size(), slot.bytes.size()));
+        std::memcpy(slot.bytes.data(), certificate_key.data(), slot.size);
+      }
+      for (const KeySlot& slot : certificate_keys) {
+        const auto applied = applier.apply(std::string_view(slot.bytes.data(), slot.size), *target,
+                                           change.revocation_reason, order.invalidity_date,
+                                           /*tolerate_final=*/true);
+        if (applied == detail::StatusApplier::Outcome::kChanged) {
+          ++outcome.certificates_changed;
+          switch (*target) {
+            case CertificateStatus::kRevoked:
+              ++result.revoked;
+              break;
+            case CertificateStatus::kOnHold:
+              ++result.held;
+              break;
+            case CertificateStatus::kValid:
+              ++result.released;
+              break;
+          }
+        } else {
+          ++outcome.certificates_unchanged;
+        }
+      }
+    }
+    result.certificates_changed += outcome.certificates_changed;
+    result.certificates_unchanged += outcome.certificates_unchanged;
+    result.credentials.push_back(outcome);
+  }
+
+  if (applier.changed_any()) {
+    result.first_journal_sequence = applier.first_sequence();
+    result.last_journal_sequence = applier.last_sequence();
+  }
+  return result;
+}
+
+BatchResult apply_batch_order(Store& store, const BatchOrder& order) {
+  WriteTransaction txn = store.write();
+  BatchResult result = apply_batch_order(txn, order);
+  txn.commit();
+  return result;
+}
+
+}  // namespace revocore

@@ -1,0 +1,453 @@
+#include "revocation/records.hpp"
+
+#include <fmt/format.h>
+
+#include "revocation/codec.hpp"
+#include "revocation/error.hpp"
+
+namespace revocore {
+
+using codec::ByteReader;
+using codec::ByteWriter;
+
+namespace codec {
+void ByteReader::fail(std::string_view detail) const {
+  throw Error(ErrorCode::kStoreCorrupt,
+              fmt::format("the store holds a damaged {} record ({}); restore the data directory "
+                          "from a backup",
+                          what_, detail));
+}
+}  // namespace codec
+
+namespace {
+
+constexpr std::uint8_t kUserVersion = 1;
+constexpr std::uint8_t kCredentialVersion = 1;
+constexpr std::uint8_t kCertificateVersion = 1;
+constexpr std::uint8_t kIssuerVersion = 1;
+constexpr std::uint8_t kJournalVersion = 1;
+constexpr std::uint8_t kAuditVersion = 1;
+constexpr std::uint8_t kApprovalVersion = 1;
+
+void expect_version(ByteReader& in, std::uint8_t known) {
+  const std::uint8_t version = in.u8();
+  if (version != known) {
+    in.fail(fmt::format("record version {} is not known to this build, which reads version {}",
+                        version, known));
+  }
+}
+
+template <typename T>
+T checked(std::optional<T> value, ByteReader& in, const char* field) {
+  if (!value) {
+    in.fail(fmt::format("unknown {} value", field));
+  }
+  return *value;
+}
+
+LifecycleState read_state(ByteReader& in) {
+  return checked(lifecycle_state_from_byte(in.u8()), in, "state");
+}
+CertificateStatus read_status(ByteReader& in) {
+  return checked(certificate_status_from_byte(in.u8()), in, "certificate status");
+}
+ReasonCode read_reason(ByteReader& in) {
+  return checked(reason_code_from_byte(in.u8()), in, "reason code");
+}
+
+void write_strings(ByteWriter& out, const std::vector<std::string>& strings) {
+  out.u16(static_cast<std::uint16_t>(strings.size()));
+  for (const auto& s : strings) {
+    out.str(s);
+  }
+}
+std::vector<std::string> read_strings(ByteReader& in) {
+  std::vector<std::string> strings(in.u16());
+  for (auto& s : strings) {
+    s = std::string(in.str());
+  }
+  return strings;
+}
+
+// 0 encodes "absent" for optional states; real states start at 1.
+void write_optional_state(ByteWriter& out, std::optional<LifecycleState> state) {
+  out.u8(state ? static_cast<std::uint8_t>(*state) : 0);
+}
+std::optional<LifecycleState> read_optional_state(ByteReader& in) {
+  const std::uint8_t byte = in.u8();
+  if (byte == 0) {
+    return std::nullopt;
+  }
+  return checked(lifecycle_state_from_byte(byte), in, "state");
+}
+
+int hex_digit(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+Serial Serial::from_der_content(std::string_view octets) {
+  if (octets.empty() || octets.size() > kMaxOctets) {
+    throw Error(ErrorCode::kInvalidArgument,
+                fmt::format("a certificate serial number of {} octets is outside RFC 5280's limit "
+                            "of 1 to 20 octets",
+                            octets.size()));
+  }
+  Serial serial;
+  std::memcpy(serial.bytes_.data(), octets.data(), octets.size());
+  serial.size_ = static_cast<std::uint8_t>(octets.size());
+  return serial;
+}
+
+Serial Serial::from_hex(std::string_view text) {
+  const std::string_view original = text;
+  if (text.starts_with("0x") || text.starts_with("0X")) {
+    text.remove_prefix(2);
+  }
+  std::string digits;
+  for (char c : text) {
+    if (c == ':') {
+      continue;
+    }
+    if (hex_digit(c) < 0) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  fmt::format("serial number '{}' is not hexadecimal; give it as printed by "
+                              "`openssl x509 -serial`, e.g. 1A2B3C",
+                              original));
+    }
+    digits.push_back(c);
+  }
+  const auto first = digits.find_first_not_of('0');
+  digits = first == std::string::npos ? "0" : digits.substr(first);
+  if (digits.size() % 2 != 0) {
+    digits.insert(digits.begin(), '0');
+  }
+  std::string octets;
+  // DER INTEGER is two's complement: a positive number whose top bit is set gets a 0x00 octet.
+  if (hex_digit(digits[0]) >= 8) {
+    octets.push_back('\0');
+  }
+  for (std::size_t i = 0; i < digits.size(); i += 2) {
+    octets.push_back(static_cast<char>(hex_digit(digits[i]) * 16 + hex_digit(digits[i + 1])));
+  }
+  if (octets.size() > kMaxOctets) {
+    throw Error(ErrorCode::kInvalidArgument,
+                fmt::format("serial number '{}' is longer than RFC 5280's 20 octets", original));
+  }
+  return from_der_content(octets);
+}
+
+std::string Serial::hex() const {
+  std::string out;
+  std::size_t start = 0;
+  // Drop the DER sign octet of positive serials, as `openssl x509 -serial` does.
+  if (size_ > 1 && bytes_[0] == 0) {
+    start = 1;
+  }
+  for (std::size_t i = start; i < size_; ++i) {
+    out += fmt::format("{:02X}", bytes_[i]);
+  }
+  return out;
+}
+
+std::string_view CertificateKey::encode(std::array<char, kMaxEncodedSize>& buffer) const noexcept {
+  buffer[0] = static_cast<char>(issuer >> 24);
+  buffer[1] = static_cast<char>(issuer >> 16);
+  buffer[2] = static_cast<char>(issuer >> 8);
+  buffer[3] = static_cast<char>(issuer);
+  const auto octets = serial.octets();
+  std::memcpy(buffer.data() + 4, octets.data(), octets.size());
+  return {buffer.data(), 4 + octets.size()};
+}
+
+CertificateKey CertificateKey::decode(std::string_view key) {
+  ByteReader in(key, "certificate key");
+  CertificateKey out;
+  out.issuer = in.u32();
+  out.serial = Serial::from_der_content(key.substr(4));
+  return out;
+}
+
+std::string CertificateRecord::encode() const {
+  std::string out;
+  ByteWriter w(out);
+  w.u8(kCertificateVersion);
+  w.u8(static_cast<std::uint8_t>(status));
+  w.u8(static_cast<std::uint8_t>(reason));
+  w.u8(invalidity_date ? certificate_layout::kFlagHasInvalidityDate : 0);
+  w.i64(not_after);
+  w.i64(revocation_time);
+  w.i64(invalidity_date.value_or(0));
+  w.u64(status_sequence);
+  w.str(credential_id);
+  w.str(subject);
+  return out;
+}
+
+CertificateRecord CertificateRecord::decode(std::string_view value) {
+  ByteReader in(value, "certificate");
+  expect_version(in, kCertificateVersion);
+  CertificateRecord r;
+  r.status = read_status(in);
+  r.reason = read_reason(in);
+  const std::uint8_t flags = in.u8();
+  r.not_after = in.i64();
+  r.revocation_time = in.i64();
+  const UnixTime invalidity = in.i64();
+  if (flags & certificate_layout::kFlagHasInvalidityDate) {
+    r.invalidity_date = invalidity;
+  }
+  r.status_sequence = in.u64();
+  r.credential_id = std::string(in.str());
+  r.subject = std::string(in.str());
+  return r;
+}
+
+std::string IssuerRecord::encode() const {
+  std::string out;
+  ByteWriter w(out);
+  w.u8(kIssuerVersion);
+  w.str(name);
+  w.str(subject_der);
+  w.str(certificate_der);
+  return out;
+}
+
+IssuerRecord IssuerRecord::decode(IssuerId id, std::string_view value) {
+  ByteReader in(value, "issuer");
+  expect_version(in, kIssuerVersion);
+  IssuerRecord r;
+  r.id = id;
+  r.name = std::string(in.str());
+  r.subject_der = std::string(in.str());
+  r.certificate_der = std::string(in.str());
+  return r;
+}
+
+void encode_journal_entry(std::string& out, UnixTime time, std::string_view certificate_key,
+                          CertificateStatus old_status, CertificateStatus new_status,
+                          ReasonCode reason, std::uint64_t audit_id, std::string_view process,
+                          std::string_view operator_name) {
+  out.clear();
+  ByteWriter w(out);
+  w.u8(kJournalVersion);
+  w.i64(time);
+  w.u8(static_cast<std::uint8_t>(old_status));
+  w.u8(static_cast<std::uint8_t>(new_status));
+  w.u8(static_cast<std::uint8_t>(reason));
+  w.u64(audit_id);
+  w.str(certificate_key);
+  w.str(process);
+  w.str(operator_name);
+}
+
+JournalEntry JournalEntry::decode(std::uint64_t sequence, std::string_view value) {
+  ByteReader in(value, "journal");
+  expect_version(in, kJournalVersion);
+  JournalEntry e;
+  e.sequence = sequence;
+  e.time = in.i64();
+  e.old_status = read_status(in);
+  e.new_status = read_status(in);
+  e.reason = read_reason(in);
+  e.audit_id = in.u64();
+  e.certificate = CertificateKey::decode(in.str());
+  e.process = std::string(in.str());
+  e.operator_name = std::string(in.str());
+  return e;
+}
+
+std::string_view to_string(AuditKind kind) noexcept {
+  switch (kind) {
+    case AuditKind::kProcessApplied:
+      return "process_applied";
+    case AuditKind::kApprovalRequested:
+      return "approval_requested";
+    case AuditKind::kApprovalRejected:
+      return "approval_rejected";
+    case AuditKind::kImport:
+      return "import";
+  }
+  return "invalid";
+}
+
+std::string AuditRecord::encode() const {
+  std::string out;
+  ByteWriter w(out);
+  w.u8(kAuditVersion);
+  w.u8(static_cast<std::uint8_t>(kind));
+  w.i64(time);
+  w.str(process);
+  w.str(target_kind);
+  w.str(target_id);
+  w.str(operator_name);
+  w.str(reason_label);
+  w.u8(static_cast<std::uint8_t>(reason_code));
+  w.u64(approval_id);
+  w.str(requested_by);
+  write_optional_state(w, user_old_state);
+  write_optional_state(w, user_new_state);
+  write_strings(w, roles_before);
+  write_strings(w, roles_after);
+  w.u32(static_cast<std::uint32_t>(credential_changes.size()));
+  for (const auto& change : credential_changes) {
+    w.str(change.credential_id);
+    w.u8(static_cast<std::uint8_t>(change.type));
+    w.u8(static_cast<std::uint8_t>(change.old_state));
+    w.u8(static_cast<std::uint8_t>(change.new_state));
+    w.u32(change.certificates_changed);
+  }
+  w.u64(first_journal_sequence);
+  w.u64(last_journal_sequence);
+  w.u64(certificates_changed);
+  w.str(note);
+  return out;
+}
+
+AuditRecord AuditRecord::decode(std::uint64_t id, std::string_view value) {
+  ByteReader in(value, "audit");
+  expect_version(in, kAuditVersion);
+  AuditRecord r;
+  r.id = id;
+  const std::uint8_t kind = in.u8();
+  if (kind < 1 || kind > 4) {
+    in.fail("unknown audit kind");
+  }
+  r.kind = static_cast<AuditKind>(kind);
+  r.time = in.i64();
+  r.process = std::string(in.str());
+  r.target_kind = std::string(in.str());
+  r.target_id = std::string(in.str());
+  r.operator_name = std::string(in.str());
+  r.reason_label = std::string(in.str());
+  r.reason_code = read_reason(in);
+  r.approval_id = in.u64();
+  r.requested_by = std::string(in.str());
+  r.user_old_state = read_optional_state(in);
+  r.user_new_state = read_optional_state(in);
+  r.roles_before = read_strings(in);
+  r.roles_after = read_strings(in);
+  r.credential_changes.resize(in.u32());
+  for (auto& change : r.credential_changes) {
+    change.credential_id = std::string(in.str());
+    change.type = checked(credential_type_from_byte(in.u8()), in, "credential type");
+    change.old_state = read_state(in);
+    change.new_state = read_state(in);
+    change.certificates_changed = in.u32();
+  }
+  r.first_journal_sequence = in.u64();
+  r.last_journal_sequence = in.u64();
+  r.certificates_changed = in.u64();
+  r.note = std::string(in.str());
+  return r;
+}
+
+std::string_view to_string(ApprovalStatus status) noexcept {
+  switch (status) {
+    case ApprovalStatus::kPending:
+      return "pending";
+    case ApprovalStatus::kApproved:
+      return "approved";
+    case ApprovalStatus::kRejected:
+      return "rejected";
+  }
+  return "invalid";
+}
+
+std::string ApprovalRequest::encode() const {
+  std::string out;
+  ByteWriter w(out);
+  w.u8(kApprovalVersion);
+  w.u8(static_cast<std::uint8_t>(status));
+  w.str(process);
+  w.str(target_id);
+  w.str(reason_label);
+  w.str(requested_by);
+  w.i64(requested_at);
+  w.str(decided_by);
+  w.i64(decided_at);
+  w.u64(decision_audit_id);
+  return out;
+}
+
+ApprovalRequest ApprovalRequest::decode(std::uint64_t id, std::string_view value) {
+  ByteReader in(value, "approval");
+  expect_version(in, kApprovalVersion);
+  ApprovalRequest r;
+  r.id = id;
+  const std::uint8_t status = in.u8();
+  if (status < 1 || status > 3) {
+    in.fail("unknown approval status");
+  }
+  r.status = static_cast<ApprovalStatus>(status);
+  r.process = std::string(in.str());
+  r.target_id = std::string(in.str());
+  r.reason_label = std::string(in.str());
+  r.requested_by = std::string(in.str());
+  r.requested_at = in.i64();
+  r.decided_by = std::string(in.str());
+  r.decided_at = in.i64();
+  r.decision_audit_id = in.u64();
+  return r;
+}
+
+std::string encode_user(const User& user) {
+  std::string out;
+  ByteWriter w(out);
+  w.u8(kUserVersion);
+  w.u8(static_cast<std::uint8_t>(user.state));
+  w.str(user.name);
+  write_strings(w, user.roles);
+  return out;
+}
+
+User decode_user(std::string_view id, std::string_view value) {
+  ByteReader in(value, "user");
+  expect_version(in, kUserVersion);
+  User user;
+  user.id = std::string(id);
+  user.state = read_state(in);
+  user.name = std::string(in.str());
+  user.roles = read_strings(in);
+  return user;
+}
+
+std::string encode_credential(const Credential& credential) {
+  std::string out;
+  ByteWriter w(out);
+  w.u8(kCredentialVersion);
+  w.u8(static_cast<std::uint8_t>(credential.type));
+  w.u8(static_cast<std::uint8_t>(credential.state));
+  w.u8(static_cast<std::uint8_t>(credential.relation_state));
+  w.str(credential.user_id);
+  return out;
+}
+
+Credential decode_credential(std::string_view id, std::string_view value) {
+  ByteReader in(value, "credential");
+  expect_version(in, kCredentialVersion);
+  Credential c;
+  c.id = std::string(id);
+  c.type = checked(credential_type_from_byte(in.u8()), in, "credential type");
+  c.state = read_state(in);
+  c.relation_state = read_state(in);
+  c.user_id = std::string(in.str());
+  return c;
+}
+
+std::string sequence_key(std::uint64_t sequence) {
+  std::string out;
+  ByteWriter(out).u64(sequence);
+  return out;
+}
+
+std::uint64_t decode_sequence_key(std::string_view key) {
+  ByteReader in(key, "sequence key");
+  return in.u64();
+}
+
+}  // namespace revocore

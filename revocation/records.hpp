@@ -1,0 +1,198 @@
+#pragma once
+// The records kept in the store, and their versioned binary encoding. Each encoded value starts
+// with a record version byte; a decoder refuses versions it does not know rather than guessing.
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "revocation/types.hpp"
+
+namespace revocore {
+
+struct User {
+  std::string id;
+  std::string name;
+  LifecycleState state = LifecycleState::kActive;
+  std::vector<std::string> roles;
+};
+
+struct Credential {
+  std::string id;
+  CredentialType type = CredentialType::kCard;
+  LifecycleState state = LifecycleState::kActive;
+  std::string user_id;
+  // State of the user-credential relation (active or inactive); the relation itself is never
+  // deleted by a lifecycle process.
+  LifecycleState relation_state = LifecycleState::kActive;
+};
+
+// A certificate serial as the content octets of its DER INTEGER (RFC 5280 4.1.2.2: at most 20
+// octets of value, so at most 21 with the sign octet). Fixed storage: no heap on the hot path.
+class Serial {
+ public:
+  static constexpr std::size_t kMaxOctets = 21;
+
+  Serial() = default;
+  // From DER INTEGER content octets; throws kInvalidArgument when empty or too long.
+  static Serial from_der_content(std::string_view octets);
+  // From hexadecimal (optionally "0x"-prefixed, ':' separators allowed), read as a positive number.
+  static Serial from_hex(std::string_view hex);
+
+  std::string_view octets() const noexcept {
+    return {reinterpret_cast<const char*>(bytes_.data()), size_};
+  }
+  std::string hex() const;  // upper case, no separators, no sign octet
+  bool operator==(const Serial& other) const noexcept { return octets() == other.octets(); }
+
+ private:
+  std::array<std::uint8_t, kMaxOctets> bytes_{};
+  std::uint8_t size_ = 0;
+};
+
+using IssuerId = std::uint32_t;
+
+// Certificates are keyed by issuer and serial: 4 bytes of issuer id, then the serial octets.
+struct CertificateKey {
+  IssuerId issuer = 0;
+  Serial serial;
+
+  static constexpr std::size_t kMaxEncodedSize = 4 + Serial::kMaxOctets;
+  // Writes the key into `buffer` and returns a view of it; no allocation.
+  std::string_view encode(std::array<char, kMaxEncodedSize>& buffer) const noexcept;
+  static CertificateKey decode(std::string_view key);
+};
+
+struct CertificateRecord {
+  UnixTime not_after = 0;
+  CertificateStatus status = CertificateStatus::kValid;
+  ReasonCode reason = ReasonCode::kUnspecified;  // meaningful when status != valid
+  UnixTime revocation_time = 0;                  // when it was revoked or held
+  std::optional<UnixTime> invalidity_date;       // RFC 5280 5.3.2, when known
+  std::uint64_t status_sequence = 0;  // journal sequence of the last change; 0 = never changed
+  std::string credential_id;
+  std::string subject;  // RFC 2253 text, for people reading `cert status`
+
+  std::string encode() const;
+  static CertificateRecord decode(std::string_view value);
+};
+
+// Offsets of the fixed part of an encoded CertificateRecord, so the status-apply loop can patch
+// status fields in place without decoding the strings (see batch_order.cpp).
+namespace certificate_layout {
+inline constexpr std::size_t kVersion = 0;
+inline constexpr std::size_t kStatus = 1;
+inline constexpr std::size_t kReason = 2;
+inline constexpr std::size_t kFlags = 3;
+inline constexpr std::size_t kNotAfter = 4;
+inline constexpr std::size_t kRevocationTime = 12;
+inline constexpr std::size_t kInvalidityDate = 20;
+inline constexpr std::size_t kStatusSequence = 28;
+inline constexpr std::size_t kFixedSize = 36;
+inline constexpr std::uint8_t kFlagHasInvalidityDate = 0x01;
+}  // namespace certificate_layout
+
+struct IssuerRecord {
+  IssuerId id = 0;
+  std::string name;             // the configured name, e.g. "demo-issuing-ca"
+  std::string subject_der;      // DER of the issuer's subject Name
+  std::string certificate_der;  // the issuer certificate
+
+  std::string encode() const;
+  static IssuerRecord decode(IssuerId id, std::string_view value);
+};
+
+// One status change of one certificate. The journal is append-only and keyed by sequence.
+struct JournalEntry {
+  std::uint64_t sequence = 0;
+  UnixTime time = 0;
+  CertificateKey certificate;
+  CertificateStatus old_status = CertificateStatus::kValid;
+  CertificateStatus new_status = CertificateStatus::kValid;
+  ReasonCode reason = ReasonCode::kUnspecified;
+  std::uint64_t audit_id = 0;  // the audit record of the process run that made the change
+  std::string process;
+  std::string operator_name;
+
+  static JournalEntry decode(std::uint64_t sequence, std::string_view value);
+};
+
+// Encodes a journal entry into `out` (cleared first) without building a JournalEntry.
+void encode_journal_entry(std::string& out, UnixTime time, std::string_view certificate_key,
+                          CertificateStatus old_status, CertificateStatus new_status,
+                          ReasonCode reason, std::uint64_t audit_id, std::string_view process,
+                          std::string_view operator_name);
+
+enum class AuditKind : std::uint8_t {
+  kProcessApplied = 1,     // a lifecycle process changed the store
+  kApprovalRequested = 2,  // a process waiting for a second operator
+  kApprovalRejected = 3,   // a second operator refused it; nothing changed
+  kImport = 4,             // certificates registered by `revocore import`
+};
+std::string_view to_string(AuditKind kind) noexcept;
+
+struct CredentialChangeRecord {
+  std::string credential_id;
+  CredentialType type = CredentialType::kCard;
+  LifecycleState old_state = LifecycleState::kActive;
+  LifecycleState new_state = LifecycleState::kActive;
+  std::uint32_t certificates_changed = 0;
+};
+
+struct AuditRecord {
+  std::uint64_t id = 0;
+  AuditKind kind = AuditKind::kProcessApplied;
+  UnixTime time = 0;
+  std::string process;      // symbolic name, e.g. UsersProcLock
+  std::string target_kind;  // "user", "credential" or "import"
+  std::string target_id;
+  std::string operator_name;
+  std::string reason_label;
+  ReasonCode reason_code = ReasonCode::kUnspecified;
+  std::uint64_t approval_id = 0;  // 0 when no approval step was involved
+  std::string requested_by;       // for an approved request: who asked for it
+  std::optional<LifecycleState> user_old_state;
+  std::optional<LifecycleState> user_new_state;
+  std::vector<std::string> roles_before;
+  std::vector<std::string> roles_after;
+  std::vector<CredentialChangeRecord> credential_changes;
+  std::uint64_t first_journal_sequence = 0;  // 0 when no certificate changed
+  std::uint64_t last_journal_sequence = 0;
+  std::uint64_t certificates_changed = 0;
+  std::string note;
+
+  std::string encode() const;
+  static AuditRecord decode(std::uint64_t id, std::string_view value);
+};
+
+enum class ApprovalStatus : std::uint8_t { kPending = 1, kApproved = 2, kRejected = 3 };
+std::string_view to_string(ApprovalStatus status) noexcept;
+
+struct ApprovalRequest {
+  std::uint64_t id = 0;
+  ApprovalStatus status = ApprovalStatus::kPending;
+  std::string process;
+  std::string target_id;
+  std::string reason_label;
+  std::string requested_by;
+  UnixTime requested_at = 0;
+  std::string decided_by;
+  UnixTime decided_at = 0;
+  std::uint64_t decision_audit_id = 0;
+
+  std::string encode() const;
+  static ApprovalRequest decode(std::uint64_t id, std::string_view value);
+};
+
+std::string encode_user(const User& user);
+User decode_user(std::string_view id, std::string_view value);
+std::string encode_credential(const Credential& credential);
+Credential decode_credential(std::string_view id, std::string_view value);
+
+// 8-byte big-endian keys for sequence-numbered databases (journal, audit, approvals).
+std::string sequence_key(std::uint64_t sequence);
+std::uint64_t decode_sequence_key(std::string_view key);
+
+}  // namespace revocore

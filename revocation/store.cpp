@@ -1,0 +1,385 @@
+#include "revocation/store.hpp"
+
+#include <fmt/format.h>
+
+#include <system_error>
+
+#include "revocation/codec.hpp"
+
+namespace revocore {
+namespace lmdb {
+
+void throw_error(int rc, std::string_view what) {
+  switch (rc) {
+    case MDB_MAP_FULL:
+      throw Error(ErrorCode::kStoreFull,
+                  "the store is full (LMDB map size reached); nothing was changed. Raise "
+                  "[store] map_size_mib in the configuration and run the command again");
+    case MDB_INVALID:
+    case MDB_VERSION_MISMATCH:
+      throw Error(ErrorCode::kStoreCorrupt,
+                  fmt::format("{}: the files are not a readable LMDB environment ({})", what,
+                              ::mdb_strerror(rc)));
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+      throw Error(ErrorCode::kStoreCorrupt,
+                  fmt::format("{}: the store is damaged ({}); restore it from a backup", what,
+                              ::mdb_strerror(rc)));
+    default:
+      throw Error(ErrorCode::kStoreIo, fmt::format("{}: {}", what, ::mdb_strerror(rc)));
+  }
+}
+
+Environment::Environment(const std::filesystem::path& directory, std::size_t map_size_bytes,
+                         unsigned max_databases) {
+  check(::mdb_env_create(&env_), "create LMDB environment");
+  try {
+    check(::mdb_env_set_maxdbs(env_, max_databases), "set LMDB database count");
+    check(::mdb_env_set_mapsize(env_, map_size_bytes), "set LMDB map size");
+    // MDB_NOTLS: read transactions are not tied to threads (the OCSP workers share them).
+    check(::mdb_env_open(env_, directory.c_str(), MDB_NOTLS, 0640),
+          fmt::format("open store in {}", directory.string()));
+  } catch (...) {
+    reset();
+    throw;
+  }
+}
+
+std::size_t Environment::map_size() const {
+  MDB_envinfo info{};
+  check(::mdb_env_info(env_, &info), "read LMDB environment info");
+  return info.me_mapsize;
+}
+
+}  // namespace lmdb
+
+namespace {
+
+constexpr unsigned kMaxDatabases = 16;
+constexpr std::string_view kSchemaNameKey = "schema";
+constexpr std::string_view kSchemaName = "revocore-store";
+constexpr std::string_view kSchemaVersionKey = "schema_version";
+
+std::string id_key(IssuerId id) {
+  std::string out;
+  codec::ByteWriter(out).u32(id);
+  return out;
+}
+
+}  // namespace
+
+Store Store::create(const std::filesystem::path& directory, const StoreOptions& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(directory, ec);
+  if (ec) {
+    throw Error(ErrorCode::kStoreIo, fmt::format("cannot create the store directory {}: {}",
+                                                 directory.string(), ec.message()));
+  }
+  Store store(directory, lmdb::Environment(directory, options.map_size_bytes, kMaxDatabases));
+  store.open_databases(/*create=*/true);
+  return store;
+}
+
+Store Store::open(const std::filesystem::path& directory, const StoreOptions& options) {
+  if (!std::filesystem::exists(directory / "data.mdb")) {
+    throw Error(ErrorCode::kStoreCorrupt,
+                fmt::format("{} holds no revocore store; create one with `revocore init`",
+                            directory.string()));
+  }
+  Store store(directory, lmdb::Environment(directory, options.map_size_bytes, kMaxDatabases));
+  store.open_databases(/*create=*/false);
+  return store;
+}
+
+void Store::open_databases(bool create) {
+  lmdb::Transaction txn(env_, lmdb::Transaction::Mode::kWrite);
+  // The schema check comes first: a foreign LMDB file must not get our databases added to it.
+  const int rc = ::mdb_dbi_open(txn.handle(), "meta", create ? MDB_CREATE : 0, &dbs_.meta);
+  if (rc == MDB_NOTFOUND) {
+    throw Error(ErrorCode::kStoreCorrupt,
+                fmt::format("{} is an LMDB environment but not a revocore store; point "
+                            "--data-dir at a revocore data directory",
+                            directory_.string()));
+  }
+  lmdb::check(rc, "open database meta");
+
+  std::string_view name;
+  std::string_view version;
+  const bool has_name = txn.get(dbs_.meta, kSchemaNameKey, name);
+  const bool has_version = txn.get(dbs_.meta, kSchemaVersionKey, version);
+  if (!has_name) {
+    std::string_view any_key, any_value;
+    lmdb::Cursor cursor(txn, dbs_.meta);
+    if (!create || cursor.get(any_key, any_value, MDB_FIRST)) {
+      throw Error(ErrorCode::kStoreCorrupt,
+                  fmt::format("{} is not a revocore store (no schema record)", directory_.string()));
+    }
+    std::string version_bytes;
+    codec::ByteWriter(version_bytes).u32(kSchemaVersion);
+    txn.put(dbs_.meta, kSchemaNameKey, kSchemaName);
+    txn.put(dbs_.meta, kSchemaVersionKey, version_bytes);
+  } else {
+    if (name != kSchemaName || !has_version || version.size() != 4) {
+      throw Error(ErrorCode::kStoreCorrupt,
+                  fmt::format("{} is not a revocore store (schema '{}')", directory_.string(),
+                              std::string(name)));
+    }
+    codec::ByteReader in(version, "schema");
+    const std::uint32_t found = in.u32();
+    if (found != kSchemaVersion) {
+      throw Error(ErrorCode::kStoreVersion,
+                  fmt::format("the store in {} has schema version {}, but this revocore reads "
+                              "version {}; use the revocore release that wrote it",
+                              directory_.string(), found, kSchemaVersion));
+    }
+  }
+
+  const unsigned flags = create ? MDB_CREATE : 0;
+  dbs_.users = txn.open_database("users", flags);
+  dbs_.credentials = txn.open_database("credentials", flags);
+  dbs_.user_credentials = txn.open_database("user_credentials", flags | MDB_DUPSORT);
+  dbs_.credential_certificates =
+      txn.open_database("credential_certificates", flags | MDB_DUPSORT);
+  dbs_.certificates = txn.open_database("certificates", flags);
+  dbs_.issuers = txn.open_database("issuers", flags);
+  dbs_.issuer_names = txn.open_database("issuer_names", flags);
+  dbs_.journal = txn.open_database("journal", flags);
+  dbs_.audit = txn.open_database("audit", flags);
+  dbs_.approvals = txn.open_database("approvals", flags);
+  txn.commit();
+}
+
+StoreTransaction Store::read() const {
+  return StoreTransaction(lmdb::Transaction(env_, lmdb::Transaction::Mode::kRead), dbs_);
+}
+
+WriteTransaction Store::write() {
+  return WriteTransaction(lmdb::Transaction(env_, lmdb::Transaction::Mode::kWrite), dbs_);
+}
+
+// ---- reads ----
+
+std::optional<User> StoreTransaction::user(std::string_view id) const {
+  std::string_view value;
+  if (!txn_.get(dbs_->users, id, value)) {
+    return std::nullopt;
+  }
+  return decode_user(id, value);
+}
+
+std::optional<Credential> StoreTransaction::credential(std::string_view id) const {
+  std::string_view value;
+  if (!txn_.get(dbs_->credentials, id, value)) {
+    return std::nullopt;
+  }
+  return decode_credential(id, value);
+}
+
+std::vector<Credential> StoreTransaction::credentials_of_user(std::string_view user_id) const {
+  std::vector<Credential> out;
+  lmdb::Cursor cursor(txn_, dbs_->user_credentials);
+  std::string_view key = user_id;
+  std::string_view credential_id;
+  for (bool found = cursor.get(key, credential_id, MDB_SET_KEY); found;
+       found = cursor.get(key, credential_id, MDB_NEXT_DUP)) {
+    auto credential = this->credential(credential_id);
+    if (!credential) {
+      throw Error(ErrorCode::kStoreCorrupt,
+                  fmt::format("user {} is related to credential {}, which does not exist",
+                              std::string(user_id), std::string(credential_id)));
+    }
+    out.push_back(std::move(*credential));
+  }
+  return out;
+}
+
+std::vector<CertificateKey> StoreTransaction::certificates_of_credential(
+    std::string_view credential_id) const {
+  std::vector<CertificateKey> out;
+  lmdb::Cursor cursor(txn_, dbs_->credential_certificates);
+  std::string_view key = credential_id;
+  std::string_view certificate_key;
+  for (bool found = cursor.get(key, certificate_key, MDB_SET_KEY); found;
+       found = cursor.get(key, certificate_key, MDB_NEXT_DUP)) {
+    out.push_back(CertificateKey::decode(certificate_key));
+  }
+  return out;
+}
+
+std::optional<CertificateRecord> StoreTransaction::certificate(const CertificateKey& key) const {
+  std::array<char, CertificateKey::kMaxEncodedSize> buffer;
+  std::string_view value;
+  if (!txn_.get(dbs_->certificates, key.encode(buffer), value)) {
+    return std::nullopt;
+  }
+  return CertificateRecord::decode(value);
+}
+
+std::optional<IssuerRecord> StoreTransaction::issuer(IssuerId id) const {
+  std::string_view value;
+  if (!txn_.get(dbs_->issuers, id_key(id), value)) {
+    return std::nullopt;
+  }
+  return IssuerRecord::decode(id, value);
+}
+
+std::optional<IssuerRecord> StoreTransaction::issuer_by_name(std::string_view name) const {
+  std::string_view id;
+  if (!txn_.get(dbs_->issuer_names, name, id)) {
+    return std::nullopt;
+  }
+  codec::ByteReader in(id, "issuer name");
+  return issuer(in.u32());
+}
+
+std::vector<IssuerRecord> StoreTransaction::issuers() const {
+  std::vector<IssuerRecord> out;
+  lmdb::Cursor cursor(txn_, dbs_->issuers);
+  std::string_view key, value;
+  for (bool found = cursor.get(key, value, MDB_FIRST); found;
+       found = cursor.get(key, value, MDB_NEXT)) {
+    codec::ByteReader in(key, "issuer key");
+    out.push_back(IssuerRecord::decode(in.u32(), value));
+  }
+  return out;
+}
+
+std::uint64_t StoreTransaction::last_sequence(MDB_dbi dbi) const {
+  lmdb::Cursor cursor(txn_, dbi);
+  std::string_view key, value;
+  if (!cursor.get(key, value, MDB_LAST)) {
+    return 0;
+  }
+  return decode_sequence_key(key);
+}
+
+std::uint64_t StoreTransaction::last_journal_sequence() const {
+  return last_sequence(dbs_->journal);
+}
+
+std::uint64_t StoreTransaction::count_journal_entries() const {
+  MDB_stat stat{};
+  lmdb::check(::mdb_stat(txn_.handle(), dbs_->journal, &stat), "journal statistics");
+  return stat.ms_entries;
+}
+
+std::uint64_t StoreTransaction::count_certificates() const {
+  MDB_stat stat{};
+  lmdb::check(::mdb_stat(txn_.handle(), dbs_->certificates, &stat), "certificate statistics");
+  return stat.ms_entries;
+}
+
+std::vector<JournalEntry> StoreTransaction::journal(std::uint64_t from, std::uint64_t to) const {
+  std::vector<JournalEntry> out;
+  const std::string start = sequence_key(from);
+  lmdb::Cursor cursor(txn_, dbs_->journal);
+  std::string_view key = start, value;
+  for (bool found = cursor.get(key, value, MDB_SET_RANGE); found;
+       found = cursor.get(key, value, MDB_NEXT)) {
+    const std::uint64_t sequence = decode_sequence_key(key);
+    if (sequence > to) {
+      break;
+    }
+    out.push_back(JournalEntry::decode(sequence, value));
+  }
+  return out;
+}
+
+std::vector<AuditRecord> StoreTransaction::audit(std::size_t limit) const {
+  std::vector<AuditRecord> out;
+  lmdb::Cursor cursor(txn_, dbs_->audit);
+  std::string_view key, value;
+  for (bool found = cursor.get(key, value, MDB_LAST); found && out.size() < limit;
+       found = cursor.get(key, value, MDB_PREV)) {
+    out.push_back(AuditRecord::decode(decode_sequence_key(key), value));
+  }
+  return out;
+}
+
+std::optional<AuditRecord> StoreTransaction::audit_record(std::uint64_t id) const {
+  std::string_view value;
+  if (!txn_.get(dbs_->audit, sequence_key(id), value)) {
+    return std::nullopt;
+  }
+  return AuditRecord::decode(id, value);
+}
+
+std::optional<ApprovalRequest> StoreTransaction::approval(std::uint64_t id) const {
+  std::string_view value;
+  if (!txn_.get(dbs_->approvals, sequence_key(id), value)) {
+    return std::nullopt;
+  }
+  return ApprovalRequest::decode(id, value);
+}
+
+std::vector<ApprovalRequest> StoreTransaction::approvals() const {
+  std::vector<ApprovalRequest> out;
+  lmdb::Cursor cursor(txn_, dbs_->approvals);
+  std::string_view key, value;
+  for (bool found = cursor.get(key, value, MDB_FIRST); found;
+       found = cursor.get(key, value, MDB_NEXT)) {
+    out.push_back(ApprovalRequest::decode(decode_sequence_key(key), value));
+  }
+  return out;
+}
+
+// ---- writes ----
+
+void WriteTransaction::put_user(const User& user) {
+  txn_.put(dbs_->users, user.id, encode_user(user));
+}
+
+void WriteTransaction::put_credential(const Credential& credential) {
+  txn_.put(dbs_->credentials, credential.id, encode_credential(credential));
+  // MDB_NODUPDATA: the relation may already exist; that is not an error.
+  txn_.put_new(dbs_->user_credentials, credential.user_id, credential.id, MDB_NODUPDATA);
+}
+
+void WriteTransaction::add_certificate(const CertificateKey& key,
+                                       const CertificateRecord& record) {
+  std::array<char, CertificateKey::kMaxEncodedSize> buffer;
+  const std::string_view encoded_key = key.encode(buffer);
+  if (!txn_.put_new(dbs_->certificates, encoded_key, record.encode(), MDB_NOOVERWRITE)) {
+    const auto issuer = this->issuer(key.issuer);
+    throw Error(ErrorCode::kDuplicate,
+                fmt::format("certificate serial {} of issuer {} is already registered",
+                            key.serial.hex(), issuer ? issuer->name : std::to_string(key.issuer)));
+  }
+  txn_.put_new(dbs_->credential_certificates, record.credential_id, encoded_key, MDB_NODUPDATA);
+}
+
+IssuerId WriteTransaction::add_issuer(IssuerRecord issuer) {
+  lmdb::Cursor cursor(txn_, dbs_->issuers);
+  std::string_view key, value;
+  IssuerId id = 1;
+  if (cursor.get(key, value, MDB_LAST)) {
+    codec::ByteReader in(key, "issuer key");
+    id = in.u32() + 1;
+  }
+  issuer.id = id;
+  const std::string encoded_id = id_key(id);
+  if (!txn_.put_new(dbs_->issuer_names, issuer.name, encoded_id, MDB_NOOVERWRITE)) {
+    throw Error(ErrorCode::kDuplicate,
+                fmt::format("an issuer named '{}' is already registered", issuer.name));
+  }
+  txn_.put(dbs_->issuers, encoded_id, issuer.encode());
+  return id;
+}
+
+std::uint64_t WriteTransaction::append_audit(AuditRecord record) {
+  record.id = next_audit_id();
+  txn_.put(dbs_->audit, sequence_key(record.id), record.encode(), MDB_APPEND);
+  return record.id;
+}
+
+std::uint64_t WriteTransaction::add_approval(ApprovalRequest request) {
+  request.id = last_sequence(dbs_->approvals) + 1;
+  txn_.put(dbs_->approvals, sequence_key(request.id), request.encode(), MDB_APPEND);
+  return request.id;
+}
+
+void WriteTransaction::put_approval(const ApprovalRequest& request) {
+  txn_.put(dbs_->approvals, sequence_key(request.id), request.encode());
+}
+
+}  // namespace revocore

@@ -1,0 +1,125 @@
+#pragma once
+// The revocation store: one LMDB environment in <data-dir>/store holding users, credentials,
+// certificates, their relations, issuers, the append-only journal of certificate status changes,
+// the audit trail and approval requests. Every change is one write transaction: a caller opens a
+// WriteTransaction, makes its changes and commits; destroying it uncommitted changes nothing.
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "revocation/lmdb.hpp"
+#include "revocation/records.hpp"
+
+namespace revocore {
+
+struct StoreOptions {
+  // LMDB reserves this much address space; the file grows only as data arrives.
+  std::size_t map_size_bytes = std::size_t{4} << 30;
+};
+
+// The named databases of a store, opened once when the store opens.
+struct Databases {
+  MDB_dbi meta = 0;
+  MDB_dbi users = 0;                    // user id -> User
+  MDB_dbi credentials = 0;              // credential id -> Credential
+  MDB_dbi user_credentials = 0;         // user id -> credential id (dupsort)
+  MDB_dbi credential_certificates = 0;  // credential id -> certificate key (dupsort)
+  MDB_dbi certificates = 0;             // certificate key -> CertificateRecord
+  MDB_dbi issuers = 0;                  // issuer id -> IssuerRecord
+  MDB_dbi issuer_names = 0;             // issuer name -> issuer id
+  MDB_dbi journal = 0;                  // sequence -> journal entry (append-only)
+  MDB_dbi audit = 0;                    // audit id -> AuditRecord (append-only)
+  MDB_dbi approvals = 0;                // approval id -> ApprovalRequest
+};
+
+// Reads, valid for the life of the transaction; a consistent snapshot.
+class StoreTransaction {
+ public:
+  std::optional<User> user(std::string_view id) const;
+  std::optional<Credential> credential(std::string_view id) const;
+  // The user's credentials in id order, whatever their state.
+  std::vector<Credential> credentials_of_user(std::string_view user_id) const;
+  std::vector<CertificateKey> certificates_of_credential(std::string_view credential_id) const;
+  std::optional<CertificateRecord> certificate(const CertificateKey& key) const;
+  std::optional<IssuerRecord> issuer(IssuerId id) const;
+  std::optional<IssuerRecord> issuer_by_name(std::string_view name) const;
+  std::vector<IssuerRecord> issuers() const;
+
+  // Entries with from <= sequence <= to, in order.
+  std::vector<JournalEntry> journal(std::uint64_t from, std::uint64_t to) const;
+  std::uint64_t last_journal_sequence() const;
+  std::uint64_t count_journal_entries() const;
+  // Newest first, at most `limit` records.
+  std::vector<AuditRecord> audit(std::size_t limit) const;
+  std::optional<AuditRecord> audit_record(std::uint64_t id) const;
+  std::optional<ApprovalRequest> approval(std::uint64_t id) const;
+  std::vector<ApprovalRequest> approvals() const;  // oldest first
+  std::uint64_t count_certificates() const;
+
+  // For the status-apply hot path (batch_order.cpp) and tests: the raw LMDB handles.
+  lmdb::Transaction& raw() noexcept { return txn_; }
+  const lmdb::Transaction& raw() const noexcept { return txn_; }
+  const Databases& databases() const noexcept { return *dbs_; }
+
+ protected:
+  StoreTransaction(lmdb::Transaction txn, const Databases& dbs)
+      : txn_(std::move(txn)), dbs_(&dbs) {}
+  std::uint64_t last_sequence(MDB_dbi dbi) const;
+
+  lmdb::Transaction txn_;
+  const Databases* dbs_;  // owned by the Store, which outlives its transactions
+
+  friend class Store;
+};
+
+class WriteTransaction : public StoreTransaction {
+ public:
+  void put_user(const User& user);
+  // Writes the credential and its user -> credential relation.
+  void put_credential(const Credential& credential);
+  // Adds a new certificate to a credential; kDuplicate when (issuer, serial) already exists.
+  void add_certificate(const CertificateKey& key, const CertificateRecord& record);
+  IssuerId add_issuer(IssuerRecord issuer);
+  std::uint64_t append_audit(AuditRecord record);  // returns the new id
+  // The id the next append_audit will return, for records that must name it beforehand.
+  std::uint64_t next_audit_id() const { return last_sequence(dbs_->audit) + 1; }
+  std::uint64_t add_approval(ApprovalRequest request);  // returns the new id
+  void put_approval(const ApprovalRequest& request);
+
+  // Makes every change of this transaction durable at once.
+  void commit() { txn_.commit(); }
+
+ private:
+  using StoreTransaction::StoreTransaction;
+  friend class Store;
+};
+
+class Store {
+ public:
+  static constexpr std::uint32_t kSchemaVersion = 1;
+
+  // Creates a new store in `directory` (created if missing); an existing revocore store of the
+  // same schema is opened as is, so `init` can be run twice.
+  static Store create(const std::filesystem::path& directory, const StoreOptions& options = {});
+  // Opens an existing store; refuses a missing, foreign or unknown-version one.
+  static Store open(const std::filesystem::path& directory, const StoreOptions& options = {});
+
+  StoreTransaction read() const;
+  WriteTransaction write();
+  std::size_t map_size() const { return env_.map_size(); }
+  const std::filesystem::path& directory() const noexcept { return directory_; }
+
+ private:
+  Store(std::filesystem::path directory, lmdb::Environment env)
+      : directory_(std::move(directory)), env_(std::move(env)) {}
+  void open_databases(bool create);
+
+  std::filesystem::path directory_;
+  lmdb::Environment env_;
+  Databases dbs_;
+};
+
+}  // namespace revocore
