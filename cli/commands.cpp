@@ -1,0 +1,261 @@
+#include "cli/commands.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "cli/output.hpp"
+#include "config/default_config.hpp"
+#include "importer/certificate_import.hpp"
+#include "lifecycle/lifecycle_processes.hpp"
+#include "revocation/error.hpp"
+
+namespace revocore::cli {
+
+std::filesystem::path GlobalOptions::config_path() const {
+  return config_file.empty() ? data_dir / "revocore.toml" : config_file;
+}
+
+std::string GlobalOptions::operator_or_default() const {
+  if (!operator_name.empty()) {
+    return operator_name;
+  }
+  if (const char* from_env = std::getenv("REVOCORE_OPERATOR"); from_env && *from_env) {
+    return from_env;
+  }
+  if (const passwd* entry = ::getpwuid(::getuid()); entry != nullptr) {
+    return entry->pw_name;
+  }
+  throw Error(ErrorCode::kInvalidArgument,
+              "cannot tell who the operator is; pass --operator NAME or set REVOCORE_OPERATOR");
+}
+
+DataDirectory DataDirectory::open(const GlobalOptions& options) {
+  config::Configuration config = config::Configuration::load_file(options.config_path());
+  Store store = Store::open(options.store_path(), StoreOptions{config.map_size_bytes});
+  return DataDirectory{std::move(config), std::move(store)};
+}
+
+void init_command(const GlobalOptions& options, std::ostream& out) {
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  if (ec) {
+    throw Error(ErrorCode::kStoreIo, fmt::format("cannot create the data directory {}: {}",
+                                                 options.data_dir.string(), ec.message()));
+  }
+  const auto config_file = options.config_path();
+  if (!std::filesystem::exists(config_file)) {
+    std::ofstream file(config_file);
+    file << config::kDefaultConfigToml;
+    if (!file) {
+      throw Error(ErrorCode::kStoreIo, fmt::format("cannot write {}", config_file.string()));
+    }
+    fmt::print(out, "wrote the default configuration to {}\n", config_file.string());
+  }
+  const config::Configuration config = config::Configuration::load_file(config_file);
+  Store store = Store::create(options.store_path(), StoreOptions{config.map_size_bytes});
+  WriteTransaction txn = store.write();
+  const auto issuers = importer::register_issuers(txn, config);
+  txn.commit();
+  fmt::print(out, "store ready in {} (schema {}), {} issuer(s) registered\n",
+             options.store_path().string(), Store::kSchemaVersion, issuers.size());
+  if (issuers.empty()) {
+    fmt::print(out, "next: add an [[issuer]] to {} and run `revocore import`\n",
+               config_file.string());
+  }
+}
+
+void config_check_command(const GlobalOptions& options, std::ostream& out) {
+  const auto config = config::Configuration::load_file(options.config_path());
+  fmt::print(out, "{} is valid: {} processes, {} issuer(s), default role '{}'\n", config.source,
+             config.processes.size(), config.issuers.size(), config.default_role);
+}
+
+void import_command(const GlobalOptions& options, const std::filesystem::path& manifest,
+                    const std::vector<std::filesystem::path>& sources, std::ostream& out) {
+  DataDirectory dir = DataDirectory::open(options);
+  importer::ImportRequest request{manifest, sources, options.operator_or_default()};
+  const auto summary = importer::import_certificates(dir.store, dir.config, request, options.clock);
+  if (options.json) {
+    print_json(out, boost::json::object{{"certificates", summary.certificates},
+                                        {"users_created", summary.users_created},
+                                        {"credentials_created", summary.credentials_created},
+                                        {"audit", summary.audit_id}});
+    return;
+  }
+  fmt::print(out, "imported {} certificates ({} new users, {} new credentials), audit #{}\n",
+             summary.certificates, summary.users_created, summary.credentials_created,
+             summary.audit_id);
+}
+
+void user_show_command(const GlobalOptions& options, const std::string& user_id,
+                       std::ostream& out) {
+  DataDirectory dir = DataDirectory::open(options);
+  const StoreTransaction txn = dir.store.read();
+  const auto user = txn.user(user_id);
+  if (!user) {
+    throw Error(ErrorCode::kNotFound, fmt::format("user {} does not exist", user_id));
+  }
+  if (options.json) {
+    print_json(out, user_json(txn, *user));
+  } else {
+    print_user(out, txn, *user);
+  }
+}
+
+void card_show_command(const GlobalOptions& options, const std::string& credential_id,
+                       std::ostream& out) {
+  DataDirectory dir = DataDirectory::open(options);
+  const StoreTransaction txn = dir.store.read();
+  const auto credential = txn.credential(credential_id);
+  if (!credential) {
+    throw Error(ErrorCode::kNotFound, fmt::format("credential {} does not exist", credential_id));
+  }
+  if (options.json) {
+    print_json(out, credential_json(txn, *credential));
+  } else {
+    print_credential(out, txn, *credential, "");
+  }
+}
+
+void process_command(const GlobalOptions& options, std::string_view process,
+                     const std::string& target_id, const std::string& reason, std::ostream& out) {
+  DataDirectory dir = DataDirectory::open(options);
+  lifecycle::LifecycleProcesses processes(dir.store, dir.config, options.clock);
+  const auto outcome = processes.run(lifecycle::ProcessRequest{
+      std::string(process), target_id, reason, options.operator_or_default()});
+  if (options.json) {
+    print_json(out, outcome_json(outcome));
+  } else {
+    print_outcome(out, dir.config.process(process), outcome);
+  }
+}
+
+void reasons_command(const GlobalOptions& options, const std::string& process, std::ostream& out) {
+  const auto config = config::Configuration::load_file(options.config_path());
+  boost::json::object all;
+  for (const auto& [name, policy] : config.processes) {
+    if (!process.empty() && name != process) {
+      continue;
+    }
+    boost::json::array reasons;
+    if (!options.json) {
+      fmt::print(out, "{} ({}){}\n", policy.title, name,
+                 policy.approval ? ", needs approval" : "");
+    }
+    for (const auto& reason : policy.reasons) {
+      reasons.emplace_back(
+          boost::json::object{{"label", reason.label}, {"code", to_string(reason.code)}});
+      if (!options.json) {
+        fmt::print(out, "  \"{}\" -> {}\n", reason.label, to_string(reason.code));
+      }
+    }
+    all[name] = boost::json::object{{"title", policy.title},
+                                    {"approval", policy.approval},
+                                    {"reasons", std::move(reasons)}};
+  }
+  if (!process.empty() && all.empty()) {
+    config.process(process);  // throws the "not configured" error
+  }
+  if (options.json) {
+    print_json(out, all);
+  }
+}
+
+void approvals_list_command(const GlobalOptions& options, bool all, std::ostream& out) {
+  DataDirectory dir = DataDirectory::open(options);
+  const StoreTransaction txn = dir.store.read();
+  boost::json::array listed;
+  for (const auto& request : txn.approvals()) {
+    if (!all && request.status != ApprovalStatus::kPending) {
+      continue;
+    }
+    if (options.json) {
+      listed.emplace_back(approval_json(request));
+    } else {
+      print_approval(out, request);
+    }
+  }
+  if (options.json) {
+    print_json(out, listed);
+  } else if (listed.empty() && txn.approvals().empty()) {
+    fmt::print(out, "no approval requests\n");
+  }
+}
+
+void approvals_approve_command(const GlobalOptions& options, std::uint64_t id, std::ostream& out) {
+  DataDirectory dir = DataDirectory::open(options);
+  lifecycle::LifecycleProcesses processes(dir.store, dir.config, options.clock);
+  const auto outcome = processes.approve(id, options.operator_or_default());
+  if (options.json) {
+    print_json(out, outcome_json(outcome));
+  } else {
+    fmt::print(out, "approval request #{} approved and applied\n", id);
+    print_outcome(out, dir.config.process(outcome.audit.process), outcome);
+  }
+}
+
+void approvals_reject_command(const GlobalOptions& options, std::uint64_t id,
+                              const std::string& note, std::ostream& out) {
+  DataDirectory dir = DataDirectory::open(options);
+  lifecycle::LifecycleProcesses processes(dir.store, dir.config, options.clock);
+  const auto audit = processes.reject(id, options.operator_or_default(), note);
+  if (options.json) {
+    print_json(out, audit_json(audit));
+  } else {
+    fmt::print(out, "approval request #{} rejected; nothing changed (audit #{})\n", id, audit.id);
+  }
+}
+
+void cert_status_command(const GlobalOptions& options, const std::string& issuer,
+                         const std::string& serial, std::ostream& out) {
+  DataDirectory dir = DataDirectory::open(options);
+  const StoreTransaction txn = dir.store.read();
+  const auto issuer_record = txn.issuer_by_name(issuer);
+  if (!issuer_record) {
+    std::vector<std::string> names;
+    for (const auto& known : txn.issuers()) {
+      names.push_back(known.name);
+    }
+    throw Error(ErrorCode::kNotFound,
+                fmt::format("issuer '{}' is not registered; registered issuers: {}", issuer,
+                            names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
+  }
+  const CertificateKey key{issuer_record->id, Serial::from_hex(serial)};
+  const auto record = txn.certificate(key);
+  if (!record) {
+    throw Error(ErrorCode::kNotFound, fmt::format("issuer '{}' has no certificate with serial {}",
+                                                  issuer, key.serial.hex()));
+  }
+  if (options.json) {
+    print_json(out, certificate_json(txn, key, *record));
+  } else {
+    print_certificate(out, txn, key, *record, "");
+  }
+}
+
+void audit_command(const GlobalOptions& options, std::size_t limit, std::ostream& out) {
+  DataDirectory dir = DataDirectory::open(options);
+  const StoreTransaction txn = dir.store.read();
+  const auto records = txn.audit(limit);
+  if (options.json) {
+    boost::json::array listed;
+    for (const auto& record : records) {
+      listed.emplace_back(audit_json(record));
+    }
+    print_json(out, listed);
+    return;
+  }
+  if (records.empty()) {
+    fmt::print(out, "the audit trail is empty\n");
+  }
+  for (const auto& record : records) {
+    print_audit(out, record);
+  }
+}
+
+}  // namespace revocore::cli

@@ -1,0 +1,63 @@
+#pragma once
+// The bodies of `revocore` commands, separate from argument parsing (main.cpp) so that tests can
+// run them in-process. Each writes its report to `out` and throws revocore::Error on failure.
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "config/configuration.hpp"
+#include "revocation/clock.hpp"
+#include "revocation/store.hpp"
+
+namespace revocore::cli {
+
+struct GlobalOptions {
+  std::filesystem::path data_dir = "revocore-data";
+  std::filesystem::path config_file;  // empty: <data_dir>/revocore.toml
+  std::string operator_name;          // empty: $REVOCORE_OPERATOR, then the login name
+  bool json = false;
+  Clock clock = system_clock();
+
+  std::filesystem::path config_path() const;
+  std::filesystem::path store_path() const { return data_dir / "store"; }
+  std::string operator_or_default() const;
+};
+
+// A data directory opened for a command: its configuration and store.
+struct DataDirectory {
+  config::Configuration config;
+  Store store;
+
+  static DataDirectory open(const GlobalOptions& options);
+};
+
+void init_command(const GlobalOptions& options, std::ostream& out);
+void config_check_command(const GlobalOptions& options, std::ostream& out);
+void import_command(const GlobalOptions& options, const std::filesystem::path& manifest,
+                    const std::vector<std::filesystem::path>& sources, std::ostream& out);
+
+void user_show_command(const GlobalOptions& options, const std::string& user_id, std::ostream& out);
+void card_show_command(const GlobalOptions& options, const std::string& credential_id,
+                       std::ostream& out);
+// Runs a lifecycle process by symbolic name on a user or credential.
+void process_command(const GlobalOptions& options, std::string_view process,
+                     const std::string& target_id, const std::string& reason, std::ostream& out);
+void reasons_command(const GlobalOptions& options, const std::string& process, std::ostream& out);
+
+void approvals_list_command(const GlobalOptions& options, bool all, std::ostream& out);
+void approvals_approve_command(const GlobalOptions& options, std::uint64_t id, std::ostream& out);
+void approvals_reject_command(const GlobalOptions& options, std::uint64_t id,
+                              const std::string& note, std::ostream& out);
+
+void cert_status_command(const GlobalOptions& options, const std::string& issuer,
+                         const std::string& serial, std::ostream& out);
+void audit_command(const GlobalOptions& options, std::size_t limit, std::ostream& out);
+
+// Builds a complete demo in options.data_dir: a CA hierarchy, users with credentials and real
+// certificates, then one run of each process. `force` replaces an earlier demo directory.
+void demo_command(const GlobalOptions& options, bool force, std::ostream& out);
+
+}  // namespace revocore::cli
