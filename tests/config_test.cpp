@@ -1,0 +1,225 @@
+// The configuration: the built-in default is the mission table, and a bad file is refused with
+// the file, the line and what to change.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include <fstream>
+
+#include "config/configuration.hpp"
+#include "config/default_config.hpp"
+#include "revocation/error.hpp"
+#include "tests/test_support.hpp"
+
+namespace revocore::config {
+namespace {
+
+using L = LifecycleState;
+using T = CertificateTarget;
+
+std::string error_message(std::string_view toml) {
+  try {
+    Configuration::parse(toml, "revocore.toml", "/tmp");
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidConfig);
+    return e.what();
+  }
+  ADD_FAILURE() << "configuration was accepted";
+  return {};
+}
+
+// The default configuration with one piece of text replaced.
+std::string default_with(std::string_view from, std::string_view to) {
+  std::string text(kDefaultConfigToml);
+  const auto at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  text.replace(at, from.size(), to);
+  return text;
+}
+
+// Line number of the first occurrence of `needle` in the default configuration.
+int line_of(std::string_view text, std::string_view needle) {
+  const auto at = text.find(needle);
+  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(at), '\n'));
+}
+
+struct Row {
+  std::string_view process;
+  CredentialType type;
+  std::vector<L> from;
+  L to;
+  T certificates;
+};
+
+// The mission table of DEVELOPERS.md, row by row, for every credential type.
+std::vector<Row> mission_table() {
+  std::vector<Row> rows;
+  for (const auto type : kAllCredentialTypes) {
+    rows.push_back({kUsersProcLock, type, {L::kActive, L::kInactive}, L::kLocked, T::kRevoked});
+    if (type == CredentialType::kTemporaryCard) {
+      rows.push_back(
+          {kUsersProcDeactivate, type, {L::kActive, L::kInactive}, L::kLocked, T::kRevoked});
+    } else {
+      rows.push_back({kUsersProcDeactivate, type, {L::kActive}, L::kInactive, T::kOnHold});
+    }
+    rows.push_back({kUsersProcReactivate, type, {L::kInactive}, L::kActive, T::kValid});
+  }
+  rows.push_back(
+      {kCardsProcDeactivate, CredentialType::kCard, {L::kActive}, L::kInactive, T::kOnHold});
+  rows.push_back(
+      {kCardsProcLock, CredentialType::kCard, {L::kActive, L::kInactive}, L::kLocked, T::kRevoked});
+  rows.push_back(
+      {kCardsProcReactivate, CredentialType::kCard, {L::kInactive}, L::kActive, T::kValid});
+  return rows;
+}
+
+TEST(DefaultConfiguration, IsTheMissionTable) {
+  const Configuration config = Configuration::built_in_default();
+  for (const Row& row : mission_table()) {
+    SCOPED_TRACE(fmt::format("{} {}", row.process, to_string(row.type)));
+    const CredentialRule* rule = config.process(row.process).rule_for(row.type);
+    ASSERT_NE(rule, nullptr);
+    EXPECT_EQ(rule->from, row.from);
+    EXPECT_EQ(rule->to, row.to);
+    EXPECT_EQ(rule->certificates, row.certificates);
+  }
+  EXPECT_EQ(config.process(kUsersProcLock).user_end_state, L::kLocked);
+  EXPECT_EQ(config.process(kUsersProcLock).required_state,
+            (std::vector<L>{L::kActive, L::kInactive}));
+  EXPECT_EQ(config.process(kUsersProcLock).roles, RolesEffect::kWithdrawAll);
+  EXPECT_EQ(config.process(kUsersProcDeactivate).required_state, std::vector<L>{L::kActive});
+  EXPECT_EQ(config.process(kUsersProcDeactivate).user_end_state, L::kInactive);
+  EXPECT_EQ(config.process(kUsersProcDeactivate).roles, RolesEffect::kWithdrawAll);
+  EXPECT_EQ(config.process(kUsersProcReactivate).required_state, std::vector<L>{L::kInactive});
+  EXPECT_EQ(config.process(kUsersProcReactivate).roles, RolesEffect::kDefaultOnly);
+  EXPECT_EQ(config.process(kCardsProcDeactivate).target, ProcessTarget::kCredential);
+  EXPECT_EQ(config.process(kCardsProcDeactivate).relations, RelationsEffect::kDeactivate);
+  EXPECT_EQ(config.process(kCardsProcDeactivate).rule_for(CredentialType::kMobileId), nullptr);
+  EXPECT_EQ(config.default_role, "employee");
+  for (const auto& [name, policy] : config.processes) {
+    EXPECT_FALSE(policy.approval) << name;
+    EXPECT_FALSE(policy.reasons.empty()) << name;
+  }
+  const auto* left = config.process(kUsersProcLock).find_reason("Left the organisation");
+  ASSERT_NE(left, nullptr);
+  EXPECT_EQ(left->code, ReasonCode::kAffiliationChanged);
+  EXPECT_EQ(config.process(kUsersProcLock).find_reason("Key compromise")->code,
+            ReasonCode::kKeyCompromise);
+  EXPECT_EQ(config.process(kUsersProcDeactivate).find_reason("Parental leave")->code,
+            ReasonCode::kCertificateHold);
+}
+
+TEST(Configuration, ApprovalAndIssuersAreRead) {
+  std::string text = default_with("[process.UsersProcLock]\ntitle = \"Lock user\"",
+                                  "[process.UsersProcLock]\ntitle = \"Lock user\"\n");
+  text = default_with("approval = false\nreasons = [\n  { label = \"Left the organisation\"",
+                      "approval = true\nreasons = [\n  { label = \"Left the organisation\"");
+  text += "\n[[issuer]]\nname = \"ca-1\"\ncertificate = \"pki/ca.pem\"\n";
+  const Configuration config = Configuration::parse(text, "revocore.toml", "/etc/revocore");
+  EXPECT_TRUE(config.process(kUsersProcLock).approval);
+  EXPECT_FALSE(config.process(kUsersProcDeactivate).approval);
+  ASSERT_EQ(config.issuers.size(), 1u);
+  EXPECT_EQ(config.issuers[0].certificate, "/etc/revocore/pki/ca.pem");
+}
+
+TEST(Configuration, SyntaxErrorNamesFileAndLine) {
+  const std::string message = error_message("[store]\nmap_size_mib = 1\n[roles\ndefault = \"x\"\n");
+  EXPECT_EQ(message.rfind("revocore.toml:3:", 0), 0u) << message;
+}
+
+TEST(Configuration, UnknownKeyNamesTheLineAndTheAllowedKeys) {
+  const std::string text = default_with("approval = false\nreasons = [\n  { label = \"Parental",
+                                        "aproval = false\nreasons = [\n  { label = \"Parental");
+  const std::string message = error_message(text);
+  EXPECT_NE(message.find(fmt::format("revocore.toml:{}:", line_of(text, "aproval"))),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("unknown key 'aproval' in [process.UsersProcDeactivate]"),
+            std::string::npos)
+      << message;
+}
+
+TEST(Configuration, MissingProcessIsNamed) {
+  std::string text(kDefaultConfigToml);
+  text = text.substr(0, text.find("# ------------------------------------------------------------"
+                                  "---------------------------------\n# Reactivate card"));
+  const std::string message = error_message(text);
+  EXPECT_NE(message.find("process CardsProcReactivate is not configured"), std::string::npos)
+      << message;
+}
+
+TEST(Configuration, RevokingWithAHoldReasonNeedsARevocationReason) {
+  const std::string text = default_with(", revocation_reason = \"cessationOfOperation\" }", " }");
+  const std::string message = error_message(text);
+  EXPECT_NE(message.find("UsersProcDeactivate].credentials.temporary_card revokes certificates"),
+            std::string::npos)
+      << message;
+  // The rule's own line, in the Deactivate user table (Lock user has an identical line earlier).
+  const auto table = text.find("[process.UsersProcDeactivate.credentials]");
+  const int line = line_of(text.substr(table), "temporary_card") +
+                   line_of(text, "[process.UsersProcDeactivate.credentials]") - 1;
+  EXPECT_NE(message.find(fmt::format("revocore.toml:{}:", line)), std::string::npos) << message;
+}
+
+TEST(Configuration, RefusesWhatTheStateMachineForbids) {
+  const std::string message = error_message(default_with(
+      "card = { from = [\"inactive\"], to = \"active\", certificates = \"valid\" }\ntemporary",
+      "card = { from = [\"locked\"], to = \"active\", certificates = \"valid\" }\ntemporary"));
+  EXPECT_NE(message.find("moves locked credentials to active"), std::string::npos) << message;
+}
+
+TEST(Configuration, RefusesUnknownNames) {
+  EXPECT_NE(error_message(default_with("soft_token = { from = [\"active\", \"inactive\"]",
+                                       "usb_stick = { from = [\"active\", \"inactive\"]"))
+                .find("unknown credential type 'usb_stick'"),
+            std::string::npos);
+  EXPECT_NE(error_message(default_with("code = \"keyCompromise\"", "code = \"keyLost\""))
+                .find("must be an RFC 5280 reason code"),
+            std::string::npos);
+  EXPECT_NE(error_message(default_with("certificates = \"on_hold\"", "certificates = \"held\""))
+                .find("must be valid, on_hold, revoked or unchanged"),
+            std::string::npos);
+  EXPECT_NE(error_message(default_with("required_state = [\"active\"]", "required_state = []"))
+                .find("must be a non-empty list"),
+            std::string::npos);
+  EXPECT_NE(
+      error_message(default_with("map_size_mib = 4096", "map_size_mib = -1")).find("map_size_mib"),
+      std::string::npos);
+}
+
+TEST(Configuration, RefusesADuplicateReasonAndAnEmptyReasonList) {
+  EXPECT_NE(error_message(default_with("{ label = \"Card stolen\", code = \"keyCompromise\" },",
+                                       "{ label = \"Card lost\", code = \"keyCompromise\" },"))
+                .find("reason 'Card lost' is listed twice"),
+            std::string::npos);
+}
+
+TEST(Configuration, CredentialProcessCannotChangeTheUser) {
+  const std::string message = error_message(
+      default_with("target = \"credential\"\nrequired_state = [\"active\"]\nrelations",
+                   "target = \"credential\"\nuser_end_state = \"locked\"\nrequired_state = "
+                   "[\"active\"]\nrelations"));
+  EXPECT_NE(message.find("remove 'user_end_state'"), std::string::npos) << message;
+}
+
+TEST(Configuration, MissingFileSaysHowToCreateOne) {
+  try {
+    Configuration::load_file("/nonexistent/revocore.toml");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidConfig);
+    EXPECT_NE(std::string(e.what()).find("revocore init"), std::string::npos);
+  }
+}
+
+TEST(Configuration, LoadsFromAFile) {
+  testing::TempDir dir;
+  std::ofstream(dir.path() / "revocore.toml") << kDefaultConfigToml;
+  const Configuration config = Configuration::load_file(dir.path() / "revocore.toml");
+  EXPECT_EQ(config.processes.size(), 6u);
+  EXPECT_EQ(config.map_size_bytes, std::size_t{4096} << 20);
+}
+
+}  // namespace
+}  // namespace revocore::config

@@ -1,0 +1,74 @@
+#include "tests/test_support.hpp"
+
+#include <fmt/format.h>
+#include <stdlib.h>
+
+#include <stdexcept>
+
+namespace revocore::testing {
+
+TempDir::TempDir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "revocore-test-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    throw std::runtime_error("cannot create a temporary directory");
+  }
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+CertificateKey key_for(IssuerId issuer, std::uint64_t serial) {
+  return CertificateKey{issuer, Serial::from_hex(fmt::format("{:X}", serial))};
+}
+
+IssuerId StoreBuilder::issuer(const std::string& name) {
+  WriteTransaction txn = store_.write();
+  IssuerRecord record;
+  record.name = name;
+  record.subject_der = "subject of " + name;
+  record.certificate_der = "certificate of " + name;
+  const IssuerId id = txn.add_issuer(record);
+  txn.commit();
+  return id;
+}
+
+void StoreBuilder::user(const std::string& id, LifecycleState state,
+                        std::vector<std::string> roles) {
+  WriteTransaction txn = store_.write();
+  txn.put_user(User{id, "User " + id, state, std::move(roles)});
+  txn.commit();
+}
+
+void StoreBuilder::credential(const std::string& id, CredentialType type,
+                              const std::string& user_id, LifecycleState state) {
+  WriteTransaction txn = store_.write();
+  Credential credential;
+  credential.id = id;
+  credential.type = type;
+  credential.state = state;
+  credential.user_id = user_id;
+  txn.put_credential(credential);
+  txn.commit();
+}
+
+CertificateKey StoreBuilder::certificate(IssuerId issuer, std::uint64_t serial,
+                                         const std::string& credential_id,
+                                         CertificateStatus status, ReasonCode reason) {
+  const CertificateKey key = key_for(issuer, serial);
+  WriteTransaction txn = store_.write();
+  CertificateRecord record;
+  record.not_after = kTestTime + 365 * 86400;
+  record.status = status;
+  record.reason = status == CertificateStatus::kOnHold ? ReasonCode::kCertificateHold : reason;
+  record.revocation_time = status == CertificateStatus::kValid ? 0 : kTestTime - 86400;
+  record.credential_id = credential_id;
+  record.subject = fmt::format("CN=certificate {}", serial);
+  txn.add_certificate(key, record);
+  txn.commit();
+  return key;
+}
+
+}  // namespace revocore::testing

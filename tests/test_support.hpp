@@ -1,0 +1,52 @@
+#pragma once
+// Shared by revocore's tests: temporary directories, a fixed clock and a builder that fills a
+// store with users, credentials and certificates without real X.509 files.
+#include <filesystem>
+#include <string>
+
+#include "revocation/clock.hpp"
+#include "revocation/store.hpp"
+
+namespace revocore::testing {
+
+// A fresh directory under $TMPDIR, removed with everything in it when the object goes away.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const noexcept { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline constexpr UnixTime kTestTime = 1'795'000'000;  // 2026-11-18, fixed for every test
+inline Clock fixed_clock(UnixTime time = kTestTime) {
+  return [time] { return time; };
+}
+
+// Adds records straight into a store, inside one write transaction per call.
+class StoreBuilder {
+ public:
+  explicit StoreBuilder(Store& store) : store_(store) {}
+
+  IssuerId issuer(const std::string& name = "test-ca");
+  void user(const std::string& id, LifecycleState state = LifecycleState::kActive,
+            std::vector<std::string> roles = {"employee", "approver"});
+  void credential(const std::string& id, CredentialType type, const std::string& user_id,
+                  LifecycleState state = LifecycleState::kActive);
+  // A certificate with the given serial for the credential; status other than valid is set as if
+  // it had been revoked or held earlier (without a journal entry).
+  CertificateKey certificate(IssuerId issuer, std::uint64_t serial, const std::string& credential_id,
+                             CertificateStatus status = CertificateStatus::kValid,
+                             ReasonCode reason = ReasonCode::kUnspecified);
+
+ private:
+  Store& store_;
+};
+
+CertificateKey key_for(IssuerId issuer, std::uint64_t serial);
+
+}  // namespace revocore::testing
