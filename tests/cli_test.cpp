@@ -1,1 +1,247 @@
-int main(){return 0;}
+// The `revocore` program as an operator runs it: exit codes, messages on stderr, --json output,
+// the approval flow across two operators, and the demo.
+#include <boost/json.hpp>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "tests/test_support.hpp"
+
+namespace revocore {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int exit_code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+class CliTest : public ::testing::Test {
+ protected:
+  // Runs `revocore --data-dir <demo> ARGS` and captures both streams.
+  Result revocore(const std::string& args) {
+    const fs::path err_file = dir_.path() / "stderr.txt";
+    const std::string command = fmt::format("{} --data-dir '{}' {} 2>'{}'", REVOCORE_BINARY,
+                                            data_dir().string(), args, err_file.string());
+    Result result;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    char buffer[4096];
+    std::size_t n = 0;
+    while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) {
+      result.out.append(buffer, n);
+    }
+    const int status = ::pclose(pipe);
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    std::ifstream err(err_file);
+    std::stringstream text;
+    text << err.rdbuf();
+    result.err = text.str();
+    return result;
+  }
+
+  boost::json::value json(const std::string& args) {
+    const Result result = revocore("--json " + args);
+    EXPECT_EQ(result.exit_code, 0) << args << "\n" << result.err;
+    return boost::json::parse(result.out);
+  }
+
+  void run_demo() {
+    const Result demo = revocore("--operator demo-operator demo");
+    ASSERT_EQ(demo.exit_code, 0) << demo.err;
+  }
+
+  fs::path data_dir() const { return dir_.path() / "data"; }
+
+  testing::TempDir dir_;
+};
+
+TEST_F(CliTest, DemoBuildsADataDirectoryAndRunsEachProcess) {
+  const Result demo = revocore("--operator demo-operator demo");
+  ASSERT_EQ(demo.exit_code, 0) << demo.err;
+  for (const char* expected :
+       {"Lock user 1001", "Deactivate user 1002", "Reactivate user 1002", "Deactivate card card-1003",
+        "Reactivate card card-1003", "Lock card card-1004", "imported 19 certificates"}) {
+    EXPECT_NE(demo.out.find(expected), std::string::npos) << expected;
+  }
+  EXPECT_TRUE(fs::exists(data_dir() / "pki/issuing-ca.pem"));
+  EXPECT_EQ(fs::status(data_dir() / "pki/issuing-ca.key").permissions() & fs::perms::group_read,
+            fs::perms::none);
+
+  const auto alice = json("user show 1001").as_object();
+  EXPECT_EQ(alice.at("state"), "locked");
+  EXPECT_TRUE(alice.at("roles").as_array().empty());
+  for (const auto& credential : alice.at("credentials").as_array()) {
+    EXPECT_EQ(credential.at("state"), "locked");
+    for (const auto& certificate : credential.at("certificates").as_array()) {
+      EXPECT_EQ(certificate.at("status"), "revoked");
+      EXPECT_EQ(certificate.at("reason"), "affiliationChanged");
+    }
+  }
+  const auto eva = json("user show 1005").as_object();
+  EXPECT_EQ(eva.at("state"), "inactive");
+
+  // The demo's certificates verify against its CA hierarchy with the openssl command line.
+  const std::string verify = fmt::format(
+      "openssl verify -CAfile {0}/pki/root-ca.pem -untrusted {0}/pki/issuing-ca.pem "
+      "{0}/import/card-1002.pem {0}/pki/ocsp-responder.pem >/dev/null",
+      data_dir().string());
+  EXPECT_EQ(std::system(verify.c_str()), 0);
+
+  // A second run needs --force, and --force rebuilds.
+  EXPECT_EQ(revocore("demo").exit_code, 2);
+  EXPECT_EQ(revocore("--operator demo-operator demo --force").exit_code, 0);
+}
+
+TEST_F(CliTest, DemoNeverDeletesADirectoryItDidNotMake) {
+  fs::create_directories(data_dir());
+  std::ofstream(data_dir() / "precious.txt") << "keep me";
+  const Result result = revocore("demo --force");
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("was not made by `revocore demo`"), std::string::npos) << result.err;
+  EXPECT_TRUE(fs::exists(data_dir() / "precious.txt"));
+}
+
+TEST_F(CliTest, ErrorsHaveClearMessagesAndExitCodes) {
+  run_demo();
+  struct Case {
+    std::string args;
+    int exit_code;
+    std::string message;
+  };
+  const Case cases[] = {
+      {"user deactivate 1001 --reason 'Parental leave'", 4,
+       "revocore: error: Deactivate user needs an active user; user 1001 is locked\n"},
+      {"user lock 4242 --reason 'Key compromise'", 3,
+       "revocore: error: user 4242 does not exist; check the id with `revocore user show`\n"},
+      {"user lock 1003 --reason 'Bored'", 2,
+       "revocore: error: reason 'Bored' is not offered for Lock user; choose one of 'Left the "
+       "organisation', 'Key compromise', 'Account no longer used', 'Privileges withdrawn'\n"},
+      {"card deactivate mobile-1003 --reason 'Card not in use'", 4,
+       "revocore: error: Deactivate card applies to a card; credential mobile-1003 is a "
+       "mobile_id\n"},
+      {"card lock card-9 --reason 'Card lost'", 3, "revocore: error: card card-9 does not exist\n"},
+      {"cert status demo-issuing-ca XYZ", 2,
+       "revocore: error: serial number 'XYZ' is not hexadecimal; give it as printed by `openssl "
+       "x509 -serial`, e.g. 1A2B3C\n"},
+      {"cert status demo-issuing-ca 01", 3,
+       "revocore: error: issuer 'demo-issuing-ca' has no certificate with serial 01\n"},
+      {"approvals approve 7", 3,
+       "revocore: error: approval request #7 does not exist; see `revocore approvals list`\n"},
+  };
+  for (const Case& c : cases) {
+    const Result result = revocore(c.args);
+    EXPECT_EQ(result.exit_code, c.exit_code) << c.args;
+    EXPECT_EQ(result.err, c.message) << c.args;
+  }
+  // Nothing above changed the store: the audit trail still ends with the demo's last process.
+  const auto audit = json("audit -n 1").as_array();
+  EXPECT_EQ(audit[0].at("process"), "UsersProcDeactivate");
+  EXPECT_EQ(audit[0].at("target"), "1005");
+}
+
+TEST_F(CliTest, UsageErrorsComeFromTheParser) {
+  EXPECT_NE(revocore("user lock 1001").exit_code, 0);  // --reason missing
+  EXPECT_NE(revocore("frobnicate").exit_code, 0);
+}
+
+TEST_F(CliTest, EveryReadCommandSpeaksJson) {
+  run_demo();
+  const auto card = json("card show card-1003").as_object();
+  EXPECT_EQ(card.at("state"), "active");
+  EXPECT_EQ(card.at("relation_state"), "active");
+  const std::string serial(card.at("certificates").as_array()[0].at("serial").as_string());
+  const auto status = json("cert status demo-issuing-ca " + serial).as_object();
+  EXPECT_EQ(status.at("status"), "valid");
+  EXPECT_EQ(status.at("credential"), "card-1003");
+
+  const auto audit = json("audit").as_array();
+  EXPECT_EQ(audit.size(), 8u);  // the import and seven processes
+  EXPECT_EQ(audit.back().at("kind"), "import");
+  EXPECT_TRUE(json("approvals list").as_array().empty());
+  const auto reasons = json("reasons UsersProcLock").as_object();
+  EXPECT_EQ(reasons.at("UsersProcLock").at("reasons").as_array()[0].at("code"),
+            "affiliationChanged");
+  const auto lock = json("--operator carol user lock 1003 --reason 'Key compromise'").as_object();
+  EXPECT_EQ(lock.at("outcome"), "applied");
+  EXPECT_EQ(lock.at("certificates").at("revoked"), 3);
+}
+
+TEST_F(CliTest, ApprovalNeedsASecondOperator) {
+  run_demo();
+  // The administrator turns the approval step on for Lock card.
+  const fs::path config = data_dir() / "revocore.toml";
+  std::stringstream text;
+  text << std::ifstream(config).rdbuf();
+  std::string edited = text.str();
+  const std::string anchor = "relations = \"deactivate\"\napproval = false\nreasons = [\n  { label = \"Card lost\"";
+  ASSERT_NE(edited.find(anchor), std::string::npos);
+  edited.replace(edited.find(anchor), anchor.size(),
+                 "relations = \"deactivate\"\napproval = true\nreasons = [\n  { label = \"Card lost\"");
+  std::ofstream(config) << edited;
+
+  const Result filed = revocore("--operator alice card lock card-1003 --reason 'Card stolen'");
+  ASSERT_EQ(filed.exit_code, 0) << filed.err;
+  EXPECT_NE(filed.out.find("needs approval: request #1"), std::string::npos) << filed.out;
+  EXPECT_EQ(json("card show card-1003").at("state"), "active");
+  EXPECT_EQ(json("approvals list").as_array().size(), 1u);
+
+  const Result own = revocore("--operator alice approvals approve 1");
+  EXPECT_EQ(own.exit_code, 4);
+  EXPECT_EQ(own.err,
+            "revocore: error: operator alice filed approval request #1 and cannot decide it; "
+            "another operator must\n");
+  const Result approved = revocore("--operator bob approvals approve 1");
+  EXPECT_EQ(approved.exit_code, 0) << approved.err;
+  EXPECT_EQ(json("card show card-1003").at("state"), "locked");
+  const auto all = json("approvals list --all").as_array();
+  EXPECT_EQ(all[0].at("status"), "approved");
+  EXPECT_EQ(all[0].at("decided_by"), "bob");
+  const auto last = json("audit -n 1").as_array()[0];
+  EXPECT_EQ(last.at("operator"), "bob");
+  EXPECT_EQ(last.at("requested_by"), "alice");
+}
+
+TEST_F(CliTest, BadConfigurationIsRefusedWithFileAndLine) {
+  run_demo();
+  const fs::path config = data_dir() / "revocore.toml";
+  std::ofstream(config, std::ios::app) << "\n[process.UsersProcLock.extra]\n";
+  const Result result = revocore("user show 1001");
+  EXPECT_EQ(result.exit_code, 6);
+  EXPECT_NE(result.err.find(config.string() + ":"), std::string::npos) << result.err;
+}
+
+TEST_F(CliTest, CorruptOrForeignDataDirectoryIsRefused) {
+  run_demo();
+  std::ofstream(data_dir() / "store/data.mdb", std::ios::trunc) << std::string(16384, '\x5a');
+  const Result result = revocore("user show 1001");
+  EXPECT_EQ(result.exit_code, 7);
+  EXPECT_NE(result.err.find("not a readable LMDB environment"), std::string::npos) << result.err;
+}
+
+TEST_F(CliTest, InitWritesTheDefaultConfigurationAndCanRunTwice) {
+  const Result first = revocore("init");
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_TRUE(fs::exists(data_dir() / "revocore.toml"));
+  EXPECT_NE(first.out.find("add an [[issuer]]"), std::string::npos);
+  EXPECT_EQ(revocore("init").exit_code, 0);
+  EXPECT_EQ(revocore("config check").exit_code, 0);
+  EXPECT_EQ(revocore("audit").out, "the audit trail is empty\n");
+}
+
+TEST_F(CliTest, ImportThroughTheCommandLine) {
+  run_demo();
+  // Re-importing the demo's own manifest: every certificate is already there.
+  const Result again = revocore(fmt::format("import --manifest {}/import/manifest.csv",
+                                            data_dir().string()));
+  EXPECT_EQ(again.exit_code, 5);
+  EXPECT_NE(again.err.find("manifest.csv:2: certificate serial"), std::string::npos) << again.err;
+}
+
+}  // namespace
+}  // namespace revocore
