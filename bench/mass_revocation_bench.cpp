@@ -32,7 +32,9 @@ std::size_t user_count() {
   return value != nullptr ? std::strtoul(value, nullptr, 10) : 250'000;
 }
 
-std::string credential_id(std::size_t user, int slot) { return fmt::format("c{}-{}", user, slot); }
+std::string credential_id(std::size_t user, int slot) {
+  return fmt::format("c{}-{}", user, slot);
+}
 
 // A fresh store under $TMPDIR holding `users` users with 4 credentials of one valid certificate
 // each. Removed when the object goes away.
@@ -61,8 +63,8 @@ class Population {
         record.not_after = 1'900'000'000;
         record.credential_id = credential.id;
         record.subject = fmt::format("CN=user {} credential {}", user, slot);
-        txn.add_certificate(CertificateKey{issuer_, Serial::from_hex(fmt::format("{:X}", serial++))},
-                            record);
+        txn.add_certificate(
+            CertificateKey{issuer_, Serial::from_hex(fmt::format("{:X}", serial++))}, record);
       }
     }
     txn.commit();
@@ -81,7 +83,9 @@ class Population {
 
 // Resets the kernel's peak-RSS mark (Linux clear_refs "5"), so VmHWM afterwards is the peak of
 // the measured part only.
-void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+void reset_peak_rss() {
+  std::ofstream("/proc/self/clear_refs") << "5";
+}
 double peak_rss_mib() {
   std::ifstream status("/proc/self/status");
   std::string line;
@@ -123,8 +127,9 @@ void BM_LockUsersBatchOrder(benchmark::State& state) {
     population.reset();
     state.ResumeTiming();
   }
-  state.counters["certificates_per_s"] = benchmark::Counter(
-      static_cast<double>(users * kCredentialsPerUser), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["certificates_per_s"] =
+      benchmark::Counter(static_cast<double>(users * kCredentialsPerUser),
+                         benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // The same writes with none of revocore's work: what LMDB alone costs for this transaction.
@@ -172,8 +177,9 @@ void BM_LmdbFloor(benchmark::State& state) {
     population.reset();
     state.ResumeTiming();
   }
-  state.counters["certificates_per_s"] = benchmark::Counter(
-      static_cast<double>(users * kCredentialsPerUser), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["certificates_per_s"] =
+      benchmark::Counter(static_cast<double>(users * kCredentialsPerUser),
+                         benchmark::Counter::kIsIterationInvariantRate);
 }
 
 BENCHMARK(BM_LockUsersBatchOrder)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -144,8 +144,7 @@ void reasons_command(const GlobalOptions& options, const std::string& process, s
     }
     boost::json::array reasons;
     if (!options.json) {
-      fmt::print(out, "{} ({}){}\n", policy.title, name,
-                 policy.approval ? ", needs approval" : "");
+      fmt::print(out, "{} ({}){}\n", policy.title, name, policy.approval ? ", needs approval" : "");
     }
     for (const auto& reason : policy.reasons) {
       reasons.emplace_back(
@@ -154,9 +153,8 @@ void reasons_command(const GlobalOptions& options, const std::string& process, s
         fmt::print(out, "  \"{}\" -> {}\n", reason.label, to_string(reason.code));
       }
     }
-    all[name] = boost::json::object{{"title", policy.title},
-                                    {"approval", policy.approval},
-                                    {"reasons", std::move(reasons)}};
+    all[name] = boost::json::object{
+        {"title", policy.title}, {"approval", policy.approval}, {"reasons", std::move(reasons)}};
   }
   if (!process.empty() && all.empty()) {
     config.process(process);  // throws the "not configured" error

@@ -34,21 +34,26 @@ struct DemoUser {
 
 std::vector<DemoUser> demo_users() {
   return {
-      {"1001", "Alice Andersson",
+      {"1001",
+       "Alice Andersson",
        {{"card-1001", CredentialType::kCard, 2},
         {"mobile-1001", CredentialType::kMobileId, 1},
         {"soft-1001", CredentialType::kSoftToken, 1}}},
-      {"1002", "Bertil Berg",
+      {"1002",
+       "Bertil Berg",
        {{"card-1002", CredentialType::kCard, 2},
         {"tempcard-1002", CredentialType::kTemporaryCard, 1},
         {"vsc-1002", CredentialType::kVirtualSmartCard, 1}}},
-      {"1003", "Cecilia Carlsson",
+      {"1003",
+       "Cecilia Carlsson",
        {{"card-1003", CredentialType::kCard, 2}, {"mobile-1003", CredentialType::kMobileId, 1}}},
-      {"1004", "David Dahl",
+      {"1004",
+       "David Dahl",
        {{"card-1004", CredentialType::kCard, 2},
         {"soft-1004", CredentialType::kSoftToken, 1},
         {"vsc-1004", CredentialType::kVirtualSmartCard, 1}}},
-      {"1005", "Eva Ek",
+      {"1005",
+       "Eva Ek",
        {{"card-1005", CredentialType::kCard, 2},
         {"tempcard-1005", CredentialType::kTemporaryCard, 1},
         {"mobile-1005", CredentialType::kMobileId, 1}}},
@@ -84,18 +89,18 @@ void demo_command(const GlobalOptions& options, bool force, std::ostream& out) {
   const std::string operator_name = options.operator_or_default();
 
   // 1. A CA hierarchy: root, issuing CA, and the OCSP responder certificate the responder will use.
-  const pki::IssuedCertificate root = pki::issue_certificate(
-      {pki::CertificateRole::kRootCa, "revocore demo root CA", "revocore demo", now - kDay,
-       now + 3650 * kDay},
-      nullptr);
-  const pki::IssuedCertificate issuing = pki::issue_certificate(
-      {pki::CertificateRole::kIssuingCa, "revocore demo issuing CA", "revocore demo", now - kDay,
-       now + 1825 * kDay},
-      &root);
-  const pki::IssuedCertificate responder = pki::issue_certificate(
-      {pki::CertificateRole::kOcspResponder, "revocore demo OCSP responder", "revocore demo",
-       now - kDay, now + 365 * kDay},
-      &issuing);
+  const pki::IssuedCertificate root =
+      pki::issue_certificate({pki::CertificateRole::kRootCa, "revocore demo root CA",
+                              "revocore demo", now - kDay, now + 3650 * kDay},
+                             nullptr);
+  const pki::IssuedCertificate issuing =
+      pki::issue_certificate({pki::CertificateRole::kIssuingCa, "revocore demo issuing CA",
+                              "revocore demo", now - kDay, now + 1825 * kDay},
+                             &root);
+  const pki::IssuedCertificate responder =
+      pki::issue_certificate({pki::CertificateRole::kOcspResponder, "revocore demo OCSP responder",
+                              "revocore demo", now - kDay, now + 365 * kDay},
+                             &issuing);
   pki::write_certificate_pem(dir / "pki/root-ca.pem", root.certificate);
   pki::write_private_key_pem(dir / "pki/root-ca.key", root.key.get());
   pki::write_certificate_pem(dir / "pki/issuing-ca.pem", issuing.certificate);
@@ -136,8 +141,8 @@ void demo_command(const GlobalOptions& options, bool force, std::ostream& out) {
               &issuing);
           pem << leaf.certificate.pem();
         }
-        manifest << fmt::format("{},{},{},{},{}\n", file, credential.id,
-                                to_string(credential.type), user.id, user.name);
+        manifest << fmt::format("{},{},{},{},{}\n", file, credential.id, to_string(credential.type),
+                                user.id, user.name);
       }
     }
   }

@@ -157,12 +157,12 @@ boost::json::object audit_json(const AuditRecord& record) {
   }
   boost::json::array credentials;
   for (const auto& change : record.credential_changes) {
-    credentials.emplace_back(boost::json::object{{"id", change.credential_id},
-                                                 {"type", to_string(change.type)},
-                                                 {"from", to_string(change.old_state)},
-                                                 {"to", to_string(change.new_state)},
-                                                 {"certificates_changed",
-                                                  change.certificates_changed}});
+    credentials.emplace_back(
+        boost::json::object{{"id", change.credential_id},
+                            {"type", to_string(change.type)},
+                            {"from", to_string(change.old_state)},
+                            {"to", to_string(change.new_state)},
+                            {"certificates_changed", change.certificates_changed}});
   }
   out["credentials"] = std::move(credentials);
   out["certificates_changed"] = record.certificates_changed;
@@ -235,8 +235,9 @@ void print_credential(std::ostream& out, const StoreTransaction& txn, const Cred
 }
 
 void print_user(std::ostream& out, const StoreTransaction& txn, const User& user) {
-  fmt::print(out, "user {} ({}): {}, roles {}\n", user.id, user.name.empty() ? "no name" : user.name,
-             to_string(user.state), roles_text(user.roles));
+  fmt::print(out, "user {} ({}): {}, roles {}\n", user.id,
+             user.name.empty() ? "no name" : user.name, to_string(user.state),
+             roles_text(user.roles));
   for (const auto& credential : txn.credentials_of_user(user.id)) {
     print_credential(out, txn, credential, "  ");
   }
@@ -293,13 +294,13 @@ void print_outcome(std::ostream& out, const config::ProcessPolicy& policy,
     fmt::print(out,
                "{} {} needs approval: request #{} filed by {}. Another operator runs "
                "`revocore approvals approve {}` or `revocore approvals reject {}`.\n",
-               policy.title, audit.target_id, outcome.approval_id,
-               audit.operator_name, outcome.approval_id, outcome.approval_id);
+               policy.title, audit.target_id, outcome.approval_id, audit.operator_name,
+               outcome.approval_id, outcome.approval_id);
     return;
   }
   fmt::print(out, "{} {}: reason \"{}\" ({}), operator {}, audit #{}\n", policy.title,
-             audit.target_id, audit.reason_label,
-             to_string(audit.reason_code), audit.operator_name, audit.id);
+             audit.target_id, audit.reason_label, to_string(audit.reason_code), audit.operator_name,
+             audit.id);
   if (audit.user_old_state && audit.user_new_state) {
     fmt::print(out, "  user {}: {} -> {}; roles {} -> {}\n", audit.target_id,
                to_string(*audit.user_old_state), to_string(*audit.user_new_state),

@@ -2,11 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <toml++/toml.h>
 #include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "config/default_config.hpp"
 #include "revocation/error.hpp"
@@ -87,8 +87,8 @@ class Validator {
     }
     const auto* array = node->as_array();
     if (array == nullptr || array->empty()) {
-      fail(node, fmt::format("'{}' in {} must be a non-empty list such as [\"active\"]", key,
-                             where));
+      fail(node,
+           fmt::format("'{}' in {} must be a non-empty list such as [\"active\"]", key, where));
     }
     std::vector<LifecycleState> out;
     for (const auto& element : *array) {
@@ -167,7 +167,8 @@ CredentialRule parse_rule(const Validator& v, const toml::node& node, std::strin
            fmt::format("'certificates' in {} must be valid, on_hold, revoked or unchanged", where));
   }
   if (const toml::node* reason = table->get("revocation_reason")) {
-    rule.revocation_reason = v.reason_code(*reason, fmt::format("'revocation_reason' in {}", where));
+    rule.revocation_reason =
+        v.reason_code(*reason, fmt::format("'revocation_reason' in {}", where));
     if (!can_revoke_with(*rule.revocation_reason)) {
       v.fail(reason, fmt::format("'revocation_reason' in {} cannot be {}: it does not end a "
                                  "certificate",
@@ -253,8 +254,8 @@ ProcessPolicy parse_process(const Validator& v, std::string_view name, const tom
   for (const auto& element : *reason_array) {
     const auto* reason_table = element.as_table();
     if (reason_table == nullptr) {
-      v.fail(&element, fmt::format("each reason in {} must be {{ label = \"...\", code = \"...\" }}",
-                                   where));
+      v.fail(&element,
+             fmt::format("each reason in {} must be {{ label = \"...\", code = \"...\" }}", where));
     }
     const std::string reason_where = fmt::format("a reason of {}", where);
     v.only_keys(*reason_table, {"label", "code"}, reason_where);
@@ -273,8 +274,8 @@ ProcessPolicy parse_process(const Validator& v, std::string_view name, const tom
 
   const toml::table& credentials = v.table(*table, "credentials", where);
   if (credentials.empty()) {
-    v.fail(&credentials, fmt::format("{}.credentials needs a rule for at least one credential type",
-                                     where));
+    v.fail(&credentials,
+           fmt::format("{}.credentials needs a rule for at least one credential type", where));
   }
   for (const auto& [type_name, rule_node] : credentials) {
     const auto type = parse_credential_type(type_name.str());
@@ -329,8 +330,8 @@ const ProcessPolicy& Configuration::process(std::string_view name) const {
   const auto it = processes.find(name);
   if (it == processes.end()) {
     throw Error(ErrorCode::kInvalidConfig,
-                fmt::format("{}: process {} is not configured; add a [process.{}] table",
-                            source, name, name));
+                fmt::format("{}: process {} is not configured; add a [process.{}] table", source,
+                            name, name));
   }
   return it->second;
 }
@@ -351,8 +352,8 @@ Configuration Configuration::parse(std::string_view toml_text, std::string sourc
     root = toml::parse(toml_text, source);
   } catch (const toml::parse_error& e) {
     throw Error(ErrorCode::kInvalidConfig,
-                fmt::format("{}:{}:{}: {}", source, e.source().begin.line,
-                            e.source().begin.column, e.description()));
+                fmt::format("{}:{}:{}: {}", source, e.source().begin.line, e.source().begin.column,
+                            e.description()));
   }
   const Validator v(source);
   v.only_keys(root, {"store", "roles", "issuer", "process"}, "the configuration");
@@ -366,8 +367,9 @@ Configuration Configuration::parse(std::string_view toml_text, std::string sourc
   const auto* map_size_value = map_size ? map_size->as_integer() : nullptr;
   if (map_size_value == nullptr || map_size_value->get() < 1 ||
       map_size_value->get() > (std::int64_t{1} << 30)) {
-    v.fail(map_size ? map_size : &store, "[store] needs map_size_mib, a whole number of MiB such as "
-                                         "4096");
+    v.fail(map_size ? map_size : &store,
+           "[store] needs map_size_mib, a whole number of MiB such as "
+           "4096");
   }
   config.map_size_bytes = static_cast<std::size_t>(map_size_value->get()) << 20;
 
@@ -389,8 +391,7 @@ Configuration Configuration::parse(std::string_view toml_text, std::string sourc
       IssuerConfig issuer;
       issuer.name = v.string(*table, "name", "[[issuer]]");
       const std::filesystem::path certificate = v.string(*table, "certificate", "[[issuer]]");
-      issuer.certificate =
-          certificate.is_absolute() ? certificate : base_directory / certificate;
+      issuer.certificate = certificate.is_absolute() ? certificate : base_directory / certificate;
       if (config.find_issuer(issuer.name) != nullptr) {
         v.fail(table, fmt::format("issuer '{}' is configured twice", issuer.name));
       }

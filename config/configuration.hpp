@@ -25,8 +25,8 @@ inline constexpr std::string_view kCardsProcDeactivate = "CardsProcDeactivate";
 inline constexpr std::string_view kCardsProcLock = "CardsProcLock";
 inline constexpr std::string_view kCardsProcReactivate = "CardsProcReactivate";
 inline constexpr std::array<std::string_view, 6> kRequiredProcesses = {
-    kUsersProcLock,        kUsersProcDeactivate, kUsersProcReactivate,
-    kCardsProcDeactivate, kCardsProcLock,        kCardsProcReactivate};
+    kUsersProcLock,       kUsersProcDeactivate, kUsersProcReactivate,
+    kCardsProcDeactivate, kCardsProcLock,       kCardsProcReactivate};
 
 enum class ProcessTarget { kUser, kCredential };
 enum class RolesEffect { kKeep, kWithdrawAll, kDefaultOnly };

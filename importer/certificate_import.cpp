@@ -149,8 +149,8 @@ ImportSummary import_certificates(Store& store, const config::Configuration& con
         fail_line(ErrorCode::kInvalidManifest, request, entry,
                   fmt::format("credential {} is a {} of user {} in the store, but this line "
                               "says a {} of user {}",
-                              entry.credential_id, to_string(credential->type),
-                              credential->user_id, to_string(entry.type), entry.user_id));
+                              entry.credential_id, to_string(credential->type), credential->user_id,
+                              to_string(entry.type), entry.user_id));
       }
     } else {
       Credential created;
@@ -197,9 +197,9 @@ ImportSummary import_certificates(Store& store, const config::Configuration& con
   audit.target_kind = "import";
   audit.target_id = request.manifest.filename().string();
   audit.operator_name = request.operator_name;
-  audit.note = fmt::format("{} certificates, {} new users, {} new credentials from {}",
-                           summary.certificates, summary.users_created,
-                           summary.credentials_created, request.manifest.string());
+  audit.note =
+      fmt::format("{} certificates, {} new users, {} new credentials from {}", summary.certificates,
+                  summary.users_created, summary.credentials_created, request.manifest.string());
   summary.audit_id = txn.append_audit(audit);
   txn.commit();
   return summary;

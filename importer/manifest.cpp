@@ -1,7 +1,7 @@
 #include "importer/manifest.hpp"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 #include <fstream>
 #include <map>
@@ -64,9 +64,10 @@ ManifestEntry make_entry(const std::map<std::string, std::string>& fields, std::
   entry.line = line;
   for (const char* required : {"certificate", "credential", "type", "user"}) {
     if (field(required).empty()) {
-      fail(source, line, fmt::format("'{}' is empty; every line needs certificate, credential, "
-                                     "type and user",
-                                     required));
+      fail(source, line,
+           fmt::format("'{}' is empty; every line needs certificate, credential, "
+                       "type and user",
+                       required));
     }
   }
   entry.certificate = field("certificate");
@@ -75,9 +76,10 @@ ManifestEntry make_entry(const std::map<std::string, std::string>& fields, std::
   entry.user_name = field("user_name");
   const auto type = parse_credential_type(field("type"));
   if (!type) {
-    fail(source, line, fmt::format("unknown credential type '{}'; use card, temporary_card, "
-                                   "virtual_smart_card, mobile_id or soft_token",
-                                   field("type")));
+    fail(source, line,
+         fmt::format("unknown credential type '{}'; use card, temporary_card, "
+                     "virtual_smart_card, mobile_id or soft_token",
+                     field("type")));
   }
   entry.type = *type;
   try {
@@ -100,16 +102,18 @@ std::vector<ManifestEntry> parse_json_lines(std::string_view text, std::string_v
     boost::system::error_code ec;
     const boost::json::value value = boost::json::parse(line, ec);
     if (ec || !value.is_object()) {
-      fail(source, number, fmt::format("not a JSON object ({})",
-                                       ec ? ec.message() : "a JSON value of another kind"));
+      fail(source, number,
+           fmt::format("not a JSON object ({})",
+                       ec ? ec.message() : "a JSON value of another kind"));
     }
     std::map<std::string, std::string> fields;
     for (const auto& [key, field] : value.as_object()) {
       const std::string name(key);
       if (std::find(std::begin(kColumns), std::end(kColumns), name) == std::end(kColumns)) {
-        fail(source, number, fmt::format("unknown field '{}'; fields are certificate, credential, "
-                                         "type, user, user_name",
-                                         name));
+        fail(source, number,
+             fmt::format("unknown field '{}'; fields are certificate, credential, "
+                         "type, user, user_name",
+                         name));
       }
       if (!field.is_string()) {
         fail(source, number, fmt::format("field '{}' must be a string", name));
@@ -137,17 +141,18 @@ std::vector<ManifestEntry> parse_csv(std::string_view text, std::string_view sou
     if (header.empty()) {
       for (const auto& name : fields) {
         if (std::find(std::begin(kColumns), std::end(kColumns), name) == std::end(kColumns)) {
-          fail(source, number, fmt::format("unknown column '{}' in the header; columns are "
-                                           "certificate, credential, type, user, user_name",
-                                           name));
+          fail(source, number,
+               fmt::format("unknown column '{}' in the header; columns are "
+                           "certificate, credential, type, user, user_name",
+                           name));
         }
       }
       header = std::move(fields);
       continue;
     }
     if (fields.size() != header.size()) {
-      fail(source, number, fmt::format("{} fields where the header names {}", fields.size(),
-                                       header.size()));
+      fail(source, number,
+           fmt::format("{} fields where the header names {}", fields.size(), header.size()));
     }
     std::map<std::string, std::string> named;
     for (std::size_t i = 0; i < header.size(); ++i) {

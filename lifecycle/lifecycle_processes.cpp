@@ -19,7 +19,8 @@ std::string required_state_text(const ProcessPolicy& policy, std::string_view no
     names.push_back(to_string(state));
   }
   const std::string states = fmt::format("{}", fmt::join(names, " or "));
-  const bool vowel = !states.empty() && std::string_view("aeiou").find(states[0]) != std::string_view::npos;
+  const bool vowel =
+      !states.empty() && std::string_view("aeiou").find(states[0]) != std::string_view::npos;
   return fmt::format("{} {} {}", vowel ? "an" : "a", states, noun);
 }
 
@@ -60,15 +61,14 @@ Plan plan_process(const StoreTransaction& txn, const ProcessPolicy& policy,
   if (policy.target == ProcessTarget::kUser) {
     plan.user = txn.user(target_id);
     if (!plan.user) {
-      throw Error(ErrorCode::kNotFound,
-                  fmt::format("user {} does not exist; check the id with `revocore user show`",
-                              target_id));
+      throw Error(
+          ErrorCode::kNotFound,
+          fmt::format("user {} does not exist; check the id with `revocore user show`", target_id));
     }
     if (!policy.requires_state(plan.user->state)) {
-      throw Error(ErrorCode::kWrongState,
-                  fmt::format("{} needs {}; user {} is {}", policy.title,
-                              required_state_text(policy, "user"), target_id,
-                              to_string(plan.user->state)));
+      throw Error(ErrorCode::kWrongState, fmt::format("{} needs {}; user {} is {}", policy.title,
+                                                      required_state_text(policy, "user"),
+                                                      target_id, to_string(plan.user->state)));
     }
     plan.credentials = txn.credentials_of_user(target_id);
   } else {
@@ -83,10 +83,10 @@ Plan plan_process(const StoreTransaction& txn, const ProcessPolicy& policy,
                               target_id, to_string(credential->type)));
     }
     if (!policy.requires_state(credential->state)) {
-      throw Error(ErrorCode::kWrongState,
-                  fmt::format("{} needs {}; {} {} is {}", policy.title,
-                              required_state_text(policy, noun), to_string(credential->type),
-                              target_id, to_string(credential->state)));
+      throw Error(
+          ErrorCode::kWrongState,
+          fmt::format("{} needs {}; {} {} is {}", policy.title, required_state_text(policy, noun),
+                      to_string(credential->type), target_id, to_string(credential->state)));
     }
     plan.credentials.push_back(std::move(*credential));
   }
@@ -128,13 +128,12 @@ std::vector<std::string> roles_after(const config::Configuration& config,
   return before;
 }
 
-
 // Applies a planned process inside `txn`: the batch order, the user's end state and roles, and
 // the audit record naming every change. The caller commits.
 ProcessOutcome apply_plan(WriteTransaction& txn, const config::Configuration& config,
                           const ProcessPolicy& policy, const config::Reason& reason, Plan& plan,
-                          std::string_view target_id, std::string_view operator_name,
-                          UnixTime now, const ApprovalRequest* approved) {
+                          std::string_view target_id, std::string_view operator_name, UnixTime now,
+                          const ApprovalRequest* approved) {
   build_order(plan, policy, reason, operator_name, now);
   plan.order.audit_id = txn.next_audit_id();
 

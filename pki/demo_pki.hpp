@@ -28,7 +28,8 @@ struct IssuedCertificate {
 ScopedEvpPkey generate_p256_key();
 
 // Issues a certificate for a new key; self-signed when `issuer` is null (roots).
-IssuedCertificate issue_certificate(const IssuanceProfile& profile, const IssuedCertificate* issuer);
+IssuedCertificate issue_certificate(const IssuanceProfile& profile,
+                                    const IssuedCertificate* issuer);
 
 void write_certificate_pem(const std::filesystem::path& file, const X509Certificate& certificate);
 // Written with mode 0600: a private key must not be readable by group or others.

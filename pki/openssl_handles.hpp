@@ -29,7 +29,9 @@ using ScopedAsn1Integer = ScopedOpenSslType<ASN1_INTEGER, ::ASN1_INTEGER_free>;
 using ScopedBignum = ScopedOpenSslType<BIGNUM, ::BN_free>;
 
 // OPENSSL_free is a macro, so it gets a function of its own.
-inline void free_openssl_bytes(unsigned char* p) noexcept { OPENSSL_free(p); }
+inline void free_openssl_bytes(unsigned char* p) noexcept {
+  OPENSSL_free(p);
+}
 using ScopedOpenSslBytes = ScopedOpenSslType<unsigned char, free_openssl_bytes>;
 
 // The text of OpenSSL's error queue (emptied), for messages: "; OpenSSL says: ...".

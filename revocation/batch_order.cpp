@@ -67,17 +67,18 @@ BatchResult apply_batch_order(WriteTransaction& txn, const BatchOrder& order) {
     }
     const auto old_state =
         lifecycle_state_from_byte(static_cast<std::uint8_t>(current[kCredentialState]));
-    const auto type = credential_type_from_byte(static_cast<std::uint8_t>(current[kCredentialType]));
+    const auto type =
+        credential_type_from_byte(static_cast<std::uint8_t>(current[kCredentialType]));
     if (!old_state || !type) {
       throw Error(ErrorCode::kStoreCorrupt,
                   fmt::format("credential {} has a damaged record", change.credential_id));
     }
     if (*old_state != change.new_state && !is_legal_transition(*old_state, change.new_state)) {
-      throw Error(ErrorCode::kIllegalTransition,
-                  fmt::format("credential {} is {}; it cannot become {} (locked is final); "
-                              "nothing was changed",
-                              change.credential_id, to_string(*old_state),
-                              to_string(change.new_state)));
+      throw Error(
+          ErrorCode::kIllegalTransition,
+          fmt::format("credential {} is {}; it cannot become {} (locked is final); "
+                      "nothing was changed",
+                      change.credential_id, to_string(*old_state), to_string(change.new_state)));
     }
 
     credential_buffer.assign(current);

@@ -57,10 +57,12 @@ StatusApplier::Outcome StatusApplier::apply(std::string_view encoded_key, Certif
                                                   key.serial.hex(), key.issuer));
   }
   if (current.size() < layout::kFixedSize) {
-    throw Error(ErrorCode::kStoreCorrupt, "a certificate record is truncated; restore the data "
-                                          "directory from a backup");
+    throw Error(ErrorCode::kStoreCorrupt,
+                "a certificate record is truncated; restore the data "
+                "directory from a backup");
   }
-  const auto from = certificate_status_from_byte(static_cast<std::uint8_t>(current[layout::kStatus]));
+  const auto from =
+      certificate_status_from_byte(static_cast<std::uint8_t>(current[layout::kStatus]));
   if (!from) {
     throw Error(ErrorCode::kStoreCorrupt, "a certificate record holds an unknown status");
   }

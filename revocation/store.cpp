@@ -111,8 +111,9 @@ void Store::open_databases(bool create) {
     std::string_view any_key, any_value;
     lmdb::Cursor cursor(txn, dbs_.meta);
     if (!create || cursor.get(any_key, any_value, MDB_FIRST)) {
-      throw Error(ErrorCode::kStoreCorrupt,
-                  fmt::format("{} is not a revocore store (no schema record)", directory_.string()));
+      throw Error(
+          ErrorCode::kStoreCorrupt,
+          fmt::format("{} is not a revocore store (no schema record)", directory_.string()));
     }
     std::string version_bytes;
     codec::ByteWriter(version_bytes).u32(kSchemaVersion);
@@ -120,9 +121,8 @@ void Store::open_databases(bool create) {
     txn.put(dbs_.meta, kSchemaVersionKey, version_bytes);
   } else {
     if (name != kSchemaName || !has_version || version.size() != 4) {
-      throw Error(ErrorCode::kStoreCorrupt,
-                  fmt::format("{} is not a revocore store (schema '{}')", directory_.string(),
-                              std::string(name)));
+      throw Error(ErrorCode::kStoreCorrupt, fmt::format("{} is not a revocore store (schema '{}')",
+                                                        directory_.string(), std::string(name)));
     }
     codec::ByteReader in(version, "schema");
     const std::uint32_t found = in.u32();
@@ -138,8 +138,7 @@ void Store::open_databases(bool create) {
   dbs_.users = txn.open_database("users", flags);
   dbs_.credentials = txn.open_database("credentials", flags);
   dbs_.user_credentials = txn.open_database("user_credentials", flags | MDB_DUPSORT);
-  dbs_.credential_certificates =
-      txn.open_database("credential_certificates", flags | MDB_DUPSORT);
+  dbs_.credential_certificates = txn.open_database("credential_certificates", flags | MDB_DUPSORT);
   dbs_.certificates = txn.open_database("certificates", flags);
   dbs_.issuers = txn.open_database("issuers", flags);
   dbs_.issuer_names = txn.open_database("issuer_names", flags);
@@ -335,8 +334,7 @@ void WriteTransaction::put_credential(const Credential& credential) {
   txn_.put_new(dbs_->user_credentials, credential.user_id, credential.id, MDB_NODUPDATA);
 }
 
-void WriteTransaction::add_certificate(const CertificateKey& key,
-                                       const CertificateRecord& record) {
+void WriteTransaction::add_certificate(const CertificateKey& key, const CertificateRecord& record) {
   std::array<char, CertificateKey::kMaxEncodedSize> buffer;
   const std::string_view encoded_key = key.encode(buffer);
   if (!txn_.put_new(dbs_->certificates, encoded_key, record.encode(), MDB_NOOVERWRITE)) {

@@ -76,12 +76,18 @@ std::optional<Enum> from_byte(const NameTable<Enum, N>& table, std::uint8_t valu
 
 }  // namespace
 
-std::string_view to_string(LifecycleState state) noexcept { return name_of(kStateNames, state); }
-std::string_view to_string(CredentialType type) noexcept { return name_of(kTypeNames, type); }
+std::string_view to_string(LifecycleState state) noexcept {
+  return name_of(kStateNames, state);
+}
+std::string_view to_string(CredentialType type) noexcept {
+  return name_of(kTypeNames, type);
+}
 std::string_view to_string(CertificateStatus status) noexcept {
   return name_of(kStatusNames, status);
 }
-std::string_view to_string(ReasonCode reason) noexcept { return name_of(kReasonNames, reason); }
+std::string_view to_string(ReasonCode reason) noexcept {
+  return name_of(kReasonNames, reason);
+}
 
 std::optional<LifecycleState> parse_lifecycle_state(std::string_view text) noexcept {
   return parse_name(kStateNames, text);

@@ -1,9 +1,9 @@
 // The `revocore` program as an operator runs it: exit codes, messages on stderr, --json output,
 // the approval flow across two operators, and the demo.
-#include <boost/json.hpp>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <boost/json.hpp>
 
 #include <cstdio>
 #include <fstream>
@@ -64,9 +64,9 @@ class CliTest : public ::testing::Test {
 TEST_F(CliTest, DemoBuildsADataDirectoryAndRunsEachProcess) {
   const Result demo = revocore("--operator demo-operator demo");
   ASSERT_EQ(demo.exit_code, 0) << demo.err;
-  for (const char* expected :
-       {"Lock user 1001", "Deactivate user 1002", "Reactivate user 1002", "Deactivate card card-1003",
-        "Reactivate card card-1003", "Lock card card-1004", "imported 19 certificates"}) {
+  for (const char* expected : {"Lock user 1001", "Deactivate user 1002", "Reactivate user 1002",
+                               "Deactivate card card-1003", "Reactivate card card-1003",
+                               "Lock card card-1004", "imported 19 certificates"}) {
     EXPECT_NE(demo.out.find(expected), std::string::npos) << expected;
   }
   EXPECT_TRUE(fs::exists(data_dir() / "pki/issuing-ca.pem"));
@@ -179,10 +179,12 @@ TEST_F(CliTest, ApprovalNeedsASecondOperator) {
   std::stringstream text;
   text << std::ifstream(config).rdbuf();
   std::string edited = text.str();
-  const std::string anchor = "relations = \"deactivate\"\napproval = false\nreasons = [\n  { label = \"Card lost\"";
+  const std::string anchor =
+      "relations = \"deactivate\"\napproval = false\nreasons = [\n  { label = \"Card lost\"";
   ASSERT_NE(edited.find(anchor), std::string::npos);
-  edited.replace(edited.find(anchor), anchor.size(),
-                 "relations = \"deactivate\"\napproval = true\nreasons = [\n  { label = \"Card lost\"");
+  edited.replace(
+      edited.find(anchor), anchor.size(),
+      "relations = \"deactivate\"\napproval = true\nreasons = [\n  { label = \"Card lost\"");
   std::ofstream(config) << edited;
 
   const Result filed = revocore("--operator alice card lock card-1003 --reason 'Card stolen'");
@@ -237,8 +239,8 @@ TEST_F(CliTest, InitWritesTheDefaultConfigurationAndCanRunTwice) {
 TEST_F(CliTest, ImportThroughTheCommandLine) {
   run_demo();
   // Re-importing the demo's own manifest: every certificate is already there.
-  const Result again = revocore(fmt::format("import --manifest {}/import/manifest.csv",
-                                            data_dir().string()));
+  const Result again =
+      revocore(fmt::format("import --manifest {}/import/manifest.csv", data_dir().string()));
   EXPECT_EQ(again.exit_code, 5);
   EXPECT_NE(again.err.find("manifest.csv:2: certificate serial"), std::string::npos) << again.err;
 }

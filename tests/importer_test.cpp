@@ -88,7 +88,8 @@ class ImportTest : public ::testing::Test {
   }
 
   // Imports expecting a refusal with `code`; the store must stay empty of certificates.
-  std::string refused(const fs::path& manifest, ErrorCode code, std::vector<fs::path> sources = {}) {
+  std::string refused(const fs::path& manifest, ErrorCode code,
+                      std::vector<fs::path> sources = {}) {
     const auto before = store_.read().count_certificates();
     try {
       import(manifest, std::move(sources));
@@ -132,8 +133,8 @@ TEST_F(ImportTest, CsvManifestRegistersCertificatesCredentialsAndUsers) {
   EXPECT_EQ(summary.credentials_created, 3u);
 
   // The serial as the openssl command line prints it finds the certificate.
-  const std::string printed = shell(fmt::format("openssl x509 -serial -noout -in {}",
-                                                (certs() / "bob-token.pem").string()));
+  const std::string printed = shell(
+      fmt::format("openssl x509 -serial -noout -in {}", (certs() / "bob-token.pem").string()));
   ASSERT_EQ(printed.rfind("serial=", 0), 0u);
   const auto bob = stored(printed.substr(7, printed.find('\n') - 7));
   ASSERT_TRUE(bob.has_value());
@@ -219,7 +220,8 @@ TEST_F(ImportTest, DuplicateSerialRefusesTheWholeImport) {
   EXPECT_FALSE(store_.read().credential("c0").has_value());
 
   // Importing the same certificate again later is refused the same way.
-  const auto first = write_manifest("first.csv", "certificate,credential,type,user\na.pem,c1,card,1\n");
+  const auto first =
+      write_manifest("first.csv", "certificate,credential,type,user\na.pem,c1,card,1\n");
   import(first);
   refused(first, ErrorCode::kDuplicate);
   EXPECT_EQ(store_.read().count_certificates(), 1u);
@@ -228,7 +230,8 @@ TEST_F(ImportTest, DuplicateSerialRefusesTheWholeImport) {
 TEST_F(ImportTest, CertificateOfAnUnconfiguredIssuerIsRefused) {
   const OpensslCa stranger(dir_.path(), "stranger-ca");
   stranger.issue(certs() / "x.pem", "0C", "X");
-  const auto manifest = write_manifest("m.csv", "certificate,credential,type,user\nx.pem,c1,card,1\n");
+  const auto manifest =
+      write_manifest("m.csv", "certificate,credential,type,user\nx.pem,c1,card,1\n");
   const std::string message = refused(manifest, ErrorCode::kUnknownIssuer);
   EXPECT_NE(message.find("m.csv:2:"), std::string::npos) << message;
   EXPECT_NE(message.find("CN=stranger-ca,O=revocore test"), std::string::npos) << message;
@@ -236,14 +239,17 @@ TEST_F(ImportTest, CertificateOfAnUnconfiguredIssuerIsRefused) {
 }
 
 TEST_F(ImportTest, MissingAndUnlistedFilesAreRefused) {
-  const auto missing = write_manifest("m.csv", "certificate,credential,type,user\nnope.pem,c1,card,1\n");
-  EXPECT_NE(refused(missing, ErrorCode::kInvalidCertificate).find("m.csv:2: cannot read certificate "
-                                                                  "file"),
+  const auto missing =
+      write_manifest("m.csv", "certificate,credential,type,user\nnope.pem,c1,card,1\n");
+  EXPECT_NE(refused(missing, ErrorCode::kInvalidCertificate)
+                .find("m.csv:2: cannot read certificate "
+                      "file"),
             std::string::npos);
 
   ca_.issue(certs() / "a.pem", "0A", "A");
   ca_.issue(certs() / "extra.pem", "0E", "E");
-  const auto partial = write_manifest("p.csv", "certificate,credential,type,user\na.pem,c1,card,1\n");
+  const auto partial =
+      write_manifest("p.csv", "certificate,credential,type,user\na.pem,c1,card,1\n");
   EXPECT_NE(refused(partial, ErrorCode::kInvalidManifest, {certs()}).find("extra.pem has no line"),
             std::string::npos);
 
@@ -258,9 +264,9 @@ TEST_F(ImportTest, ACredentialKeepsItsTypeAndUser) {
   ca_.issue(certs() / "a.pem", "0A", "A");
   ca_.issue(certs() / "b.pem", "0B", "B");
   import(write_manifest("1.csv", "certificate,credential,type,user\na.pem,c1,card,1\n"));
-  const std::string message = refused(
-      write_manifest("2.csv", "certificate,credential,type,user\nb.pem,c1,mobile_id,2\n"),
-      ErrorCode::kInvalidManifest);
+  const std::string message =
+      refused(write_manifest("2.csv", "certificate,credential,type,user\nb.pem,c1,mobile_id,2\n"),
+              ErrorCode::kInvalidManifest);
   EXPECT_NE(message.find("credential c1 is a card of user 1 in the store"), std::string::npos)
       << message;
 }

@@ -26,8 +26,8 @@ class LifecycleTest : public ::testing::Test {
         issuer_(build_.issuer()),
         processes_(store_, config_, testing::fixed_clock()) {}
 
-  ProcessOutcome run(std::string_view process, const std::string& target,
-                     const std::string& reason, const std::string& operator_name = "alice") {
+  ProcessOutcome run(std::string_view process, const std::string& target, const std::string& reason,
+                     const std::string& operator_name = "alice") {
     return processes_.run(ProcessRequest{std::string(process), target, reason, operator_name});
   }
 
@@ -116,8 +116,8 @@ TEST_P(MissionTable, LockUserAlsoLocksAnInactiveUser) {
   EXPECT_EQ(certificate(1).status, S::kRevoked);
   // A temporary card was already revoked by the deactivation; revocation is final, so its reason
   // stays. Every other type was on hold and is revoked now, with the lock's reason.
-  EXPECT_EQ(certificate(1).reason, is_temporary_card() ? ReasonCode::kCessationOfOperation
-                                                       : ReasonCode::kKeyCompromise);
+  EXPECT_EQ(certificate(1).reason,
+            is_temporary_card() ? ReasonCode::kCessationOfOperation : ReasonCode::kKeyCompromise);
 }
 
 TEST_P(MissionTable, DeactivateUserHoldsCertificatesOrRevokesATemporaryCard) {
@@ -235,15 +235,14 @@ TEST_F(CardProcesses, LockCardRevokesItsCertificatesOnly) {
 }
 
 TEST_F(CardProcesses, RequiredStatesAreChecked) {
-  EXPECT_STREQ(refused(config::kCardsProcReactivate, "card-7", "Card found",
-                       ErrorCode::kWrongState)
-                   .what(),
-               "Reactivate card needs an inactive card; card card-7 is active");
+  EXPECT_STREQ(
+      refused(config::kCardsProcReactivate, "card-7", "Card found", ErrorCode::kWrongState).what(),
+      "Reactivate card needs an inactive card; card card-7 is active");
   run(config::kCardsProcDeactivate, "card-7", "Card not in use");
-  EXPECT_STREQ(refused(config::kCardsProcDeactivate, "card-7", "Card not in use",
-                       ErrorCode::kWrongState)
-                   .what(),
-               "Deactivate card needs an active card; card card-7 is inactive");
+  EXPECT_STREQ(
+      refused(config::kCardsProcDeactivate, "card-7", "Card not in use", ErrorCode::kWrongState)
+          .what(),
+      "Deactivate card needs an active card; card card-7 is inactive");
   refused(config::kCardsProcLock, "no-such-card", "Card lost", ErrorCode::kNotFound);
 }
 
@@ -259,29 +258,30 @@ class UserProcesses : public LifecycleTest {
 };
 
 TEST_F(UserProcesses, WrongRequiredStateIsRefusedWithAClearMessage) {
-  EXPECT_STREQ(refused(config::kUsersProcReactivate, "1042", "Returned from leave",
-                       ErrorCode::kWrongState)
-                   .what(),
-               "Reactivate user needs an inactive user; user 1042 is active");
+  EXPECT_STREQ(
+      refused(config::kUsersProcReactivate, "1042", "Returned from leave", ErrorCode::kWrongState)
+          .what(),
+      "Reactivate user needs an inactive user; user 1042 is active");
   run(config::kUsersProcLock, "1042", "Left the organisation");
   EXPECT_STREQ(
       refused(config::kUsersProcDeactivate, "1042", "Parental leave", ErrorCode::kWrongState)
           .what(),
       "Deactivate user needs an active user; user 1042 is locked");
-  EXPECT_STREQ(refused(config::kUsersProcLock, "1042", "Key compromise", ErrorCode::kWrongState)
-                   .what(),
-               "Lock user needs an active or inactive user; user 1042 is locked");
+  EXPECT_STREQ(
+      refused(config::kUsersProcLock, "1042", "Key compromise", ErrorCode::kWrongState).what(),
+      "Lock user needs an active or inactive user; user 1042 is locked");
   refused(config::kUsersProcReactivate, "1042", "Returned from leave", ErrorCode::kWrongState);
 }
 
 TEST_F(UserProcesses, UnknownUserReasonAndProcessAreRefused) {
-  EXPECT_STREQ(refused(config::kUsersProcLock, "9999", "Key compromise", ErrorCode::kNotFound)
-                   .what(),
-               "user 9999 does not exist; check the id with `revocore user show`");
+  EXPECT_STREQ(
+      refused(config::kUsersProcLock, "9999", "Key compromise", ErrorCode::kNotFound).what(),
+      "user 9999 does not exist; check the id with `revocore user show`");
   const Error reason =
       refused(config::kUsersProcLock, "1042", "Parental leave", ErrorCode::kReasonNotOffered);
-  EXPECT_NE(std::string(reason.what()).find("reason 'Parental leave' is not offered for Lock "
-                                            "user; choose one of 'Left the organisation'"),
+  EXPECT_NE(std::string(reason.what())
+                .find("reason 'Parental leave' is not offered for Lock "
+                      "user; choose one of 'Left the organisation'"),
             std::string::npos)
       << reason.what();
   refused("UsersProcDelete", "1042", "Key compromise", ErrorCode::kInvalidConfig);
@@ -325,8 +325,7 @@ TEST_F(UserProcesses, AuditRecordsTheRunAndTheJournalPointsBack) {
 
 Configuration with_approval_for_lock() {
   std::string text(config::kDefaultConfigToml);
-  const std::string anchor =
-      "approval = false\nreasons = [\n  { label = \"Left the organisation\"";
+  const std::string anchor = "approval = false\nreasons = [\n  { label = \"Left the organisation\"";
   text.replace(text.find(anchor), anchor.size(),
                "approval = true\nreasons = [\n  { label = \"Left the organisation\"");
   return Configuration::parse(text, "approval.toml", ".");

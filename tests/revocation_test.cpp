@@ -85,8 +85,8 @@ TEST(Records, RoundTripEveryRecordType) {
   audit.user_old_state = LifecycleState::kActive;
   audit.user_new_state = LifecycleState::kLocked;
   audit.roles_before = {"employee"};
-  audit.credential_changes.push_back({"card-1", CredentialType::kCard, LifecycleState::kActive,
-                                      LifecycleState::kLocked, 2});
+  audit.credential_changes.push_back(
+      {"card-1", CredentialType::kCard, LifecycleState::kActive, LifecycleState::kLocked, 2});
   audit.first_journal_sequence = 5;
   audit.last_journal_sequence = 6;
   const auto audit_back = AuditRecord::decode(7, audit.encode());
@@ -158,10 +158,10 @@ TEST_F(StoreTest, SingleCertificateTransitionsAreJournalled) {
     const auto key = testing::key_for(issuer_, 0x1001);
     set_certificate_status(txn, {key, CertificateStatus::kOnHold, ReasonCode::kKeyCompromise, 100,
                                  "test", "alice", 0});
-    set_certificate_status(txn, {key, CertificateStatus::kValid, ReasonCode::kUnspecified, 200,
-                                 "test", "alice", 0});
-    set_certificate_status(txn, {key, CertificateStatus::kRevoked, ReasonCode::kKeyCompromise, 300,
-                                 "test", "bob", 0});
+    set_certificate_status(
+        txn, {key, CertificateStatus::kValid, ReasonCode::kUnspecified, 200, "test", "alice", 0});
+    set_certificate_status(
+        txn, {key, CertificateStatus::kRevoked, ReasonCode::kKeyCompromise, 300, "test", "bob", 0});
     txn.commit();
   }
   const auto record = certificate(0x1001);
@@ -185,12 +185,12 @@ TEST_F(StoreTest, RevokedIsFinalAndTheRefusalChangesNothing) {
   const auto key = testing::key_for(issuer_, 0x1001);
   {
     WriteTransaction txn = store_->write();
-    set_certificate_status(txn, {key, CertificateStatus::kRevoked, ReasonCode::kSuperseded, 100,
-                                 "test", "alice", 0});
+    set_certificate_status(
+        txn, {key, CertificateStatus::kRevoked, ReasonCode::kSuperseded, 100, "test", "alice", 0});
     txn.commit();
   }
-  for (const auto target : {CertificateStatus::kValid, CertificateStatus::kOnHold,
-                            CertificateStatus::kRevoked}) {
+  for (const auto target :
+       {CertificateStatus::kValid, CertificateStatus::kOnHold, CertificateStatus::kRevoked}) {
     WriteTransaction txn = store_->write();
     const Error e = error_from([&] {
       set_certificate_status(txn, {key, target, ReasonCode::kUnspecified, 200, "test", "x", 0});

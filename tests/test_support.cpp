@@ -55,8 +55,8 @@ void StoreBuilder::credential(const std::string& id, CredentialType type,
 }
 
 CertificateKey StoreBuilder::certificate(IssuerId issuer, std::uint64_t serial,
-                                         const std::string& credential_id,
-                                         CertificateStatus status, ReasonCode reason) {
+                                         const std::string& credential_id, CertificateStatus status,
+                                         ReasonCode reason) {
   const CertificateKey key = key_for(issuer, serial);
   WriteTransaction txn = store_.write();
   CertificateRecord record;

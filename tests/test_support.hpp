@@ -39,7 +39,8 @@ class StoreBuilder {
                   LifecycleState state = LifecycleState::kActive);
   // A certificate with the given serial for the credential; status other than valid is set as if
   // it had been revoked or held earlier (without a journal entry).
-  CertificateKey certificate(IssuerId issuer, std::uint64_t serial, const std::string& credential_id,
+  CertificateKey certificate(IssuerId issuer, std::uint64_t serial,
+                             const std::string& credential_id,
                              CertificateStatus status = CertificateStatus::kValid,
                              ReasonCode reason = ReasonCode::kUnspecified);
 
