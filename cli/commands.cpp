@@ -123,11 +123,16 @@ void card_show_command(const GlobalOptions& options, const std::string& credenti
 }
 
 void process_command(const GlobalOptions& options, std::string_view process,
-                     const std::string& target_id, const std::string& reason, std::ostream& out) {
+                     const std::string& target_id, const std::string& reason,
+                     const std::string& invalidity_date, std::ostream& out) {
+  lifecycle::ProcessRequest request{std::string(process), target_id, reason,
+                                    options.operator_or_default(), std::nullopt};
+  if (!invalidity_date.empty()) {
+    request.invalidity_date = parse_time(invalidity_date, "--invalidity-date");
+  }
   DataDirectory dir = DataDirectory::open(options);
   lifecycle::LifecycleProcesses processes(dir.store, dir.config, options.clock);
-  const auto outcome = processes.run(lifecycle::ProcessRequest{
-      std::string(process), target_id, reason, options.operator_or_default()});
+  const auto outcome = processes.run(request);
   if (options.json) {
     print_json(out, outcome_json(outcome));
   } else {

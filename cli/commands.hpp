@@ -43,8 +43,10 @@ void user_show_command(const GlobalOptions& options, const std::string& user_id,
 void card_show_command(const GlobalOptions& options, const std::string& credential_id,
                        std::ostream& out);
 // Runs a lifecycle process by symbolic name on a user or credential.
+// `invalidity_date` is empty or a date as parse_time reads it.
 void process_command(const GlobalOptions& options, std::string_view process,
-                     const std::string& target_id, const std::string& reason, std::ostream& out);
+                     const std::string& target_id, const std::string& reason,
+                     const std::string& invalidity_date, std::ostream& out);
 void reasons_command(const GlobalOptions& options, const std::string& process, std::ostream& out);
 
 void approvals_list_command(const GlobalOptions& options, bool all, std::ostream& out);

@@ -173,7 +173,7 @@ void demo_command(const GlobalOptions& options, bool force, std::ostream& out) {
   fmt::print(out, "4. lifecycle processes, operator {}:\n", operator_name);
   for (const auto& step : steps) {
     const auto outcome = processes.run(lifecycle::ProcessRequest{
-        std::string(step.process), step.target, step.reason, operator_name});
+        std::string(step.process), step.target, step.reason, operator_name, std::nullopt});
     print_outcome(out, data.config.process(step.process), outcome);
   }
 

@@ -21,6 +21,7 @@ void add_process_command(CLI::App& parent, const GlobalOptions& options, const s
   struct Args {
     std::string target;
     std::string reason;
+    std::string invalidity_date;
   };
   auto args = std::make_shared<Args>();
   auto* command = parent.add_subcommand(
@@ -28,8 +29,12 @@ void add_process_command(CLI::App& parent, const GlobalOptions& options, const s
   command->add_option(target_name, args->target, fmt::format("the {}", target_name))->required();
   command->add_option("--reason,-r", args->reason, "one of the reasons configured for the process")
       ->required();
+  command->add_option("--invalidity-date", args->invalidity_date,
+                      "since when the key is known or suspected to be compromised, e.g. "
+                      "2026-11-20 (RFC 5280 5.3.2)");
   command->callback([&options, args, process] {
-    revocore::cli::process_command(options, process, args->target, args->reason, std::cout);
+    revocore::cli::process_command(options, process, args->target, args->reason,
+                                   args->invalidity_date, std::cout);
   });
 }
 

@@ -5,6 +5,8 @@
 
 #include <ctime>
 
+#include "revocation/error.hpp"
+
 namespace revocore::cli {
 namespace {
 
@@ -72,6 +74,20 @@ std::string format_time(UnixTime time) {
   char buffer[32];
   std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buffer;
+}
+
+UnixTime parse_time(std::string_view text, std::string_view what) {
+  const std::string copy(text);
+  for (const char* format : {"%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d"}) {
+    std::tm tm{};
+    const char* end = ::strptime(copy.c_str(), format, &tm);
+    if (end != nullptr && *end == '\0') {
+      return static_cast<UnixTime>(::timegm(&tm));
+    }
+  }
+  throw Error(ErrorCode::kInvalidArgument,
+              fmt::format("{} '{}' is not a date; write 2026-11-22 or 2026-11-22T08:30:00Z (UTC)",
+                          what, text));
 }
 
 void print_json(std::ostream& out, const boost::json::value& value) {
@@ -185,6 +201,9 @@ boost::json::object approval_json(const ApprovalRequest& request) {
   out["reason"] = request.reason_label;
   out["requested_by"] = request.requested_by;
   out["requested_at"] = format_time(request.requested_at);
+  if (request.invalidity_date) {
+    out["invalidity_date"] = format_time(*request.invalidity_date);
+  }
   if (request.status != ApprovalStatus::kPending) {
     out["decided_by"] = request.decided_by;
     out["decided_at"] = format_time(request.decided_at);

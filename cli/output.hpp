@@ -11,6 +11,8 @@
 namespace revocore::cli {
 
 std::string format_time(UnixTime time);  // ISO 8601 UTC, e.g. 2026-11-22T04:45:07Z
+// Reads 2026-11-22 or 2026-11-22T04:45:07Z (UTC); throws kInvalidArgument naming `what`.
+UnixTime parse_time(std::string_view text, std::string_view what);
 
 boost::json::object user_json(const StoreTransaction& txn, const User& user);
 boost::json::object credential_json(const StoreTransaction& txn, const Credential& credential);

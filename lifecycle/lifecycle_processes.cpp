@@ -94,8 +94,10 @@ Plan plan_process(const StoreTransaction& txn, const ProcessPolicy& policy,
 }
 
 void build_order(Plan& plan, const ProcessPolicy& policy, const config::Reason& reason,
-                 std::string_view operator_name, UnixTime now) {
+                 std::string_view operator_name, UnixTime now,
+                 std::optional<UnixTime> invalidity_date) {
   plan.order.process = policy.name;
+  plan.order.invalidity_date = invalidity_date;
   plan.order.operator_name = std::string(operator_name);
   plan.order.time = now;
   const auto relation = relation_target(policy.relations);
@@ -133,8 +135,9 @@ std::vector<std::string> roles_after(const config::Configuration& config,
 ProcessOutcome apply_plan(WriteTransaction& txn, const config::Configuration& config,
                           const ProcessPolicy& policy, const config::Reason& reason, Plan& plan,
                           std::string_view target_id, std::string_view operator_name, UnixTime now,
+                          std::optional<UnixTime> invalidity_date,
                           const ApprovalRequest* approved) {
-  build_order(plan, policy, reason, operator_name, now);
+  build_order(plan, policy, reason, operator_name, now, invalidity_date);
   plan.order.audit_id = txn.next_audit_id();
 
   ProcessOutcome outcome;
@@ -201,6 +204,12 @@ ProcessOutcome LifecycleProcesses::run(const ProcessRequest& request) {
   }
   const UnixTime now = clock_();
 
+  if (request.invalidity_date && *request.invalidity_date > now) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "the invalidity date is in the future; it says since when the key is known or "
+                "suspected to be compromised (RFC 5280 5.3.2)");
+  }
+
   WriteTransaction txn = store_.write();
   Plan plan = plan_process(txn, policy, request.target_id);
   ProcessOutcome outcome;
@@ -212,6 +221,7 @@ ProcessOutcome LifecycleProcesses::run(const ProcessRequest& request) {
     pending.reason_label = reason.label;
     pending.requested_by = request.operator_name;
     pending.requested_at = now;
+    pending.invalidity_date = request.invalidity_date;
     outcome.kind = ProcessOutcome::Kind::kPendingApproval;
     outcome.approval_id = txn.add_approval(pending);
 
@@ -231,7 +241,8 @@ ProcessOutcome LifecycleProcesses::run(const ProcessRequest& request) {
   }
 
   ProcessOutcome applied = apply_plan(txn, config_, policy, reason, plan, request.target_id,
-                                      request.operator_name, now, /*approved=*/nullptr);
+                                      request.operator_name, now, request.invalidity_date,
+                                      /*approved=*/nullptr);
   txn.commit();
   return applied;
 }
@@ -278,7 +289,7 @@ ProcessOutcome LifecycleProcesses::approve(std::uint64_t approval_id,
   request = pending_request(txn, approval_id, operator_name);
   Plan plan = plan_process(txn, policy, request.target_id);
   ProcessOutcome outcome = apply_plan(txn, config_, policy, reason, plan, request.target_id,
-                                      operator_name, now, &request);
+                                      operator_name, now, request.invalidity_date, &request);
 
   request.status = ApprovalStatus::kApproved;
   request.decided_by = std::string(operator_name);

@@ -5,6 +5,7 @@
 // write the audit record, all in one write transaction. Where the policy asks for an approval
 // step, a run files a pending request instead, and a second operator approves or rejects it.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,6 +22,8 @@ struct ProcessRequest {
   std::string target_id;  // a user id or a credential id, as the process's target says
   std::string reason_label;
   std::string operator_name;
+  // RFC 5280 5.3.2: when the key is known or suspected to have become invalid, if before now.
+  std::optional<UnixTime> invalidity_date;
 };
 
 struct ProcessOutcome {

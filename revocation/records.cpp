@@ -374,6 +374,8 @@ std::string ApprovalRequest::encode() const {
   w.str(decided_by);
   w.i64(decided_at);
   w.u64(decision_audit_id);
+  w.u8(invalidity_date ? 1 : 0);
+  w.i64(invalidity_date.value_or(0));
   return out;
 }
 
@@ -395,6 +397,11 @@ ApprovalRequest ApprovalRequest::decode(std::uint64_t id, std::string_view value
   r.decided_by = std::string(in.str());
   r.decided_at = in.i64();
   r.decision_audit_id = in.u64();
+  const bool has_invalidity_date = in.u8() != 0;
+  const UnixTime invalidity_date = in.i64();
+  if (has_invalidity_date) {
+    r.invalidity_date = invalidity_date;
+  }
   return r;
 }
 

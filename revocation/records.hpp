@@ -181,6 +181,7 @@ struct ApprovalRequest {
   std::string decided_by;
   UnixTime decided_at = 0;
   std::uint64_t decision_audit_id = 0;
+  std::optional<UnixTime> invalidity_date;  // as given with the request
 
   std::string encode() const;
   static ApprovalRequest decode(std::uint64_t id, std::string_view value);

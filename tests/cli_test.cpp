@@ -131,6 +131,9 @@ TEST_F(CliTest, ErrorsHaveClearMessagesAndExitCodes) {
        "x509 -serial`, e.g. 1A2B3C\n"},
       {"cert status demo-issuing-ca 01", 3,
        "revocore: error: issuer 'demo-issuing-ca' has no certificate with serial 01\n"},
+      {"user lock 1003 --reason 'Key compromise' --invalidity-date yesterday", 2,
+       "revocore: error: --invalidity-date 'yesterday' is not a date; write 2026-11-22 or "
+       "2026-11-22T08:30:00Z (UTC)\n"},
       {"approvals approve 7", 3,
        "revocore: error: approval request #7 does not exist; see `revocore approvals list`\n"},
   };
@@ -170,6 +173,11 @@ TEST_F(CliTest, EveryReadCommandSpeaksJson) {
   const auto lock = json("--operator carol user lock 1003 --reason 'Key compromise'").as_object();
   EXPECT_EQ(lock.at("outcome"), "applied");
   EXPECT_EQ(lock.at("certificates").at("revoked"), 3);
+  const auto card_after = json("card show card-1003").as_object();
+  EXPECT_FALSE(card_after.at("certificates").as_array()[0].as_object().contains("invalidity_date"));
+  json("user lock 1004 --reason 'Key compromise' --invalidity-date 2026-01-02T03:04:05Z");
+  const auto soft = json("card show soft-1004").as_object();
+  EXPECT_EQ(soft.at("certificates").as_array()[0].at("invalidity_date"), "2026-01-02T03:04:05Z");
 }
 
 TEST_F(CliTest, ApprovalNeedsASecondOperator) {

@@ -28,7 +28,8 @@ class LifecycleTest : public ::testing::Test {
 
   ProcessOutcome run(std::string_view process, const std::string& target, const std::string& reason,
                      const std::string& operator_name = "alice") {
-    return processes_.run(ProcessRequest{std::string(process), target, reason, operator_name});
+    return processes_.run(
+        ProcessRequest{std::string(process), target, reason, operator_name, std::nullopt});
   }
 
   // Runs a process expected to fail; checks the error code and that the store did not change.
@@ -321,6 +322,24 @@ TEST_F(UserProcesses, AuditRecordsTheRunAndTheJournalPointsBack) {
   EXPECT_EQ(journal[0].new_status, S::kRevoked);
 }
 
+TEST_F(UserProcesses, InvalidityDateReachesTheCertificates) {
+  const UnixTime since = testing::kTestTime - 3 * 86400;
+  processes_.run(ProcessRequest{std::string(config::kUsersProcLock), "1042", "Key compromise",
+                                "alice", since});
+  EXPECT_EQ(certificate(1).invalidity_date, since);
+
+  build_.user("2");
+  try {
+    processes_.run(ProcessRequest{std::string(config::kUsersProcLock), "2", "Key compromise",
+                                  "alice", testing::kTestTime + 60});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("in the future"), std::string::npos);
+  }
+  EXPECT_EQ(user("2").state, L::kActive);
+}
+
 // ---- approvals ----
 
 Configuration with_approval_for_lock() {
@@ -383,6 +402,15 @@ TEST_F(Approvals, TheRequesterCannotApproveButAnotherOperatorCan) {
   // Decided once, never again.
   EXPECT_THROW(processes_.approve(1, "carol"), Error);
   EXPECT_THROW(processes_.reject(1, "carol", "too late"), Error);
+}
+
+TEST_F(Approvals, TheInvalidityDateIsKeptWithTheRequest) {
+  const UnixTime since = testing::kTestTime - 86400;
+  processes_.run(ProcessRequest{std::string(config::kUsersProcLock), "1042", "Key compromise",
+                                "alice", since});
+  EXPECT_EQ(store_.read().approval(1)->invalidity_date, since);
+  processes_.approve(1, "bob");
+  EXPECT_EQ(certificate(1).invalidity_date, since);
 }
 
 TEST_F(Approvals, RejectionAppliesNothing) {
