@@ -10,6 +10,7 @@
 
 #include "cli/output.hpp"
 #include "config/default_config.hpp"
+#include "crl/crl_publisher.hpp"
 #include "importer/certificate_import.hpp"
 #include "lifecycle/lifecycle_processes.hpp"
 #include "revocation/error.hpp"
@@ -38,6 +39,26 @@ DataDirectory DataDirectory::open(const GlobalOptions& options) {
   config::Configuration config = config::Configuration::load_file(options.config_path());
   Store store = Store::open(options.store_path(), StoreOptions{config.map_size_bytes});
   return DataDirectory{std::move(config), std::move(store)};
+}
+
+void publish_crls_after(DataDirectory& dir, const GlobalOptions& options,
+                        const lifecycle::ProcessOutcome& outcome, std::ostream& out) {
+  if (outcome.batch.issuers_changed.empty()) {
+    return;
+  }
+  try {
+    crl::CrlPublisher publisher(dir.store, dir.config, options.clock);
+    for (const auto& crl : publisher.publish_after(outcome.batch)) {
+      if (!options.json) {
+        print_published(out, crl);
+      }
+    }
+  } catch (const Error& e) {
+    throw Error(ErrorCode::kCrlNotPublished,
+                fmt::format("the process was applied and committed (audit #{}), but its CRL was "
+                            "not published: {}. Fix that and run `revocore crl generate`",
+                            outcome.audit.id, e.what()));
+  }
 }
 
 void init_command(const GlobalOptions& options, std::ostream& out) {
@@ -138,6 +159,7 @@ void process_command(const GlobalOptions& options, std::string_view process,
   } else {
     print_outcome(out, dir.config.process(process), outcome);
   }
+  publish_crls_after(dir, options, outcome, out);
 }
 
 void reasons_command(const GlobalOptions& options, const std::string& process, std::ostream& out) {
@@ -200,6 +222,7 @@ void approvals_approve_command(const GlobalOptions& options, std::uint64_t id, s
     fmt::print(out, "approval request #{} approved and applied\n", id);
     print_outcome(out, dir.config.process(outcome.audit.process), outcome);
   }
+  publish_crls_after(dir, options, outcome, out);
 }
 
 void approvals_reject_command(const GlobalOptions& options, std::uint64_t id,

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/configuration.hpp"
+#include "lifecycle/lifecycle_processes.hpp"
 #include "revocation/clock.hpp"
 #include "revocation/store.hpp"
 
@@ -34,6 +35,11 @@ struct DataDirectory {
   static DataDirectory open(const GlobalOptions& options);
 };
 
+// After a process or approval committed: regenerates the CRLs of the issuers it changed.
+// Throws kCrlNotPublished (the change itself stays committed) when publishing fails.
+void publish_crls_after(DataDirectory& dir, const GlobalOptions& options,
+                        const lifecycle::ProcessOutcome& outcome, std::ostream& out);
+
 void init_command(const GlobalOptions& options, std::ostream& out);
 void config_check_command(const GlobalOptions& options, std::ostream& out);
 void import_command(const GlobalOptions& options, const std::filesystem::path& manifest,
@@ -57,6 +63,13 @@ void approvals_reject_command(const GlobalOptions& options, std::uint64_t id,
 void cert_status_command(const GlobalOptions& options, const std::string& issuer,
                          const std::string& serial, std::ostream& out);
 void audit_command(const GlobalOptions& options, std::size_t limit, std::ostream& out);
+
+// `crl generate`: full CRLs (or deltas) for one issuer or every issuer with CRLs; with `if_due`
+// only those whose nextUpdate minus the overlap has come.
+void crl_generate_command(const GlobalOptions& options, const std::string& issuer, bool delta,
+                          bool if_due, std::ostream& out);
+void crl_show_command(const GlobalOptions& options, const std::filesystem::path& file,
+                      std::ostream& out);
 
 // Builds a complete demo in options.data_dir: a CA hierarchy, users with credentials and real
 // certificates, then one run of each process. `force` replaces an earlier demo directory.

@@ -9,6 +9,7 @@
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
 #include "config/default_config.hpp"
+#include "crl/crl_publisher.hpp"
 #include "importer/certificate_import.hpp"
 #include "lifecycle/lifecycle_processes.hpp"
 #include "pki/demo_pki.hpp"
@@ -115,7 +116,13 @@ void demo_command(const GlobalOptions& options, bool force, std::ostream& out) {
     std::ofstream config(options.config_path());
     config << config::kDefaultConfigToml
            << "\n# Added by `revocore demo`.\n[[issuer]]\nname = \"demo-issuing-ca\"\n"
-              "certificate = \"pki/issuing-ca.pem\"\n";
+              "certificate = \"pki/issuing-ca.pem\"\n"
+              "private_key = \"pki/issuing-ca.key\"\n"
+              "publish_directory = \"crl\"\n"
+              "distribution_point = \"http://127.0.0.1:8080/crl/demo-issuing-ca.crl\"\n"
+              "delta_crls = true\n"
+              "delta_distribution_point = \"http://127.0.0.1:8080/crl/demo-issuing-ca-delta.crl\"\n"
+              "crl_pem = true\n";
   }
   GlobalOptions quiet = options;
   std::ostringstream init_report;
@@ -150,9 +157,12 @@ void demo_command(const GlobalOptions& options, bool force, std::ostream& out) {
   const auto summary = importer::import_certificates(
       data.store, data.config,
       importer::ImportRequest{dir / "import/manifest.csv", {}, operator_name}, options.clock);
-  fmt::print(out, "3. imported {} certificates for {} users and {} credentials from {}\n\n",
+  crl::CrlPublisher publisher(data.store, data.config, options.clock);
+  const auto first_crl = publisher.publish("demo-issuing-ca", crl::CrlKind::kFull);
+  fmt::print(out, "3. imported {} certificates for {} users and {} credentials from {}\n",
              summary.certificates, summary.users_created, summary.credentials_created,
              (dir / "import/manifest.csv").string());
+  fmt::print(out, "   first CRL #{} (empty) in {}\n\n", first_crl.number, first_crl.file.string());
 
   // 4. Each process once.
   lifecycle::LifecycleProcesses processes(data.store, data.config, options.clock);
@@ -175,6 +185,7 @@ void demo_command(const GlobalOptions& options, bool force, std::ostream& out) {
     const auto outcome = processes.run(lifecycle::ProcessRequest{
         std::string(step.process), step.target, step.reason, operator_name, std::nullopt});
     print_outcome(out, data.config.process(step.process), outcome);
+    publish_crls_after(data, options, outcome, out);
   }
 
   fmt::print(out, "\n5. where everyone ended:\n");
@@ -185,8 +196,10 @@ void demo_command(const GlobalOptions& options, bool force, std::ostream& out) {
   const std::string prefix = fmt::format("revocore --data-dir {}", dir.string());
   fmt::print(out,
              "\nTry:\n  {0} user show 1002 --json\n  {0} audit\n  {0} user lock 1003 --reason "
-             "\"Key compromise\"\n  {0} reasons UsersProcDeactivate\n",
-             prefix);
+             "\"Key compromise\"\n  {0} reasons UsersProcDeactivate\n  {0} crl show {1}\n"
+             "  openssl crl -inform DER -in {1} -noout -text -CAfile {2} -verify\n",
+             prefix, (dir / "crl/demo-issuing-ca.crl").string(),
+             (dir / "pki/issuing-ca.pem").string());
 }
 
 }  // namespace revocore::cli

@@ -69,88 +69,104 @@ int main(int argc, char** argv) {
 
   std::filesystem::path manifest;
   std::vector<std::filesystem::path> sources;
-  auto* import = app.add_subcommand("import", "register certificates with credentials and users");
-  import->add_option("--manifest,-m", manifest, "CSV or JSON-lines manifest")->required();
-  import->add_option("paths", sources,
-                     "certificate files or directories (default: paths named in the manifest)");
-  import->callback([&] { revocore::cli::import_command(options, manifest, sources, std::cout);
-});
+  auto* import_cmd =
+      app.add_subcommand("import", "register certificates with credentials and users");
+  import_cmd->add_option("--manifest,-m", manifest, "CSV or JSON-lines manifest")->required();
+  import_cmd->add_option("paths", sources,
+                         "certificate files or directories (default: paths named in the manifest)");
+  import_cmd->callback(
+      [&] { revocore::cli::import_command(options, manifest, sources, std::cout); });
 
-std::string id;
-auto* user = app.add_subcommand("user", "show a user or run a user process");
-user->require_subcommand(1);
-auto* user_show = user->add_subcommand("show", "show a user, credentials and certificates");
-user_show->add_option("user", id, "user id")->required();
-user_show->callback([&] { revocore::cli::user_show_command(options, id, std::cout); });
-add_process_command(*user, options, "lock", revocore::config::kUsersProcLock, "user");
-add_process_command(*user, options, "deactivate", revocore::config::kUsersProcDeactivate, "user");
-add_process_command(*user, options, "reactivate", revocore::config::kUsersProcReactivate, "user");
+  std::string id;
+  auto* user = app.add_subcommand("user", "show a user or run a user process");
+  user->require_subcommand(1);
+  auto* user_show = user->add_subcommand("show", "show a user, credentials and certificates");
+  user_show->add_option("user", id, "user id")->required();
+  user_show->callback([&] { revocore::cli::user_show_command(options, id, std::cout); });
+  add_process_command(*user, options, "lock", revocore::config::kUsersProcLock, "user");
+  add_process_command(*user, options, "deactivate", revocore::config::kUsersProcDeactivate, "user");
+  add_process_command(*user, options, "reactivate", revocore::config::kUsersProcReactivate, "user");
 
-auto* card = app.add_subcommand("card", "show a card or run a card process");
-card->require_subcommand(1);
-auto* card_show = card->add_subcommand("show", "show a credential and its certificates");
-card_show->add_option("card", id, "credential id")->required();
-card_show->callback([&] { revocore::cli::card_show_command(options, id, std::cout); });
-add_process_command(*card, options, "lock", revocore::config::kCardsProcLock, "card");
-add_process_command(*card, options, "deactivate", revocore::config::kCardsProcDeactivate, "card");
-add_process_command(*card, options, "reactivate", revocore::config::kCardsProcReactivate, "card");
+  auto* card = app.add_subcommand("card", "show a card or run a card process");
+  card->require_subcommand(1);
+  auto* card_show = card->add_subcommand("show", "show a credential and its certificates");
+  card_show->add_option("card", id, "credential id")->required();
+  card_show->callback([&] { revocore::cli::card_show_command(options, id, std::cout); });
+  add_process_command(*card, options, "lock", revocore::config::kCardsProcLock, "card");
+  add_process_command(*card, options, "deactivate", revocore::config::kCardsProcDeactivate, "card");
+  add_process_command(*card, options, "reactivate", revocore::config::kCardsProcReactivate, "card");
 
-std::string process;
-auto* reasons = app.add_subcommand("reasons", "list the reasons each process offers");
-reasons->add_option("process", process, "symbolic process name, e.g. UsersProcLock");
-reasons->callback([&] { revocore::cli::reasons_command(options, process, std::cout); });
+  std::string process;
+  auto* reasons = app.add_subcommand("reasons", "list the reasons each process offers");
+  reasons->add_option("process", process, "symbolic process name, e.g. UsersProcLock");
+  reasons->callback([&] { revocore::cli::reasons_command(options, process, std::cout); });
 
-std::uint64_t approval_id = 0;
-bool all = false;
-std::string note;
-auto* approvals = app.add_subcommand("approvals", "requests waiting for a second operator");
-approvals->require_subcommand(1);
-auto* list = approvals->add_subcommand("list", "list pending requests");
-list->add_flag("--all", all, "include approved and rejected requests");
-list->callback([&] { revocore::cli::approvals_list_command(options, all, std::cout); });
-auto* approve = approvals->add_subcommand("approve", "approve and apply a request");
-approve->add_option("id", approval_id, "request number")->required();
-approve->callback([&] {
-  revocore::cli::approvals_approve_command(options, approval_id, std::cout);
-});
-auto* reject = approvals->add_subcommand("reject", "reject a request; nothing is applied");
-reject->add_option("id", approval_id, "request number")->required();
-reject->add_option("--note", note, "why it was rejected, kept in the audit");
-reject->callback([&] {
-  revocore::cli::approvals_reject_command(options, approval_id, note, std::cout);
-});
+  std::uint64_t approval_id = 0;
+  bool all = false;
+  std::string note;
+  auto* approvals = app.add_subcommand("approvals", "requests waiting for a second operator");
+  approvals->require_subcommand(1);
+  auto* list = approvals->add_subcommand("list", "list pending requests");
+  list->add_flag("--all", all, "include approved and rejected requests");
+  list->callback([&] { revocore::cli::approvals_list_command(options, all, std::cout); });
+  auto* approve = approvals->add_subcommand("approve", "approve and apply a request");
+  approve->add_option("id", approval_id, "request number")->required();
+  approve->callback(
+      [&] { revocore::cli::approvals_approve_command(options, approval_id, std::cout); });
+  auto* reject = approvals->add_subcommand("reject", "reject a request; nothing is applied");
+  reject->add_option("id", approval_id, "request number")->required();
+  reject->add_option("--note", note, "why it was rejected, kept in the audit");
+  reject->callback(
+      [&] { revocore::cli::approvals_reject_command(options, approval_id, note, std::cout); });
 
-std::string issuer;
-std::string serial;
-auto* cert = app.add_subcommand("cert", "certificate lookups");
-cert->require_subcommand(1);
-auto* status = cert->add_subcommand("status", "status of one certificate");
-status->add_option("issuer", issuer, "configured issuer name")->required();
-status->add_option("serial", serial, "serial number in hexadecimal")->required();
-status->callback([&] { revocore::cli::cert_status_command(options, issuer, serial, std::cout); });
+  std::string issuer;
+  std::string serial;
+  auto* cert = app.add_subcommand("cert", "certificate lookups");
+  cert->require_subcommand(1);
+  auto* status = cert->add_subcommand("status", "status of one certificate");
+  status->add_option("issuer", issuer, "configured issuer name")->required();
+  status->add_option("serial", serial, "serial number in hexadecimal")->required();
+  status->callback([&] { revocore::cli::cert_status_command(options, issuer, serial, std::cout); });
 
-std::size_t limit = 50;
-auto* audit = app.add_subcommand("audit", "list the audit trail, newest first");
-audit->add_option("--limit,-n", limit, "how many records (default 50)");
-audit->callback([&] { revocore::cli::audit_command(options, limit, std::cout); });
+  std::size_t limit = 50;
+  auto* audit = app.add_subcommand("audit", "list the audit trail, newest first");
+  audit->add_option("--limit,-n", limit, "how many records (default 50)");
+  audit->callback([&] { revocore::cli::audit_command(options, limit, std::cout); });
 
-bool force = false;
-auto* demo = app.add_subcommand("demo", "build a demo data directory and run each process");
-demo->add_flag("--force", force, "replace an earlier demo in the same directory");
-demo->callback([&] { revocore::cli::demo_command(options, force, std::cout); });
+  std::string crl_issuer;
+  bool delta = false;
+  bool if_due = false;
+  std::filesystem::path crl_file;
+  auto* crl = app.add_subcommand("crl", "certificate revocation lists (RFC 5280)");
+  crl->require_subcommand(1);
+  auto* generate = crl->add_subcommand("generate", "make and publish CRLs now");
+  generate->add_option("--issuer", crl_issuer, "one issuer (default: every issuer with a key)");
+  generate->add_flag("--delta", delta, "a delta CRL over the last full CRL (RFC 5280 5.2.4)");
+  generate->add_flag("--if-due", if_due,
+                     "only full CRLs whose nextUpdate minus the overlap has come (for a timer)");
+  generate->callback(
+      [&] { revocore::cli::crl_generate_command(options, crl_issuer, delta, if_due, std::cout); });
+  auto* show = crl->add_subcommand("show", "print a CRL file (DER or PEM)");
+  show->add_option("file", crl_file, "CRL file")->required();
+  show->callback([&] { revocore::cli::crl_show_command(options, crl_file, std::cout); });
 
-try {
-  app.parse(argc, argv);
-} catch (const CLI::ParseError& e) {
-  return app.exit(e);
-} catch (const revocore::Error& e) {
-  std::cout.flush();
-  std::cerr << "revocore: error: " << e.what() << "\n";
-  return revocore::exit_code_for(e.code());
-} catch (const std::exception& e) {
-  std::cout.flush();
-  std::cerr << "revocore: unexpected error: " << e.what() << "\n";
-  return 1;
-}
-return 0;
+  bool force = false;
+  auto* demo = app.add_subcommand("demo", "build a demo data directory and run each process");
+  demo->add_flag("--force", force, "replace an earlier demo in the same directory");
+  demo->callback([&] { revocore::cli::demo_command(options, force, std::cout); });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const revocore::Error& e) {
+    std::cout.flush();
+    std::cerr << "revocore: error: " << e.what() << "\n";
+    return revocore::exit_code_for(e.code());
+  } catch (const std::exception& e) {
+    std::cout.flush();
+    std::cerr << "revocore: unexpected error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
 }

@@ -90,6 +90,32 @@ UnixTime parse_time(std::string_view text, std::string_view what) {
                           what, text));
 }
 
+void print_published(std::ostream& out, const crl::PublishedCrl& crl) {
+  if (crl.kind == crl::CrlKind::kDelta) {
+    fmt::print(out, "  delta CRL #{} of {} over base #{}: {} entries, next update {}, {}\n",
+               crl.number, crl.issuer, crl.delta_base, crl.entries, format_time(crl.next_update),
+               crl.file.string());
+  } else {
+    fmt::print(out, "  CRL #{} of {}: {} entries, next update {}, {}\n", crl.number, crl.issuer,
+               crl.entries, format_time(crl.next_update), crl.file.string());
+  }
+}
+
+boost::json::object published_json(const crl::PublishedCrl& crl) {
+  boost::json::object out{{"issuer", crl.issuer},
+                          {"kind", crl.kind == crl::CrlKind::kDelta ? "delta" : "full"},
+                          {"number", crl.number},
+                          {"entries", crl.entries},
+                          {"this_update", format_time(crl.this_update)},
+                          {"next_update", format_time(crl.next_update)},
+                          {"file", crl.file.string()},
+                          {"numbered_file", crl.numbered_file.string()}};
+  if (crl.kind == crl::CrlKind::kDelta) {
+    out["delta_base"] = crl.delta_base;
+  }
+  return out;
+}
+
 void print_json(std::ostream& out, const boost::json::value& value) {
   pretty(out, value, 0);
   out << "\n";

@@ -4,6 +4,7 @@
 #include <ostream>
 
 #include "config/configuration.hpp"
+#include "crl/crl_publisher.hpp"
 #include "lifecycle/lifecycle_processes.hpp"
 #include "revocation/records.hpp"
 #include "revocation/store.hpp"
@@ -31,6 +32,9 @@ void print_audit(std::ostream& out, const AuditRecord& record);
 void print_approval(std::ostream& out, const ApprovalRequest& request);
 void print_outcome(std::ostream& out, const config::ProcessPolicy& policy,
                    const lifecycle::ProcessOutcome& outcome);
+
+void print_published(std::ostream& out, const crl::PublishedCrl& crl);
+boost::json::object published_json(const crl::PublishedCrl& crl);
 
 // Pretty-printed JSON followed by a newline.
 void print_json(std::ostream& out, const boost::json::value& value);

@@ -110,6 +110,20 @@ class Validator {
     return *code;
   }
 
+  // A non-negative whole number (hours or days), or `fallback` when absent.
+  std::int64_t whole_number(const toml::table& parent, std::string_view key, std::string_view where,
+                            std::int64_t fallback) const {
+    const toml::node* node = parent.get(key);
+    if (node == nullptr) {
+      return fallback;
+    }
+    const auto* value = node->as_integer();
+    if (value == nullptr || value->get() < 0 || value->get() > 100'000) {
+      fail(node, fmt::format("'{}' of {} must be a whole number from 0 to 100000", key, where));
+    }
+    return value->get();
+  }
+
   bool boolean(const toml::table& parent, std::string_view key, std::string_view where) const {
     const toml::node* node = parent.get(key);
     if (node == nullptr) {
@@ -387,13 +401,59 @@ Configuration Configuration::parse(std::string_view toml_text, std::string sourc
       if (table == nullptr) {
         v.fail(&element, "issuers are written as [[issuer]] tables");
       }
-      v.only_keys(*table, {"name", "certificate"}, "[[issuer]]");
+      v.only_keys(
+          *table,
+          {"name", "certificate", "private_key", "publish_directory", "crl_validity_hours",
+           "crl_overlap_hours", "distribution_point", "delta_crls", "delta_distribution_point",
+           "delta_validity_hours", "crl_pem", "keep_expired", "expired_grace_days"},
+          "[[issuer]]");
       IssuerConfig issuer;
       issuer.name = v.string(*table, "name", "[[issuer]]");
-      const std::filesystem::path certificate = v.string(*table, "certificate", "[[issuer]]");
-      issuer.certificate = certificate.is_absolute() ? certificate : base_directory / certificate;
+      auto resolve = [&](const std::filesystem::path& path) {
+        return path.is_absolute() ? path : base_directory / path;
+      };
+      issuer.certificate = resolve(v.string(*table, "certificate", "[[issuer]]"));
       if (config.find_issuer(issuer.name) != nullptr) {
         v.fail(table, fmt::format("issuer '{}' is configured twice", issuer.name));
+      }
+      const std::string where = fmt::format("issuer '{}'", issuer.name);
+      const std::string key = v.string(*table, "private_key", where, /*required=*/false);
+      if (!key.empty()) {
+        CrlSettings crl;
+        crl.private_key = resolve(key);
+        const std::string publish = v.string(*table, "publish_directory", where, false);
+        crl.publish_directory = resolve(publish.empty() ? "crl" : publish);
+        crl.validity_seconds = v.whole_number(*table, "crl_validity_hours", where, 24) * 3600;
+        crl.overlap_seconds = v.whole_number(*table, "crl_overlap_hours", where, 6) * 3600;
+        if (crl.overlap_seconds >= crl.validity_seconds) {
+          v.fail(table->get("crl_overlap_hours"),
+                 fmt::format("crl_overlap_hours of {} must be shorter than its "
+                             "crl_validity_hours",
+                             where));
+        }
+        crl.distribution_point = v.string(*table, "distribution_point", where, false);
+        crl.delta_crls = v.boolean(*table, "delta_crls", where);
+        crl.delta_distribution_point = v.string(*table, "delta_distribution_point", where, false);
+        if (crl.delta_crls && crl.delta_distribution_point.empty()) {
+          v.fail(table, fmt::format("{} has delta_crls = true and needs delta_distribution_point, "
+                                    "the URL full CRLs name in freshestCRL",
+                                    where));
+        }
+        crl.delta_validity_seconds =
+            v.whole_number(*table, "delta_validity_hours", where, 1) * 3600;
+        crl.pem = v.boolean(*table, "crl_pem", where);
+        crl.keep_expired = v.boolean(*table, "keep_expired", where);
+        crl.expired_grace_seconds = v.whole_number(*table, "expired_grace_days", where, 0) * 86400;
+        issuer.crl = std::move(crl);
+      } else {
+        for (const char* crl_key : {"publish_directory", "distribution_point", "delta_crls"}) {
+          if (table->contains(crl_key)) {
+            v.fail(table->get(crl_key),
+                   fmt::format("{} sets '{}' but has no private_key, so revocore makes no CRL "
+                               "for it; add private_key",
+                               where, crl_key));
+          }
+        }
       }
       config.issuers.push_back(std::move(issuer));
     }

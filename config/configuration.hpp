@@ -5,6 +5,7 @@
 // and what to change.
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -65,9 +66,25 @@ struct ProcessPolicy {
   bool requires_state(LifecycleState state) const noexcept;
 };
 
+// How an issuer's CRLs are made and published (RFC 5280 5). Present when the issuer has a key.
+struct CrlSettings {
+  std::filesystem::path private_key;
+  std::filesystem::path publish_directory;
+  std::int64_t validity_seconds = 24 * 3600;  // nextUpdate - thisUpdate of a full CRL
+  std::int64_t overlap_seconds = 6 * 3600;    // regenerate this long before nextUpdate
+  std::string distribution_point;             // issuingDistributionPoint URI; empty: none
+  bool delta_crls = false;
+  std::string delta_distribution_point;        // freshestCRL URI on full CRLs
+  std::int64_t delta_validity_seconds = 3600;  // nextUpdate - thisUpdate of a delta CRL
+  bool pem = false;                            // also write .pem copies
+  bool keep_expired = false;                   // keep expired certificates listed
+  std::int64_t expired_grace_seconds = 0;      // else list them this long past notAfter
+};
+
 struct IssuerConfig {
   std::string name;
   std::filesystem::path certificate;  // absolute, resolved against the configuration's folder
+  std::optional<CrlSettings> crl;     // none: this issuer's CRLs are made elsewhere
 };
 
 struct Configuration {

@@ -27,6 +27,8 @@ using ScopedEvpPkey = ScopedOpenSslType<EVP_PKEY, ::EVP_PKEY_free>;
 using ScopedBio = ScopedOpenSslType<BIO, ::BIO_free_all>;
 using ScopedAsn1Integer = ScopedOpenSslType<ASN1_INTEGER, ::ASN1_INTEGER_free>;
 using ScopedBignum = ScopedOpenSslType<BIGNUM, ::BN_free>;
+using ScopedEvpMdCtx = ScopedOpenSslType<EVP_MD_CTX, ::EVP_MD_CTX_free>;
+using ScopedX509Crl = ScopedOpenSslType<X509_CRL, ::X509_CRL_free>;
 
 // OPENSSL_free is a macro, so it gets a function of its own.
 inline void free_openssl_bytes(unsigned char* p) noexcept {

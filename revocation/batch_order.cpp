@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 
 #include "revocation/status_applier.hpp"
@@ -33,6 +34,17 @@ std::optional<CertificateStatus> status_for(CertificateTarget target) noexcept {
 }
 
 using EncodedKey = std::array<char, CertificateKey::kMaxEncodedSize>;
+
+// Records the issuer of an encoded certificate key; issuers are few, so a linear scan is cheapest.
+void note_issuer(std::vector<IssuerId>& issuers, const EncodedKey& key) {
+  const IssuerId issuer = (IssuerId{static_cast<std::uint8_t>(key[0])} << 24) |
+                          (IssuerId{static_cast<std::uint8_t>(key[1])} << 16) |
+                          (IssuerId{static_cast<std::uint8_t>(key[2])} << 8) |
+                          IssuerId{static_cast<std::uint8_t>(key[3])};
+  if (std::find(issuers.begin(), issuers.end(), issuer) == issuers.end()) {
+    issuers.push_back(issuer);
+  }
+}
 struct KeySlot {
   EncodedKey bytes;
   std::uint8_t size;
@@ -112,6 +124,7 @@ BatchResult apply_batch_order(WriteTransaction& txn, const BatchOrder& order) {
                                            /*tolerate_final=*/true);
         if (applied == detail::StatusApplier::Outcome::kChanged) {
           ++outcome.certificates_changed;
+          note_issuer(result.issuers_changed, slot.bytes);
           switch (*target) {
             case CertificateStatus::kRevoked:
               ++result.revoked;

@@ -59,6 +59,8 @@ struct BatchResult {
   std::uint64_t revoked = 0;
   std::uint64_t held = 0;
   std::uint64_t released = 0;
+  // Issuers with at least one certificate changed: whose CRLs must be regenerated, once each.
+  std::vector<IssuerId> issuers_changed;
 };
 
 // Applies the order inside `txn` without committing. Throws kNotFound for an unknown credential

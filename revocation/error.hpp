@@ -22,6 +22,7 @@ enum class ErrorCode {
   kStoreVersion,        // the data directory has a schema version this build does not know
   kStoreFull,           // LMDB's map is full
   kStoreIo,             // any other LMDB or file system failure
+  kCrlNotPublished,     // a process was applied, but its CRL could not be published
 };
 
 class Error : public std::runtime_error {

@@ -28,6 +28,7 @@ constexpr std::uint8_t kIssuerVersion = 1;
 constexpr std::uint8_t kJournalVersion = 1;
 constexpr std::uint8_t kAuditVersion = 1;
 constexpr std::uint8_t kApprovalVersion = 1;
+constexpr std::uint8_t kCrlStateVersion = 1;
 
 void expect_version(ByteReader& in, std::uint8_t known) {
   const std::uint8_t version = in.u8();
@@ -403,6 +404,30 @@ ApprovalRequest ApprovalRequest::decode(std::uint64_t id, std::string_view value
     r.invalidity_date = invalidity_date;
   }
   return r;
+}
+
+std::string CrlState::encode() const {
+  std::string out;
+  ByteWriter w(out);
+  w.u8(kCrlStateVersion);
+  w.u64(last_number);
+  w.u64(base_number);
+  w.u64(base_journal_sequence);
+  w.i64(base_this_update);
+  w.i64(next_update);
+  return out;
+}
+
+CrlState CrlState::decode(std::string_view value) {
+  ByteReader in(value, "CRL state");
+  expect_version(in, kCrlStateVersion);
+  CrlState s;
+  s.last_number = in.u64();
+  s.base_number = in.u64();
+  s.base_journal_sequence = in.u64();
+  s.base_this_update = in.i64();
+  s.next_update = in.i64();
+  return s;
 }
 
 std::string encode_user(const User& user) {

@@ -187,6 +187,18 @@ struct ApprovalRequest {
   static ApprovalRequest decode(std::uint64_t id, std::string_view value);
 };
 
+// Per issuer: the CRL numbers handed out and what the last full (base) CRL covered.
+struct CrlState {
+  std::uint64_t last_number = 0;  // highest cRLNumber reserved, full or delta; never reused
+  std::uint64_t base_number = 0;  // cRLNumber of the last published full CRL; 0 = none yet
+  std::uint64_t base_journal_sequence = 0;  // journal covered by that full CRL
+  UnixTime base_this_update = 0;
+  UnixTime next_update = 0;  // nextUpdate of the last published full CRL
+
+  std::string encode() const;
+  static CrlState decode(std::string_view value);
+};
+
 std::string encode_user(const User& user);
 User decode_user(std::string_view id, std::string_view value);
 std::string encode_credential(const Credential& credential);

@@ -145,6 +145,7 @@ void Store::open_databases(bool create) {
   dbs_.journal = txn.open_database("journal", flags);
   dbs_.audit = txn.open_database("audit", flags);
   dbs_.approvals = txn.open_database("approvals", flags);
+  dbs_.crl_state = txn.open_database("crl_state", flags);
   txn.commit();
 }
 
@@ -322,7 +323,46 @@ std::vector<ApprovalRequest> StoreTransaction::approvals() const {
   return out;
 }
 
+CrlState StoreTransaction::crl_state(IssuerId issuer) const {
+  std::string_view value;
+  if (!txn_.get(dbs_->crl_state, id_key(issuer), value)) {
+    return {};
+  }
+  return CrlState::decode(value);
+}
+
+bool decode_certificate_status(std::string_view key, std::string_view value,
+                               CertificateStatusView& out) noexcept {
+  namespace layout = certificate_layout;
+  if (key.size() < 5 || value.size() < layout::kFixedSize || value[layout::kVersion] != 1) {
+    return false;
+  }
+  const auto status =
+      certificate_status_from_byte(static_cast<std::uint8_t>(value[layout::kStatus]));
+  const auto reason = reason_code_from_byte(static_cast<std::uint8_t>(value[layout::kReason]));
+  if (!status || !reason) {
+    return false;
+  }
+  out.serial_octets = key.substr(4);
+  out.status = *status;
+  out.reason = *reason;
+  out.not_after = static_cast<UnixTime>(codec::load_u64_at(value.data() + layout::kNotAfter));
+  out.revocation_time =
+      static_cast<UnixTime>(codec::load_u64_at(value.data() + layout::kRevocationTime));
+  if (value[layout::kFlags] & layout::kFlagHasInvalidityDate) {
+    out.invalidity_date =
+        static_cast<UnixTime>(codec::load_u64_at(value.data() + layout::kInvalidityDate));
+  } else {
+    out.invalidity_date.reset();
+  }
+  return true;
+}
+
 // ---- writes ----
+
+void WriteTransaction::put_crl_state(IssuerId issuer, const CrlState& state) {
+  txn_.put(dbs_->crl_state, id_key(issuer), state.encode());
+}
 
 void WriteTransaction::put_user(const User& user) {
   txn_.put(dbs_->users, user.id, encode_user(user));

@@ -33,6 +33,18 @@ struct Databases {
   MDB_dbi journal = 0;                  // sequence -> journal entry (append-only)
   MDB_dbi audit = 0;                    // audit id -> AuditRecord (append-only)
   MDB_dbi approvals = 0;                // approval id -> ApprovalRequest
+  MDB_dbi crl_state = 0;                // issuer id -> CrlState
+};
+
+// The fixed part of a certificate record, read without decoding its strings: what CRL and OCSP
+// code needs per certificate. `serial_octets` is valid only inside the transaction.
+struct CertificateStatusView {
+  std::string_view serial_octets;
+  CertificateStatus status = CertificateStatus::kValid;
+  ReasonCode reason = ReasonCode::kUnspecified;
+  UnixTime revocation_time = 0;
+  std::optional<UnixTime> invalidity_date;
+  UnixTime not_after = 0;
 };
 
 // Reads, valid for the life of the transaction; a consistent snapshot.
@@ -58,6 +70,12 @@ class StoreTransaction {
   std::optional<ApprovalRequest> approval(std::uint64_t id) const;
   std::vector<ApprovalRequest> approvals() const;  // oldest first
   std::uint64_t count_certificates() const;
+  CrlState crl_state(IssuerId issuer) const;  // zeros when no CRL was made yet
+
+  // Calls `visit(const CertificateStatusView&)` for every certificate of `issuer`, in key order.
+  // No allocation per certificate: this is the CRL builder's scan.
+  template <typename Visit>
+  void for_each_certificate_of(IssuerId issuer, Visit&& visit) const;
 
   // For the status-apply hot path (batch_order.cpp) and tests: the raw LMDB handles.
   lmdb::Transaction& raw() noexcept { return txn_; }
@@ -77,6 +95,7 @@ class StoreTransaction {
 
 class WriteTransaction : public StoreTransaction {
  public:
+  void put_crl_state(IssuerId issuer, const CrlState& state);
   void put_user(const User& user);
   // Writes the credential and its user -> credential relation.
   void put_credential(const Credential& credential);
@@ -121,5 +140,28 @@ class Store {
   lmdb::Environment env_;
   Databases dbs_;
 };
+
+// Decodes the fixed part of an encoded CertificateRecord; false when it is malformed.
+bool decode_certificate_status(std::string_view key, std::string_view value,
+                               CertificateStatusView& out) noexcept;
+
+template <typename Visit>
+void StoreTransaction::for_each_certificate_of(IssuerId issuer, Visit&& visit) const {
+  char prefix[4] = {static_cast<char>(issuer >> 24), static_cast<char>(issuer >> 16),
+                    static_cast<char>(issuer >> 8), static_cast<char>(issuer)};
+  lmdb::Cursor cursor(txn_, dbs_->certificates);
+  std::string_view key(prefix, 4);
+  std::string_view value;
+  CertificateStatusView view;
+  for (bool found = cursor.get(key, value, MDB_SET_RANGE);
+       found && key.size() > 4 && key.substr(0, 4) == std::string_view(prefix, 4);
+       found = cursor.get(key, value, MDB_NEXT)) {
+    if (!decode_certificate_status(key, value, view)) {
+      throw Error(ErrorCode::kStoreCorrupt,
+                  "a certificate record is damaged; restore the data directory from a backup");
+    }
+    visit(static_cast<const CertificateStatusView&>(view));
+  }
+}
 
 }  // namespace revocore

@@ -138,6 +138,8 @@ int exit_code_for(ErrorCode code) noexcept {
     case ErrorCode::kStoreFull:
     case ErrorCode::kStoreIo:
       return 7;
+    case ErrorCode::kCrlNotPublished:
+      return 8;
   }
   return 1;
 }

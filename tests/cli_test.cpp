@@ -253,5 +253,39 @@ TEST_F(CliTest, ImportThroughTheCommandLine) {
   EXPECT_NE(again.err.find("manifest.csv:2: certificate serial"), std::string::npos) << again.err;
 }
 
+TEST_F(CliTest, CrlsArePublishedAfterEachProcessAndShown) {
+  run_demo();
+  const fs::path crl = data_dir() / "crl/demo-issuing-ca.crl";
+  const auto before = json("crl show " + crl.string()).as_object();
+  EXPECT_EQ(before.at("entries").as_array().size(), 11u);  // 7 revoked + 4 held after the demo
+  const Result lock = revocore("--operator carol user lock 1003 --reason 'Key compromise'");
+  ASSERT_EQ(lock.exit_code, 0) << lock.err;
+  EXPECT_NE(lock.out.find("CRL #"), std::string::npos) << lock.out;
+  const auto after = json("crl show " + crl.string()).as_object();
+  EXPECT_EQ(after.at("entries").as_array().size(), 14u);
+  EXPECT_GT(std::stoi(std::string(after.at("number").as_string())),
+            std::stoi(std::string(before.at("number").as_string())));
+  const auto delta = json("crl show " + (data_dir() / "crl/demo-issuing-ca-delta.crl").string());
+  EXPECT_EQ(delta.at("delta_base"), before.at("number"));
+
+  EXPECT_EQ(revocore("crl generate --if-due").out, "no CRL is due\n");
+  const auto generated = json("crl generate --delta").as_array();
+  EXPECT_EQ(generated[0].at("kind"), "delta");
+  EXPECT_EQ(revocore("crl show /nonexistent.crl").exit_code, 3);
+}
+
+TEST_F(CliTest, AProcessWhoseCrlCannotBePublishedStaysAppliedAndSaysSo) {
+  run_demo();
+  fs::remove_all(data_dir() / "crl");
+  std::ofstream(data_dir() / "crl") << "a file where the publish directory should be";
+  const Result result = revocore("--operator carol user lock 1003 --reason 'Key compromise'");
+  EXPECT_EQ(result.exit_code, 8);
+  EXPECT_NE(result.err.find("the process was applied and committed (audit #9), but its CRL was "
+                            "not published: cannot create the publish directory"),
+            std::string::npos)
+      << result.err;
+  EXPECT_EQ(json("user show 1003").at("state"), "locked");
+}
+
 }  // namespace
 }  // namespace revocore

@@ -1,0 +1,157 @@
+#include "crl/crl_signer.hpp"
+
+#include <fmt/format.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <sys/stat.h>
+
+#include "revocation/error.hpp"
+
+namespace revocore::crl {
+namespace {
+
+// AlgorithmIdentifier DER for each supported key (RFC 5758 3.2, RFC 4055 5, RFC 8410 3).
+constexpr std::string_view kEcdsaSha256{"\x30\x0a\x06\x08\x2a\x86\x48\xce\x3d\x04\x03\x02", 12};
+constexpr std::string_view kEcdsaSha384{"\x30\x0a\x06\x08\x2a\x86\x48\xce\x3d\x04\x03\x03", 12};
+constexpr std::string_view kEcdsaSha512{"\x30\x0a\x06\x08\x2a\x86\x48\xce\x3d\x04\x03\x04", 12};
+constexpr std::string_view kRsaSha256{
+    "\x30\x0d\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0b\x05\x00", 15};
+constexpr std::string_view kEd25519{"\x30\x05\x06\x03\x2b\x65\x70", 7};
+
+[[noreturn]] void refuse(std::string_view issuer, std::string message) {
+  throw Error(ErrorCode::kInvalidConfig, fmt::format("issuer '{}': {}", issuer, message));
+}
+
+}  // namespace
+
+void check_private_key_permissions(std::string_view issuer_name,
+                                   const std::filesystem::path& file) {
+  struct stat info {};
+  if (::stat(file.c_str(), &info) != 0) {
+    refuse(issuer_name,
+           fmt::format("cannot read the private key {}: {}", file.string(), std::strerror(errno)));
+  }
+  if ((info.st_mode & 077) != 0) {
+    refuse(issuer_name,
+           fmt::format("the private key {} is readable by group or others (mode {:o}); run "
+                       "`chmod 600 {}`",
+                       file.string(), info.st_mode & 0777, file.string()));
+  }
+}
+
+CrlSigner CrlSigner::load(std::string_view issuer_name, const std::filesystem::path& certificate,
+                          const std::filesystem::path& private_key) {
+  std::vector<pki::X509Certificate> certificates;
+  try {
+    certificates = pki::X509Certificate::load_file(certificate);
+  } catch (const Error& e) {
+    refuse(issuer_name, e.what());
+  }
+  check_private_key_permissions(issuer_name, private_key);
+  pki::ScopedBio bio(::BIO_new_file(private_key.c_str(), "r"));
+  pki::ScopedEvpPkey key(bio ? ::PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr)
+                             : nullptr);
+  if (!key) {
+    refuse(issuer_name, fmt::format("cannot read the private key {} as PEM ({})",
+                                    private_key.string(), pki::drain_openssl_errors()));
+  }
+  CrlSigner signer(std::move(certificates.front()), std::move(key));
+  signer.issuer_ = std::string(issuer_name);
+  X509* cert = signer.certificate_.handle();
+
+  if (::X509_check_private_key(cert, signer.key_.get()) != 1) {
+    ::ERR_clear_error();
+    refuse(issuer_name, fmt::format("the private key {} does not match the issuer certificate {}",
+                                    private_key.string(), certificate.string()));
+  }
+  // RFC 5280 4.2.1.3: when keyUsage is present, cRLSign must be set to sign CRLs.
+  if ((::X509_get_extension_flags(cert) & EXFLAG_KUSAGE) &&
+      !(::X509_get_key_usage(cert) & KU_CRL_SIGN)) {
+    refuse(issuer_name,
+           fmt::format("the issuer certificate {} has a keyUsage without cRLSign, so it may not "
+                       "sign CRLs",
+                       certificate.string()));
+  }
+
+  switch (::EVP_PKEY_get_base_id(signer.key_.get())) {
+    case EVP_PKEY_EC: {
+      char group[64] = {};
+      std::size_t length = 0;
+      ::EVP_PKEY_get_utf8_string_param(signer.key_.get(), OSSL_PKEY_PARAM_GROUP_NAME, group,
+                                       sizeof group, &length);
+      const std::string_view name(group, length);
+      if (name == "prime256v1" || name == "P-256") {
+        signer.digest_ = ::EVP_sha256();
+        signer.algorithm_ = kEcdsaSha256;
+        signer.algorithm_name_ = "ecdsa-with-SHA256";
+      } else if (name == "secp384r1" || name == "P-384") {
+        signer.digest_ = ::EVP_sha384();
+        signer.algorithm_ = kEcdsaSha384;
+        signer.algorithm_name_ = "ecdsa-with-SHA384";
+      } else if (name == "secp521r1" || name == "P-521") {
+        signer.digest_ = ::EVP_sha512();
+        signer.algorithm_ = kEcdsaSha512;
+        signer.algorithm_name_ = "ecdsa-with-SHA512";
+      } else {
+        refuse(issuer_name, fmt::format("EC curve {} is not supported; use P-256 or P-384", name));
+      }
+      break;
+    }
+    case EVP_PKEY_RSA: {
+      const int bits = ::EVP_PKEY_get_bits(signer.key_.get());
+      if (bits < 2048 || bits > 4096) {
+        refuse(issuer_name,
+               fmt::format("RSA keys of {} bits are not supported; use 2048 to 4096", bits));
+      }
+      signer.digest_ = ::EVP_sha256();
+      signer.algorithm_ = kRsaSha256;
+      signer.algorithm_name_ = "sha256WithRSAEncryption";
+      break;
+    }
+    case EVP_PKEY_ED25519:
+      signer.algorithm_ = kEd25519;
+      signer.algorithm_name_ = "Ed25519";
+      break;
+    default:
+      refuse(issuer_name,
+             "the private key type is not supported; use EC P-256/P-384, RSA or "
+             "Ed25519");
+  }
+
+  signer.issuer_name_ = signer.certificate_.subject_der();
+  if (const ASN1_OCTET_STRING* ski = ::X509_get0_subject_key_id(cert)) {
+    signer.key_id_.assign(reinterpret_cast<const char*>(::ASN1_STRING_get0_data(ski)),
+                          static_cast<std::size_t>(::ASN1_STRING_length(ski)));
+  } else {
+    // RFC 5280 4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING value.
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    ::X509_pubkey_digest(cert, ::EVP_sha1(), digest, &length);
+    signer.key_id_.assign(reinterpret_cast<const char*>(digest), length);
+  }
+  return signer;
+}
+
+std::string CrlSigner::sign(std::string_view tbs) const {
+  pki::ScopedEvpMdCtx ctx(::EVP_MD_CTX_new());
+  std::size_t length = 0;
+  const auto* data = reinterpret_cast<const unsigned char*>(tbs.data());
+  if (!ctx ||
+      ::EVP_DigestSignInit_ex(ctx.get(), nullptr, digest_ ? ::EVP_MD_get0_name(digest_) : nullptr,
+                              nullptr, nullptr, key_.get(), nullptr) != 1 ||
+      ::EVP_DigestSign(ctx.get(), nullptr, &length, data, tbs.size()) != 1) {
+    throw Error(ErrorCode::kStoreIo, fmt::format("issuer '{}': cannot start signing: {}", issuer_,
+                                                 pki::drain_openssl_errors()));
+  }
+  std::string signature(length, '\0');
+  if (::EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &length, data,
+                       tbs.size()) != 1) {
+    throw Error(ErrorCode::kStoreIo, fmt::format("issuer '{}': signing failed: {}", issuer_,
+                                                 pki::drain_openssl_errors()));
+  }
+  signature.resize(length);
+  return signature;
+}
+
+}  // namespace revocore::crl

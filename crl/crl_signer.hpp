@@ -1,0 +1,48 @@
+#pragma once
+// The issuer's signing key and certificate, checked once when loaded: the key matches the
+// certificate, the certificate may sign CRLs, the key file is private. Signs with the algorithm
+// that fits the key: ECDSA with SHA-256/384/512 by curve (RFC 5758), RSA PKCS#1 v1.5 with SHA-256
+// (RFC 4055), Ed25519 (RFC 8410).
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "pki/openssl_handles.hpp"
+#include "pki/x509_certificate.hpp"
+
+namespace revocore::crl {
+
+class CrlSigner {
+ public:
+  // Throws kInvalidConfig naming the issuer and the file for every problem.
+  static CrlSigner load(std::string_view issuer_name, const std::filesystem::path& certificate,
+                        const std::filesystem::path& private_key);
+
+  // DER AlgorithmIdentifier, used for TBSCertList.signature and CertificateList.signatureAlgorithm.
+  const std::string& algorithm_identifier() const noexcept { return algorithm_; }
+  const std::string& issuer_name_der() const noexcept { return issuer_name_; }
+  const std::string& key_identifier() const noexcept { return key_id_; }  // for AKI
+  const pki::X509Certificate& certificate() const noexcept { return certificate_; }
+  std::string_view algorithm_name() const noexcept { return algorithm_name_; }
+
+  // The signature over `tbs` (for ECDSA, the DER Ecdsa-Sig-Value).
+  std::string sign(std::string_view tbs) const;
+
+ private:
+  CrlSigner(pki::X509Certificate certificate, pki::ScopedEvpPkey key)
+      : certificate_(std::move(certificate)), key_(std::move(key)) {}
+
+  pki::X509Certificate certificate_;
+  pki::ScopedEvpPkey key_;
+  const EVP_MD* digest_ = nullptr;  // null for Ed25519, which signs the message itself
+  std::string algorithm_;
+  std::string algorithm_name_;
+  std::string issuer_name_;
+  std::string key_id_;
+  std::string issuer_;  // configured name, for messages
+};
+
+// Refuses a private key file that group or others can read, as ssh does.
+void check_private_key_permissions(std::string_view issuer_name, const std::filesystem::path& file);
+
+}  // namespace revocore::crl
