@@ -15,6 +15,7 @@
 #include <fstream>
 #include <string>
 
+#include "bench/bench_support.hpp"
 #include "revocation/batch_order.hpp"
 #include "revocation/codec.hpp"
 #include "revocation/store.hpp"
@@ -22,83 +23,27 @@
 namespace revocore {
 namespace {
 
-constexpr int kCredentialsPerUser = 4;
-constexpr CredentialType kTypes[kCredentialsPerUser] = {
-    CredentialType::kCard, CredentialType::kVirtualSmartCard, CredentialType::kMobileId,
-    CredentialType::kSoftToken};
+using bench::credential_id;
+using bench::kCredentialsPerUser;
+using bench::peak_rss_mib;
+using bench::reset_peak_rss;
 
-std::size_t user_count() {
-  const char* value = std::getenv("REVOCORE_BENCH_USERS");
-  return value != nullptr ? std::strtoul(value, nullptr, 10) : 250'000;
-}
-
-std::string credential_id(std::size_t user, int slot) {
-  return fmt::format("c{}-{}", user, slot);
-}
-
-// A fresh store under $TMPDIR holding `users` users with 4 credentials of one valid certificate
-// each. Removed when the object goes away.
+// A store of users with 4 valid certificates each, in a scratch directory.
 class Population {
  public:
-  explicit Population(std::size_t users)
-      : directory_(std::filesystem::temp_directory_path() /
-                   fmt::format("revocore-bench-{}", ::getpid())) {
-    std::filesystem::remove_all(directory_);
-    store_.emplace(Store::create(directory_, StoreOptions{std::size_t{16} << 30}));
-    WriteTransaction txn = store_->write();
-    IssuerRecord issuer;
-    issuer.name = "bench-ca";
-    issuer_ = txn.add_issuer(issuer);
-    std::uint64_t serial = 1;
-    for (std::size_t user = 0; user < users; ++user) {
-      const std::string user_id = fmt::format("u{}", user);
-      txn.put_user(User{user_id, "", LifecycleState::kActive, {"employee"}});
-      for (int slot = 0; slot < kCredentialsPerUser; ++slot) {
-        Credential credential;
-        credential.id = credential_id(user, slot);
-        credential.type = kTypes[slot];
-        credential.user_id = user_id;
-        txn.put_credential(credential);
-        CertificateRecord record;
-        record.not_after = 1'900'000'000;
-        record.credential_id = credential.id;
-        record.subject = fmt::format("CN=user {} credential {}", user, slot);
-        txn.add_certificate(
-            CertificateKey{issuer_, Serial::from_hex(fmt::format("{:X}", serial++))}, record);
-      }
-    }
-    txn.commit();
-  }
-  ~Population() {
-    store_.reset();
-    std::filesystem::remove_all(directory_);
+  explicit Population(std::size_t users) : directory_("batch") {
+    store_.emplace(Store::create(directory_.path(), StoreOptions{std::size_t{16} << 30}));
+    bench::populate(*store_, users, CertificateStatus::kValid);
   }
   Store& store() { return *store_; }
 
  private:
-  std::filesystem::path directory_;
-  std::optional<Store> store_;
-  IssuerId issuer_ = 0;
+  bench::ScratchDirectory directory_;
+  std::optional<Store> store_;  // closed before the directory is removed
 };
 
-// Resets the kernel's peak-RSS mark (Linux clear_refs "5"), so VmHWM afterwards is the peak of
-// the measured part only.
-void reset_peak_rss() {
-  std::ofstream("/proc/self/clear_refs") << "5";
-}
-double peak_rss_mib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) {
-      return std::strtod(line.c_str() + 6, nullptr) / 1024.0;
-    }
-  }
-  return 0;
-}
-
 void BM_LockUsersBatchOrder(benchmark::State& state) {
-  const std::size_t users = user_count();
+  const std::size_t users = bench::user_count();
   for (auto _ : state) {
     state.PauseTiming();
     auto population = std::make_unique<Population>(users);
@@ -134,7 +79,7 @@ void BM_LockUsersBatchOrder(benchmark::State& state) {
 
 // The same writes with none of revocore's work: what LMDB alone costs for this transaction.
 void BM_LmdbFloor(benchmark::State& state) {
-  const std::size_t users = user_count();
+  const std::size_t users = bench::user_count();
   for (auto _ : state) {
     state.PauseTiming();
     auto population = std::make_unique<Population>(users);
