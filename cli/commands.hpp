@@ -68,6 +68,8 @@ void audit_command(const GlobalOptions& options, std::size_t limit, std::ostream
 // only those whose nextUpdate minus the overlap has come.
 void crl_generate_command(const GlobalOptions& options, const std::string& issuer, bool delta,
                           bool if_due, std::ostream& out);
+// `crl watch`: regenerates due CRLs every `interval_seconds` until SIGTERM or SIGINT.
+void crl_watch_command(const GlobalOptions& options, unsigned interval_seconds, std::ostream& out);
 void crl_show_command(const GlobalOptions& options, const std::filesystem::path& file,
                       std::ostream& out);
 

@@ -4,6 +4,10 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <pthread.h>
+#include <signal.h>
+
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -90,6 +94,31 @@ void crl_generate_command(const GlobalOptions& options, const std::string& issue
   }
   for (const auto& crl : published) {
     print_published(out, crl);
+  }
+}
+
+void crl_watch_command(const GlobalOptions& options, unsigned interval_seconds, std::ostream& out) {
+  // Block the stop signals and wait for them with a timeout: no handler, no async-signal rules.
+  sigset_t stop;
+  ::sigemptyset(&stop);
+  ::sigaddset(&stop, SIGTERM);
+  ::sigaddset(&stop, SIGINT);
+  ::pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  DataDirectory dir = DataDirectory::open(options);
+  crl::CrlPublisher publisher(dir.store, dir.config, options.clock);
+  fmt::print(out, "watching {} issuer(s) with CRLs every {} s; SIGTERM stops\n",
+             publisher.issuers_with_crls().size(), interval_seconds);
+  out.flush();
+  while (true) {
+    for (const auto& crl : publisher.publish_due()) {
+      print_published(out, crl);
+    }
+    out.flush();
+    const timespec timeout{static_cast<time_t>(interval_seconds), 0};
+    if (::sigtimedwait(&stop, nullptr, &timeout) > 0) {
+      fmt::print(out, "stopped\n");
+      return;
+    }
   }
 }
 

@@ -146,6 +146,10 @@ int main(int argc, char** argv) {
                      "only full CRLs whose nextUpdate minus the overlap has come (for a timer)");
   generate->callback(
       [&] { revocore::cli::crl_generate_command(options, crl_issuer, delta, if_due, std::cout); });
+  unsigned interval = 60;
+  auto* watch = crl->add_subcommand("watch", "regenerate CRLs as they come due, until SIGTERM");
+  watch->add_option("--interval", interval, "seconds between checks (default 60)");
+  watch->callback([&] { revocore::cli::crl_watch_command(options, interval, std::cout); });
   auto* show = crl->add_subcommand("show", "print a CRL file (DER or PEM)");
   show->add_option("file", crl_file, "CRL file")->required();
   show->callback([&] { revocore::cli::crl_show_command(options, crl_file, std::cout); });

@@ -2,7 +2,9 @@
 // the approval flow across two operators, and the demo.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <boost/json.hpp>
 
 #include <cstdio>
@@ -272,6 +274,34 @@ TEST_F(CliTest, CrlsArePublishedAfterEachProcessAndShown) {
   const auto generated = json("crl generate --delta").as_array();
   EXPECT_EQ(generated[0].at("kind"), "delta");
   EXPECT_EQ(revocore("crl show /nonexistent.crl").exit_code, 3);
+}
+
+TEST_F(CliTest, CrlWatchPublishesDueCrlsAndStopsOnSigterm) {
+  run_demo();
+  // The demo's CRLs are fresh, so nothing is due: the watcher starts, waits, and stops cleanly.
+  // What it publishes when something is due is CrlTest.ScheduledRegeneration... (publish_due).
+  const fs::path log = dir_.path() / "watch.log";
+  const std::string start = fmt::format(
+      "{} --data-dir '{}' crl watch --interval 1 >'{}' 2>&1 & "
+      "echo $!",
+      REVOCORE_BINARY, data_dir().string(), log.string());
+  FILE* pipe = ::popen(start.c_str(), "r");
+  int pid = 0;
+  ASSERT_EQ(std::fscanf(pipe, "%d", &pid), 1);
+  ::pclose(pipe);
+  for (int i = 0; i < 50 && !fs::exists(log); ++i) {
+    ::usleep(100'000);
+  }
+  ::usleep(500'000);
+  ::kill(pid, SIGTERM);
+  for (int i = 0; i < 50 && ::kill(pid, 0) == 0; ++i) {
+    ::usleep(100'000);
+  }
+  EXPECT_NE(::kill(pid, 0), 0) << "crl watch did not stop on SIGTERM";
+  std::stringstream text;
+  text << std::ifstream(log).rdbuf();
+  EXPECT_NE(text.str().find("watching 1 issuer(s)"), std::string::npos) << text.str();
+  EXPECT_NE(text.str().find("stopped"), std::string::npos) << text.str();
 }
 
 TEST_F(CliTest, AProcessWhoseCrlCannotBePublishedStaysAppliedAndSaysSo) {

@@ -330,6 +330,36 @@ TEST_F(CrlTest, NumbersOnlyGrowAcrossRestartsAndFullAndDeltaShareThem) {
   }
 }
 
+TEST_F(CrlTest, ABatchTouchingTwoIssuersRegeneratesEachOnce) {
+  make_issuer(kP256);
+  ASSERT_EQ(run(fmt::format("cd '{}' && openssl req -x509 -newkey ed25519 -nodes -subj '/CN=second "
+                            "CA' -keyout ca2.key -out ca2.pem -days 30 -addext "
+                            "keyUsage=critical,keyCertSign,cRLSign && chmod 600 ca2.key",
+                            dir_.path().string())),
+            0);
+  load_config(
+      "\n[[issuer]]\nname = \"ca2\"\ncertificate = \"ca2.pem\"\nprivate_key = "
+      "\"ca2.key\"\npublish_directory = \"crl\"");
+  const IssuerId second = store_.read().issuer_by_name("ca2")->id;
+  testing::StoreBuilder build(store_);
+  build.user("u");
+  build.credential("card", CredentialType::kCard, "u");
+  build.credential("mobile", CredentialType::kMobileId, "u");
+  for (std::uint64_t serial = 1; serial <= 50; ++serial) {
+    build.certificate(issuer_, serial, "card");
+    build.certificate(second, serial, "mobile");
+  }
+  lifecycle::LifecycleProcesses processes(store_, *config_, testing::fixed_clock());
+  const auto outcome = processes.run(lifecycle::ProcessRequest{
+      std::string(config::kUsersProcLock), "u", "Key compromise", "alice", std::nullopt});
+  EXPECT_EQ(outcome.batch.revoked, 100u);
+  const auto published = publisher().publish_after(outcome.batch);
+  ASSERT_EQ(published.size(), 2u);
+  EXPECT_EQ(parse(crl_dir() / "ca.crl").entries.size(), 50u);
+  EXPECT_EQ(parse(crl_dir() / "ca2.crl").entries.size(), 50u);
+  expect_third_parties_accept(crl_dir() / "ca2.crl", dir_.path() / "ca2.pem");
+}
+
 TEST_F(CrlTest, DeltaWithoutABaseIsRefused) {
   make_issuer(kP256, "delta_crls = true\ndelta_distribution_point = \"http://x/delta.crl\"");
   try {
