@@ -73,6 +73,14 @@ void crl_watch_command(const GlobalOptions& options, unsigned interval_seconds, 
 void crl_show_command(const GlobalOptions& options, const std::filesystem::path& file,
                       std::ostream& out);
 
+// `serve`: the OCSP responder until SIGTERM. `listen` ("ADDRESS:PORT", port 0 picks one) and
+// `threads` override the configuration when set.
+void serve_command(const GlobalOptions& options, const std::string& listen, unsigned threads,
+                   std::ostream& out);
+// `ocsp presign`: signs and stores responses for every certificate of the issuer(s).
+void ocsp_presign_command(const GlobalOptions& options, const std::string& issuer,
+                          std::ostream& out);
+
 // Builds a complete demo in options.data_dir: a CA hierarchy, users with credentials and real
 // certificates, then one run of each process. `force` replaces an earlier demo directory.
 void demo_command(const GlobalOptions& options, bool force, std::ostream& out);

@@ -122,7 +122,9 @@ void demo_command(const GlobalOptions& options, bool force, std::ostream& out) {
               "distribution_point = \"http://127.0.0.1:8080/crl/demo-issuing-ca.crl\"\n"
               "delta_crls = true\n"
               "delta_distribution_point = \"http://127.0.0.1:8080/crl/demo-issuing-ca-delta.crl\"\n"
-              "crl_pem = true\n";
+              "crl_pem = true\n"
+              "ocsp_certificate = \"pki/ocsp-responder.pem\"\n"
+              "ocsp_private_key = \"pki/ocsp-responder.key\"\n";
   }
   GlobalOptions quiet = options;
   std::ostringstream init_report;

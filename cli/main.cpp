@@ -154,6 +154,23 @@ int main(int argc, char** argv) {
   show->add_option("file", crl_file, "CRL file")->required();
   show->callback([&] { revocore::cli::crl_show_command(options, crl_file, std::cout); });
 
+  std::string listen;
+  unsigned threads = 0;
+  auto* serve =
+      app.add_subcommand("serve", "run the OCSP responder (and serve CRLs) until SIGTERM");
+  serve->add_option("--listen", listen, "ADDRESS:PORT (default from [ocsp] listen)");
+  serve->add_option("--threads", threads, "worker threads (default from [ocsp] threads)");
+  serve->callback([&] { revocore::cli::serve_command(options, listen, threads, std::cout); });
+
+  auto* ocsp = app.add_subcommand("ocsp", "OCSP responses");
+  ocsp->require_subcommand(1);
+  std::string presign_issuer;
+  auto* presign = ocsp->add_subcommand(
+      "presign", "sign and store responses for every certificate, so serving needs no signing");
+  presign->add_option("--issuer", presign_issuer, "one issuer (default: all)");
+  presign->callback(
+      [&] { revocore::cli::ocsp_presign_command(options, presign_issuer, std::cout); });
+
   bool force = false;
   auto* demo = app.add_subcommand("demo", "build a demo data directory and run each process");
   demo->add_flag("--force", force, "replace an earlier demo in the same directory");

@@ -4,6 +4,7 @@
 
 #include <toml++/toml.h>
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -370,7 +371,7 @@ Configuration Configuration::parse(std::string_view toml_text, std::string sourc
                             e.description()));
   }
   const Validator v(source);
-  v.only_keys(root, {"store", "roles", "issuer", "process"}, "the configuration");
+  v.only_keys(root, {"store", "roles", "issuer", "process", "ocsp"}, "the configuration");
 
   Configuration config;
   config.source = source;
@@ -401,12 +402,12 @@ Configuration Configuration::parse(std::string_view toml_text, std::string sourc
       if (table == nullptr) {
         v.fail(&element, "issuers are written as [[issuer]] tables");
       }
-      v.only_keys(
-          *table,
-          {"name", "certificate", "private_key", "publish_directory", "crl_validity_hours",
-           "crl_overlap_hours", "distribution_point", "delta_crls", "delta_distribution_point",
-           "delta_validity_hours", "crl_pem", "keep_expired", "expired_grace_days"},
-          "[[issuer]]");
+      v.only_keys(*table,
+                  {"name", "certificate", "private_key", "publish_directory", "crl_validity_hours",
+                   "crl_overlap_hours", "distribution_point", "delta_crls",
+                   "delta_distribution_point", "delta_validity_hours", "crl_pem", "keep_expired",
+                   "expired_grace_days", "ocsp_certificate", "ocsp_private_key"},
+                  "[[issuer]]");
       IssuerConfig issuer;
       issuer.name = v.string(*table, "name", "[[issuer]]");
       auto resolve = [&](const std::filesystem::path& path) {
@@ -455,8 +456,60 @@ Configuration Configuration::parse(std::string_view toml_text, std::string sourc
           }
         }
       }
+      const std::string ocsp_certificate = v.string(*table, "ocsp_certificate", where, false);
+      const std::string ocsp_key = v.string(*table, "ocsp_private_key", where, false);
+      if (ocsp_certificate.empty() != ocsp_key.empty()) {
+        v.fail(table, fmt::format("{} needs both ocsp_certificate and ocsp_private_key for a "
+                                  "delegated OCSP responder, or neither",
+                                  where));
+      }
+      if (!ocsp_certificate.empty()) {
+        issuer.ocsp_certificate = resolve(ocsp_certificate);
+        issuer.ocsp_private_key = resolve(ocsp_key);
+      }
       config.issuers.push_back(std::move(issuer));
     }
+  }
+
+  if (const toml::node* ocsp_node = root.get("ocsp")) {
+    const auto* ocsp = ocsp_node->as_table();
+    if (ocsp == nullptr) {
+      v.fail(ocsp_node, "[ocsp] must be a table");
+    }
+    v.only_keys(*ocsp,
+                {"listen", "threads", "response_validity_minutes", "refresh_before_minutes",
+                 "max_request_bytes", "max_cert_ids", "header_timeout_seconds", "drain_seconds"},
+                "[ocsp]");
+    OcspSettings& s = config.ocsp;
+    const std::string listen = v.string(*ocsp, "listen", "[ocsp]", false);
+    if (!listen.empty()) {
+      const auto colon = listen.rfind(':');
+      int port = 0;
+      if (colon == std::string::npos || colon == 0 ||
+          std::sscanf(listen.c_str() + colon + 1, "%d", &port) != 1 || port < 0 || port > 65535) {
+        v.fail(ocsp->get("listen"), "'listen' in [ocsp] must be ADDRESS:PORT, e.g. 127.0.0.1:8080");
+      }
+      s.listen_address = listen.substr(0, colon);
+      s.port = static_cast<unsigned short>(port);
+    }
+    s.threads = static_cast<unsigned>(v.whole_number(*ocsp, "threads", "[ocsp]", s.threads));
+    if (s.threads == 0) {
+      v.fail(ocsp->get("threads"), "'threads' in [ocsp] must be at least 1");
+    }
+    s.response_validity_seconds = 60 * v.whole_number(*ocsp, "response_validity_minutes", "[ocsp]",
+                                                      s.response_validity_seconds / 60);
+    s.refresh_before_seconds = 60 * v.whole_number(*ocsp, "refresh_before_minutes", "[ocsp]",
+                                                   s.refresh_before_seconds / 60);
+    if (s.refresh_before_seconds >= s.response_validity_seconds) {
+      v.fail(ocsp, "refresh_before_minutes in [ocsp] must be less than response_validity_minutes");
+    }
+    s.max_request_bytes = static_cast<std::size_t>(v.whole_number(
+        *ocsp, "max_request_bytes", "[ocsp]", static_cast<std::int64_t>(s.max_request_bytes)));
+    s.max_cert_ids = static_cast<std::size_t>(
+        v.whole_number(*ocsp, "max_cert_ids", "[ocsp]", static_cast<std::int64_t>(s.max_cert_ids)));
+    s.header_timeout_seconds =
+        v.whole_number(*ocsp, "header_timeout_seconds", "[ocsp]", s.header_timeout_seconds);
+    s.drain_seconds = v.whole_number(*ocsp, "drain_seconds", "[ocsp]", s.drain_seconds);
   }
 
   const toml::table& processes = v.table(root, "process", "the configuration");

@@ -85,6 +85,24 @@ struct IssuerConfig {
   std::string name;
   std::filesystem::path certificate;  // absolute, resolved against the configuration's folder
   std::optional<CrlSettings> crl;     // none: this issuer's CRLs are made elsewhere
+  // OCSP responses are signed by a delegated responder (RFC 6960 4.2.2.2) when both are set,
+  // else by the CA's own private_key; an issuer with neither gets `unauthorized`.
+  std::filesystem::path ocsp_certificate;
+  std::filesystem::path ocsp_private_key;
+};
+
+// The OCSP responder (`revocore serve`).
+struct OcspSettings {
+  std::string listen_address = "127.0.0.1";
+  unsigned short port = 8080;
+  unsigned threads = 2;
+  std::int64_t response_validity_seconds = 3600;  // nextUpdate - thisUpdate
+  // A stored (pre-signed) response is re-signed once less than this is left before nextUpdate.
+  std::int64_t refresh_before_seconds = 900;
+  std::size_t max_request_bytes = 8192;  // larger bodies and GET paths: 413
+  std::size_t max_cert_ids = 16;         // more CertIDs in one request: malformedRequest
+  std::int64_t header_timeout_seconds = 10;
+  std::int64_t drain_seconds = 10;  // SIGTERM: longest wait for requests in flight
 };
 
 struct Configuration {
@@ -92,6 +110,7 @@ struct Configuration {
   std::size_t map_size_bytes = 0;
   std::string default_role;
   std::vector<IssuerConfig> issuers;
+  OcspSettings ocsp;
   std::map<std::string, ProcessPolicy, std::less<>> processes;
 
   // Throws kInvalidConfig naming the process when it is not configured.

@@ -1,11 +1,10 @@
 #include "crl/crl_signer.hpp"
 
 #include <fmt/format.h>
-#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
-#include <sys/stat.h>
 
+#include "pki/private_key.hpp"
 #include "revocation/error.hpp"
 
 namespace revocore::crl {
@@ -25,21 +24,6 @@ constexpr std::string_view kEd25519{"\x30\x05\x06\x03\x2b\x65\x70", 7};
 
 }  // namespace
 
-void check_private_key_permissions(std::string_view issuer_name,
-                                   const std::filesystem::path& file) {
-  struct stat info {};
-  if (::stat(file.c_str(), &info) != 0) {
-    refuse(issuer_name,
-           fmt::format("cannot read the private key {}: {}", file.string(), std::strerror(errno)));
-  }
-  if ((info.st_mode & 077) != 0) {
-    refuse(issuer_name,
-           fmt::format("the private key {} is readable by group or others (mode {:o}); run "
-                       "`chmod 600 {}`",
-                       file.string(), info.st_mode & 0777, file.string()));
-  }
-}
-
 CrlSigner CrlSigner::load(std::string_view issuer_name, const std::filesystem::path& certificate,
                           const std::filesystem::path& private_key) {
   std::vector<pki::X509Certificate> certificates;
@@ -48,14 +32,8 @@ CrlSigner CrlSigner::load(std::string_view issuer_name, const std::filesystem::p
   } catch (const Error& e) {
     refuse(issuer_name, e.what());
   }
-  check_private_key_permissions(issuer_name, private_key);
-  pki::ScopedBio bio(::BIO_new_file(private_key.c_str(), "r"));
-  pki::ScopedEvpPkey key(bio ? ::PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr)
-                             : nullptr);
-  if (!key) {
-    refuse(issuer_name, fmt::format("cannot read the private key {} as PEM ({})",
-                                    private_key.string(), pki::drain_openssl_errors()));
-  }
+  pki::ScopedEvpPkey key =
+      pki::load_private_key(fmt::format("issuer '{}'", issuer_name), private_key);
   CrlSigner signer(std::move(certificates.front()), std::move(key));
   signer.issuer_ = std::string(issuer_name);
   X509* cert = signer.certificate_.handle();
@@ -74,49 +52,23 @@ CrlSigner CrlSigner::load(std::string_view issuer_name, const std::filesystem::p
                        certificate.string()));
   }
 
-  switch (::EVP_PKEY_get_base_id(signer.key_.get())) {
-    case EVP_PKEY_EC: {
-      char group[64] = {};
-      std::size_t length = 0;
-      ::EVP_PKEY_get_utf8_string_param(signer.key_.get(), OSSL_PKEY_PARAM_GROUP_NAME, group,
-                                       sizeof group, &length);
-      const std::string_view name(group, length);
-      if (name == "prime256v1" || name == "P-256") {
-        signer.digest_ = ::EVP_sha256();
-        signer.algorithm_ = kEcdsaSha256;
-        signer.algorithm_name_ = "ecdsa-with-SHA256";
-      } else if (name == "secp384r1" || name == "P-384") {
-        signer.digest_ = ::EVP_sha384();
-        signer.algorithm_ = kEcdsaSha384;
-        signer.algorithm_name_ = "ecdsa-with-SHA384";
-      } else if (name == "secp521r1" || name == "P-521") {
-        signer.digest_ = ::EVP_sha512();
-        signer.algorithm_ = kEcdsaSha512;
-        signer.algorithm_name_ = "ecdsa-with-SHA512";
-      } else {
-        refuse(issuer_name, fmt::format("EC curve {} is not supported; use P-256 or P-384", name));
-      }
-      break;
-    }
-    case EVP_PKEY_RSA: {
-      const int bits = ::EVP_PKEY_get_bits(signer.key_.get());
-      if (bits < 2048 || bits > 4096) {
-        refuse(issuer_name,
-               fmt::format("RSA keys of {} bits are not supported; use 2048 to 4096", bits));
-      }
-      signer.digest_ = ::EVP_sha256();
-      signer.algorithm_ = kRsaSha256;
-      signer.algorithm_name_ = "sha256WithRSAEncryption";
-      break;
-    }
-    case EVP_PKEY_ED25519:
-      signer.algorithm_ = kEd25519;
-      signer.algorithm_name_ = "Ed25519";
-      break;
-    default:
-      refuse(issuer_name,
-             "the private key type is not supported; use EC P-256/P-384, RSA or "
-             "Ed25519");
+  signer.digest_ =
+      pki::signature_digest(fmt::format("issuer '{}'", issuer_name), signer.key_.get());
+  if (signer.digest_ == nullptr) {
+    signer.algorithm_ = kEd25519;
+    signer.algorithm_name_ = "Ed25519";
+  } else if (::EVP_PKEY_get_base_id(signer.key_.get()) == EVP_PKEY_RSA) {
+    signer.algorithm_ = kRsaSha256;
+    signer.algorithm_name_ = "sha256WithRSAEncryption";
+  } else if (signer.digest_ == ::EVP_sha256()) {
+    signer.algorithm_ = kEcdsaSha256;
+    signer.algorithm_name_ = "ecdsa-with-SHA256";
+  } else if (signer.digest_ == ::EVP_sha384()) {
+    signer.algorithm_ = kEcdsaSha384;
+    signer.algorithm_name_ = "ecdsa-with-SHA384";
+  } else {
+    signer.algorithm_ = kEcdsaSha512;
+    signer.algorithm_name_ = "ecdsa-with-SHA512";
   }
 
   signer.issuer_name_ = signer.certificate_.subject_der();

@@ -42,7 +42,4 @@ class CrlSigner {
   std::string issuer_;  // configured name, for messages
 };
 
-// Refuses a private key file that group or others can read, as ssh does.
-void check_private_key_permissions(std::string_view issuer_name, const std::filesystem::path& file);
-
 }  // namespace revocore::crl

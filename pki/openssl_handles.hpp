@@ -5,6 +5,7 @@
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/evp.h>
+#include <openssl/ocsp.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -29,6 +30,11 @@ using ScopedAsn1Integer = ScopedOpenSslType<ASN1_INTEGER, ::ASN1_INTEGER_free>;
 using ScopedBignum = ScopedOpenSslType<BIGNUM, ::BN_free>;
 using ScopedEvpMdCtx = ScopedOpenSslType<EVP_MD_CTX, ::EVP_MD_CTX_free>;
 using ScopedX509Crl = ScopedOpenSslType<X509_CRL, ::X509_CRL_free>;
+using ScopedOcspRequest = ScopedOpenSslType<OCSP_REQUEST, ::OCSP_REQUEST_free>;
+using ScopedOcspResponse = ScopedOpenSslType<OCSP_RESPONSE, ::OCSP_RESPONSE_free>;
+using ScopedOcspBasicResponse = ScopedOpenSslType<OCSP_BASICRESP, ::OCSP_BASICRESP_free>;
+using ScopedOcspCertId = ScopedOpenSslType<OCSP_CERTID, ::OCSP_CERTID_free>;
+using ScopedAsn1Time = ScopedOpenSslType<ASN1_TIME, ::ASN1_TIME_free>;
 
 // OPENSSL_free is a macro, so it gets a function of its own.
 inline void free_openssl_bytes(unsigned char* p) noexcept {

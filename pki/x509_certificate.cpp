@@ -116,15 +116,19 @@ std::string X509Certificate::issuer_text() const {
 }
 
 Serial X509Certificate::serial() const {
-  const ASN1_INTEGER* serial = ::X509_get0_serialNumber(cert_.get());
+  return serial_of(::X509_get0_serialNumber(cert_.get()));
+}
+
+Serial serial_of(const ASN1_INTEGER* serial) {
   // Re-encode to DER to get the two's complement content octets the CertID and CRL use.
   unsigned char* out = nullptr;
   const int length = ::i2d_ASN1_INTEGER(serial, &out);
   ScopedOpenSslBytes owned(out);
-  if (length < 3) {
-    throw Error(ErrorCode::kInvalidCertificate, "certificate has no serial number");
+  // Serials are at most 21 octets (RFC 5280 4.1.2.2), so a valid one has a short-form length; a
+  // longer one (possible in a hostile OCSP request) is refused before it is read.
+  if (length < 3 || (out[1] & 0x80) != 0 || out[1] + 2 != length) {
+    throw Error(ErrorCode::kInvalidArgument, "a serial number is missing or longer than 20 octets");
   }
-  // Skip the tag and the length octets (serials are at most 21 octets: short-form length).
   return Serial::from_der_content(
       std::string_view(reinterpret_cast<const char*>(out) + 2, static_cast<std::size_t>(out[1])));
 }

@@ -11,6 +11,9 @@
 
 namespace revocore::pki {
 
+// The DER INTEGER content octets of an ASN1_INTEGER, as the store keys certificates.
+Serial serial_of(const ASN1_INTEGER* integer);
+
 class X509Certificate {
  public:
   explicit X509Certificate(ScopedX509 cert) : cert_(std::move(cert)) {}

@@ -146,6 +146,7 @@ void Store::open_databases(bool create) {
   dbs_.audit = txn.open_database("audit", flags);
   dbs_.approvals = txn.open_database("approvals", flags);
   dbs_.crl_state = txn.open_database("crl_state", flags);
+  dbs_.ocsp_responses = txn.open_database("ocsp_responses", flags);
   txn.commit();
 }
 
@@ -347,6 +348,7 @@ bool decode_certificate_status(std::string_view key, std::string_view value,
   out.status = *status;
   out.reason = *reason;
   out.not_after = static_cast<UnixTime>(codec::load_u64_at(value.data() + layout::kNotAfter));
+  out.status_sequence = codec::load_u64_at(value.data() + layout::kStatusSequence);
   out.revocation_time =
       static_cast<UnixTime>(codec::load_u64_at(value.data() + layout::kRevocationTime));
   if (value[layout::kFlags] & layout::kFlagHasInvalidityDate) {

@@ -34,6 +34,7 @@ struct Databases {
   MDB_dbi audit = 0;                    // audit id -> AuditRecord (append-only)
   MDB_dbi approvals = 0;                // approval id -> ApprovalRequest
   MDB_dbi crl_state = 0;                // issuer id -> CrlState
+  MDB_dbi ocsp_responses = 0;           // certificate key + hash id -> pre-signed OCSP response
 };
 
 // The fixed part of a certificate record, read without decoding its strings: what CRL and OCSP
@@ -45,6 +46,7 @@ struct CertificateStatusView {
   UnixTime revocation_time = 0;
   std::optional<UnixTime> invalidity_date;
   UnixTime not_after = 0;
+  std::uint64_t status_sequence = 0;  // changes with every status change (journal sequence)
 };
 
 // Reads, valid for the life of the transaction; a consistent snapshot.
