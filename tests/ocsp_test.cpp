@@ -1,0 +1,435 @@
+// The OCSP responder without sockets: answers for good, revoked, held and unknown certificates
+// checked by OpenSSL's parser and signature verification; error answers; nonces (RFC 9654);
+// pre-signed responses that are never served for a status that changed; the HTTP routes.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <openssl/ocsp.h>
+#include <openssl/rand.h>
+#include <openssl/x509_vfy.h>
+
+#include <fstream>
+
+#include "config/configuration.hpp"
+#include "config/default_config.hpp"
+#include "importer/certificate_import.hpp"
+#include "ocsp/http_routes.hpp"
+#include "ocsp/ocsp_request.hpp"
+#include "ocsp/ocsp_responder.hpp"
+#include "pki/demo_pki.hpp"
+#include "revocation/error.hpp"
+#include "revocation/status_transition.hpp"
+#include "tests/test_support.hpp"
+
+namespace revocore::ocsp {
+namespace {
+
+namespace fs = std::filesystem;
+namespace http = boost::beast::http;
+using S = CertificateStatus;
+
+struct Parsed {
+  int response_status = -1;  // OCSPResponseStatus
+  int cert_status = -1;      // V_OCSP_CERTSTATUS_*
+  int reason = -1;
+  bool verified = false;
+  bool nonce_echoed = false;
+  long next_minus_this = 0;
+};
+
+class OcspTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const UnixTime now = system_clock()();
+    root_.emplace(pki::issue_certificate({pki::CertificateRole::kRootCa, "test root",
+                                          "revocore test", now - 86400, now + 86400 * 30},
+                                         nullptr));
+    ca_.emplace(pki::issue_certificate({pki::CertificateRole::kIssuingCa, "test issuing CA",
+                                        "revocore test", now - 86400, now + 86400 * 30},
+                                       &*root_));
+    responder_cert_.emplace(
+        pki::issue_certificate({pki::CertificateRole::kOcspResponder, "test responder",
+                                "revocore test", now - 86400, now + 86400 * 30},
+                               &*ca_));
+    pki::write_certificate_pem(dir_.path() / "ca.pem", ca_->certificate);
+    pki::write_private_key_pem(dir_.path() / "ca.key", ca_->key.get());
+    pki::write_certificate_pem(dir_.path() / "responder.pem", responder_cert_->certificate);
+    pki::write_private_key_pem(dir_.path() / "responder.key", responder_cert_->key.get());
+    load("ocsp_certificate = \"responder.pem\"\nocsp_private_key = \"responder.key\"\n");
+    {
+      WriteTransaction txn = store_.write();
+      issuer_ = importer::register_issuers(txn, *config_).front().id;
+      txn.commit();
+    }
+    testing::StoreBuilder build(store_);
+    build.user("u");
+    build.credential("c", CredentialType::kCard, "u");
+    build.certificate(issuer_, 0x01, "c");  // good
+    build.certificate(issuer_, 0x02, "c", S::kRevoked, ReasonCode::kKeyCompromise);
+    build.certificate(issuer_, 0x03, "c", S::kOnHold);
+    build.certificate(issuer_, 0x04, "c", S::kRevoked, ReasonCode::kUnspecified);
+    responder_.emplace(store_, *config_, [this] { return now_; });
+  }
+
+  void load(const std::string& issuer_extra) {
+    config_ = config::Configuration::parse(
+        std::string(config::kDefaultConfigToml) +
+            fmt::format("\n[[issuer]]\nname = \"ca\"\ncertificate = \"ca.pem\"\n"
+                        "private_key = \"ca.key\"\npublish_directory = \"crl\"\n{}",
+                        issuer_extra),
+        "revocore.toml", dir_.path());
+  }
+
+  // An OCSPRequest for serials of `ca`, made with OpenSSL's API.
+  std::string request(std::vector<std::uint64_t> serials, const EVP_MD* md = ::EVP_sha1(),
+                      int nonce_length = 0, const pki::IssuedCertificate* ca = nullptr) const {
+    const pki::IssuedCertificate& issuer = ca != nullptr ? *ca : *ca_;
+    pki::ScopedOcspRequest req(::OCSP_REQUEST_new());
+    for (const auto serial : serials) {
+      pki::ScopedAsn1Integer integer(::ASN1_INTEGER_new());
+      ::ASN1_INTEGER_set_uint64(integer.get(), serial);
+      ::OCSP_request_add0_id(
+          req.get(), ::OCSP_cert_id_new(md, ::X509_get_subject_name(issuer.certificate.handle()),
+                                        ::X509_get0_pubkey_bitstr(issuer.certificate.handle()),
+                                        integer.get()));
+    }
+    if (nonce_length > 0) {
+      ::OCSP_request_add1_nonce(req.get(), nullptr, nonce_length);
+    }
+    unsigned char* der = nullptr;
+    const int length = ::i2d_OCSP_REQUEST(req.get(), &der);
+    pki::ScopedOpenSslBytes owned(der);
+    return std::string(reinterpret_cast<const char*>(der), static_cast<std::size_t>(length));
+  }
+
+  // Parses and verifies a response with OpenSSL against the root and issuing CA.
+  Parsed parse(const std::string& der, const std::string& request_der, std::uint64_t serial,
+               const EVP_MD* md = ::EVP_sha1()) const {
+    Parsed out;
+    const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+    pki::ScopedOcspResponse response(
+        ::d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(der.size())));
+    EXPECT_TRUE(response);
+    if (!response) {
+      return out;
+    }
+    out.response_status = ::OCSP_response_status(response.get());
+    pki::ScopedOcspBasicResponse basic(::OCSP_response_get1_basic(response.get()));
+    if (!basic) {
+      return out;
+    }
+    pki::ScopedOpenSslType<X509_STORE, ::X509_STORE_free> trust(::X509_STORE_new());
+    ::X509_STORE_add_cert(trust.get(), root_->certificate.handle());
+    STACK_OF(X509)* untrusted = sk_X509_new_null();
+    sk_X509_push(untrusted, ca_->certificate.handle());
+    out.verified = ::OCSP_basic_verify(basic.get(), untrusted, trust.get(), 0) == 1;
+    sk_X509_free(untrusted);
+    pki::ScopedAsn1Integer integer(::ASN1_INTEGER_new());
+    ::ASN1_INTEGER_set_uint64(integer.get(), serial);
+    pki::ScopedOcspCertId id(
+        ::OCSP_cert_id_new(md, ::X509_get_subject_name(ca_->certificate.handle()),
+                           ::X509_get0_pubkey_bitstr(ca_->certificate.handle()), integer.get()));
+    ASN1_GENERALIZEDTIME *revoked = nullptr, *this_update = nullptr, *next_update = nullptr;
+    ::OCSP_resp_find_status(basic.get(), id.get(), &out.cert_status, &out.reason, &revoked,
+                            &this_update, &next_update);
+    if (this_update != nullptr && next_update != nullptr) {
+      int days = 0, seconds = 0;
+      ::ASN1_TIME_diff(&days, &seconds, this_update, next_update);
+      out.next_minus_this = days * 86400L + seconds;
+    }
+    const auto* q = reinterpret_cast<const unsigned char*>(request_der.data());
+    pki::ScopedOcspRequest req(
+        ::d2i_OCSP_REQUEST(nullptr, &q, static_cast<long>(request_der.size())));
+    out.nonce_echoed = req && ::OCSP_check_nonce(req.get(), basic.get()) == 1;
+    return out;
+  }
+
+  Parsed ask(std::uint64_t serial, const EVP_MD* md = ::EVP_sha1(), int nonce = 0) {
+    const std::string req = request({serial}, md, nonce);
+    last_ = responder_->answer(req);
+    return parse(last_.der, req, serial, md);
+  }
+
+  testing::TempDir dir_;
+  Store store_ = Store::create(dir_.path() / "store");
+  std::optional<config::Configuration> config_;
+  std::optional<pki::IssuedCertificate> root_, ca_, responder_cert_;
+  IssuerId issuer_ = 0;
+  UnixTime now_ = system_clock()();
+  std::optional<OcspResponder> responder_;
+  OcspAnswer last_;
+};
+
+TEST_F(OcspTest, GoodRevokedHeldAndUnknownAreSignedAndVerify) {
+  const Parsed good = ask(0x01);
+  EXPECT_EQ(good.response_status, OCSP_RESPONSE_STATUS_SUCCESSFUL);
+  EXPECT_EQ(good.cert_status, V_OCSP_CERTSTATUS_GOOD);
+  EXPECT_TRUE(good.verified);
+  EXPECT_EQ(good.next_minus_this, 3600);  // response_validity_minutes = 60
+  EXPECT_EQ(last_.outcome, OcspOutcome::kGood);
+
+  const Parsed revoked = ask(0x02, ::EVP_sha256());
+  EXPECT_EQ(revoked.cert_status, V_OCSP_CERTSTATUS_REVOKED);
+  EXPECT_EQ(revoked.reason, OCSP_REVOKED_STATUS_KEYCOMPROMISE);
+  EXPECT_TRUE(revoked.verified);
+
+  // RFC 6960 2.2: on hold is revoked with certificateHold.
+  const Parsed held = ask(0x03);
+  EXPECT_EQ(held.cert_status, V_OCSP_CERTSTATUS_REVOKED);
+  EXPECT_EQ(held.reason, OCSP_REVOKED_STATUS_CERTIFICATEHOLD);
+
+  const Parsed unspecified = ask(0x04);
+  EXPECT_EQ(unspecified.cert_status, V_OCSP_CERTSTATUS_REVOKED);
+  EXPECT_EQ(unspecified.reason, OCSP_REVOKED_STATUS_NOSTATUS);  // reason left out
+
+  const Parsed unknown = ask(0x99);
+  EXPECT_EQ(unknown.cert_status, V_OCSP_CERTSTATUS_UNKNOWN);
+  EXPECT_TRUE(unknown.verified);
+  EXPECT_EQ(last_.outcome, OcspOutcome::kUnknown);
+}
+
+TEST_F(OcspTest, SeveralCertIdsInOneRequest) {
+  const std::string req = request({0x01, 0x02, 0x99});
+  const OcspAnswer answer = responder_->answer(req);
+  EXPECT_EQ(parse(answer.der, req, 0x01).cert_status, V_OCSP_CERTSTATUS_GOOD);
+  EXPECT_EQ(parse(answer.der, req, 0x02).cert_status, V_OCSP_CERTSTATUS_REVOKED);
+  EXPECT_EQ(parse(answer.der, req, 0x99).cert_status, V_OCSP_CERTSTATUS_UNKNOWN);
+  EXPECT_TRUE(parse(answer.der, req, 0x01).verified);
+  // Over the configured limit: malformedRequest.
+  std::vector<std::uint64_t> many(17, 0x01);
+  EXPECT_EQ(responder_->answer(request(many)).der, error_response(OcspOutcome::kMalformedRequest));
+}
+
+TEST_F(OcspTest, ErrorAnswers) {
+  const std::string malformed{"\x30\x03\x0a\x01\x01", 5};
+  const std::string unauthorized{"\x30\x03\x0a\x01\x06", 5};
+  EXPECT_EQ(responder_->answer("").der, malformed);
+  EXPECT_EQ(responder_->answer("garbage that is not DER").der, malformed);
+  std::string truncated = request({0x01});
+  truncated.pop_back();
+  EXPECT_EQ(responder_->answer(truncated).der, malformed);
+  std::string trailing = request({0x01}) + "x";
+  EXPECT_EQ(responder_->answer(trailing).der, malformed);
+  // An issuer this responder does not serve.
+  EXPECT_EQ(responder_->answer(request({0x01}, ::EVP_sha1(), 0, &*root_)).der, unauthorized);
+  EXPECT_EQ(responder_->answer(request({0x01}, ::EVP_sha1(), 0, &*root_)).outcome,
+            OcspOutcome::kUnauthorized);
+}
+
+TEST_F(OcspTest, NoncesAreEchoedWithinRfc9654Lengths) {
+  EXPECT_TRUE(ask(0x01, ::EVP_sha1(), 16).nonce_echoed);
+  EXPECT_TRUE(ask(0x01, ::EVP_sha1(), 32).nonce_echoed);
+  EXPECT_TRUE(ask(0x01, ::EVP_sha1(), 1).nonce_echoed);
+  EXPECT_TRUE(last_.etag.empty());  // unique to this request: not for HTTP caches
+  EXPECT_EQ(responder_->answer(request({0x01}, ::EVP_sha1(), 33)).der,
+            error_response(OcspOutcome::kMalformedRequest));
+}
+
+TEST_F(OcspTest, PresignedResponsesAreServedOnlyForTheCurrentStatus) {
+  const std::string req = request({0x01});
+  const OcspAnswer first = responder_->answer(req);
+  EXPECT_FALSE(first.from_store);
+  EXPECT_EQ(responder_->flush_pending(), 1u);
+  const OcspAnswer second = responder_->answer(req);
+  EXPECT_TRUE(second.from_store);
+  EXPECT_EQ(second.der, first.der);
+  EXPECT_EQ(second.etag, first.etag);
+
+  // A status change committed: the stored "good" must never be served again.
+  {
+    WriteTransaction txn = store_.write();
+    set_certificate_status(txn, {testing::key_for(issuer_, 0x01), S::kOnHold,
+                                 ReasonCode::kCertificateHold, now_, "t", "op", 0});
+    txn.commit();
+  }
+  const OcspAnswer after = responder_->answer(req);
+  EXPECT_FALSE(after.from_store);
+  EXPECT_EQ(parse(after.der, req, 0x01).cert_status, V_OCSP_CERTSTATUS_REVOKED);
+  responder_->flush_pending();
+  EXPECT_TRUE(responder_->answer(req).from_store);
+  {
+    WriteTransaction txn = store_.write();
+    set_certificate_status(txn, {testing::key_for(issuer_, 0x01), S::kValid,
+                                 ReasonCode::kRemoveFromCrl, now_, "t", "op", 0});
+    txn.commit();
+  }
+  const OcspAnswer released = responder_->answer(req);
+  EXPECT_FALSE(released.from_store);
+  EXPECT_EQ(parse(released.der, req, 0x01).cert_status, V_OCSP_CERTSTATUS_GOOD);
+}
+
+TEST_F(OcspTest, PresignedResponsesAreRefreshedBeforeNextUpdate) {
+  const std::string req = request({0x02});
+  responder_->answer(req);
+  responder_->flush_pending();
+  now_ += 3600 - 900 - 1;  // just before nextUpdate - refresh_before
+  EXPECT_TRUE(responder_->answer(req).from_store);
+  now_ += 1;
+  const OcspAnswer refreshed = responder_->answer(req);
+  EXPECT_FALSE(refreshed.from_store);
+  EXPECT_EQ(refreshed.this_update, now_);
+}
+
+TEST_F(OcspTest, PresignFillsTheStoreForBothHashes) {
+  EXPECT_EQ(responder_->presign("ca"), 8u);  // 4 certificates x SHA-1 and SHA-256
+  EXPECT_EQ(responder_->presign("ca"), 0u);  // all fresh
+  EXPECT_TRUE(responder_->answer(request({0x03}, ::EVP_sha256())).from_store);
+  EXPECT_THROW(responder_->presign("nope"), Error);
+}
+
+TEST_F(OcspTest, TheCaSignsWhenNoDelegatedResponderIsConfigured) {
+  load("");
+  OcspResponder by_ca(store_, *config_, [this] { return now_; });
+  const std::string req = request({0x02});
+  const Parsed parsed = parse(by_ca.answer(req).der, req, 0x02);
+  EXPECT_EQ(parsed.cert_status, V_OCSP_CERTSTATUS_REVOKED);
+  EXPECT_TRUE(parsed.verified);
+}
+
+TEST_F(OcspTest, ResponderCertificatesAreChecked) {
+  // A certificate without id-kp-OCSPSigning may not sign responses for the CA.
+  const auto leaf = pki::issue_certificate({pki::CertificateRole::kEndEntity, "not a responder",
+                                            "revocore test", now_ - 60, now_ + 86400},
+                                           &*ca_);
+  pki::write_certificate_pem(dir_.path() / "leaf.pem", leaf.certificate);
+  pki::write_private_key_pem(dir_.path() / "leaf.key", leaf.key.get());
+  load("ocsp_certificate = \"leaf.pem\"\nocsp_private_key = \"leaf.key\"\n");
+  try {
+    OcspResponder bad(store_, *config_, [this] { return now_; });
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("lacks the extended key usage id-kp-OCSPSigning"),
+              std::string::npos)
+        << e.what();
+  }
+  // One issued by another CA is refused too.
+  const auto foreign = pki::issue_certificate(
+      {pki::CertificateRole::kOcspResponder, "foreign", "revocore test", now_ - 60, now_ + 86400},
+      &*root_);
+  pki::write_certificate_pem(dir_.path() / "foreign.pem", foreign.certificate);
+  pki::write_private_key_pem(dir_.path() / "foreign.key", foreign.key.get());
+  load("ocsp_certificate = \"foreign.pem\"\nocsp_private_key = \"foreign.key\"\n");
+  EXPECT_THROW(OcspResponder(store_, *config_, [this] { return now_; }), Error);
+}
+
+TEST(GetPath, DecodesBase64WithRawOrEscapedSlashesAndPadding) {
+  EXPECT_EQ(decode_get_path("MEQwQjBAMD4wPDAJBgUrDgMCGgUABBQ%2F"),
+            decode_get_path("MEQwQjBAMD4wPDAJBgUrDgMCGgUABBQ/"));
+  EXPECT_EQ(*decode_get_path("YWJj"), "abc");
+  EXPECT_EQ(*decode_get_path("YWI%3D"), "ab");
+  EXPECT_EQ(*decode_get_path("YWI"), "ab");  // padding left out
+  EXPECT_EQ(*decode_get_path("Pz8%2B"), "?\?>");
+  EXPECT_FALSE(decode_get_path("not base64!").has_value());
+  EXPECT_FALSE(decode_get_path("abc%2").has_value());
+  EXPECT_FALSE(decode_get_path("").has_value());
+}
+
+class RoutesTest : public OcspTest {
+ protected:
+  HttpResponse get(const std::string& target) {
+    HttpRequest request{http::verb::get, target, 11};
+    return routes().handle(request);
+  }
+  HttpResponse post(const std::string& target, const std::string& body) {
+    HttpRequest request{http::verb::post, target, 11};
+    request.set(http::field::content_type, "application/ocsp-request");
+    request.body() = body;
+    request.prepare_payload();
+    return routes().handle(request);
+  }
+  HttpRoutes& routes() {
+    if (!routes_) {
+      routes_.emplace(*responder_, metrics_, *config_, [this] { return now_; });
+    }
+    return *routes_;
+  }
+  static std::string base64(const std::string& der) {
+    std::string out(4 * ((der.size() + 2) / 3) + 1, '\0');
+    const int n = ::EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                    reinterpret_cast<const unsigned char*>(der.data()),
+                                    static_cast<int>(der.size()));
+    out.resize(static_cast<std::size_t>(n));
+    return out;
+  }
+
+  ResponderMetrics metrics_;
+  std::optional<HttpRoutes> routes_;
+};
+
+TEST_F(RoutesTest, GetAndPostAnswerWithTheRightHeaders) {
+  const std::string req = request({0x02});
+  const HttpResponse by_get = get("/" + base64(req));
+  EXPECT_EQ(by_get.result(), http::status::ok);
+  EXPECT_EQ(by_get[http::field::content_type], "application/ocsp-response");
+  EXPECT_EQ(by_get[http::field::cache_control],
+            "max-age=3600, public, no-transform, must-revalidate");
+  EXPECT_FALSE(by_get[http::field::last_modified].empty());
+  EXPECT_FALSE(by_get[http::field::expires].empty());
+  EXPECT_EQ(by_get[http::field::etag].size(), 42u);  // quoted SHA-1 hex
+  EXPECT_EQ(parse(by_get.body(), req, 0x02).cert_status, V_OCSP_CERTSTATUS_REVOKED);
+
+  const HttpResponse by_post = post("/", req);
+  EXPECT_EQ(by_post[http::field::cache_control], "no-store");
+  EXPECT_EQ(parse(by_post.body(), req, 0x02).cert_status, V_OCSP_CERTSTATUS_REVOKED);
+}
+
+TEST_F(RoutesTest, SlashesInTheBase64WorkRawAndEscaped) {
+  // Find a serial whose request encodes with a '/' in its base64.
+  for (std::uint64_t serial = 1; serial < 5000; ++serial) {
+    const std::string req = request({serial});
+    const std::string encoded = base64(req);
+    if (encoded.find('/') == std::string::npos) {
+      continue;
+    }
+    std::string escaped;
+    for (const char c : encoded) {
+      escaped += c == '/' ? "%2F" : c == '+' ? "%2B" : c == '=' ? "%3D" : std::string(1, c);
+    }
+    const HttpResponse raw = get("/" + encoded);
+    const HttpResponse escaped_response = get("/" + escaped);
+    EXPECT_EQ(raw.result(), http::status::ok);
+    EXPECT_EQ(parse(raw.body(), req, serial).response_status, OCSP_RESPONSE_STATUS_SUCCESSFUL);
+    EXPECT_EQ(parse(escaped_response.body(), req, serial).response_status,
+              OCSP_RESPONSE_STATUS_SUCCESSFUL);
+    return;
+  }
+  FAIL() << "no request with a '/' in its base64";
+}
+
+TEST_F(RoutesTest, HttpErrors) {
+  EXPECT_EQ(post("/", std::string(9000, 'x')).result(), http::status::payload_too_large);
+  EXPECT_EQ(get("/" + std::string(12000, 'A')).result(), http::status::payload_too_large);
+  HttpRequest put{http::verb::put, "/", 11};
+  const HttpResponse refused = routes().handle(put);
+  EXPECT_EQ(refused.result(), http::status::method_not_allowed);
+  EXPECT_EQ(refused[http::field::allow], "GET, POST");
+  EXPECT_EQ(get("/").result(), http::status::not_found);
+  const HttpResponse not_base64 = get("/favicon.ico");
+  EXPECT_EQ(not_base64.result(), http::status::ok);
+  EXPECT_EQ(not_base64.body(), error_response(OcspOutcome::kMalformedRequest));
+  EXPECT_EQ(get("/crl/../revocore.toml").result(), http::status::not_found);
+  EXPECT_EQ(get("/crl/.hidden.crl").result(), http::status::not_found);
+  EXPECT_EQ(post("/metrics", "x").result(), http::status::method_not_allowed);
+}
+
+TEST_F(RoutesTest, HealthMetricsAndCrls) {
+  EXPECT_EQ(get("/health").body(), "ok\n");
+  get("/" + base64(request({0x01})));
+  post("/", "junk");
+  const std::string metrics = get("/metrics").body();
+  EXPECT_NE(metrics.find("revocore_ocsp_responses_total{outcome=\"good\"} 1"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("revocore_ocsp_responses_total{outcome=\"malformed_request\"} 1"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("revocore_ocsp_request_duration_seconds_count 2"), std::string::npos);
+
+  fs::create_directories(dir_.path() / "crl");
+  std::ofstream(dir_.path() / "crl/ca.crl") << "crl bytes";
+  const HttpResponse crl = get("/crl/ca.crl");
+  EXPECT_EQ(crl.result(), http::status::ok);
+  EXPECT_EQ(crl.body(), "crl bytes");
+  EXPECT_EQ(crl[http::field::content_type], "application/pkix-crl");
+  EXPECT_EQ(get("/crl/missing.crl").result(), http::status::not_found);
+}
+
+}  // namespace
+}  // namespace revocore::ocsp
