@@ -1,0 +1,97 @@
+// Prepares the data for bench/ocsp_bench.sh: in DIR (which holds pki/ca.pem, ca.key,
+// responder.pem, responder.key made by openssl), a revocore data directory with USERS x 4
+// certificates (every 10th revoked), the same certificates as an `openssl ocsp -index` database,
+// and OCSP requests for one good certificate (with and without a nonce).
+//
+// Usage: ocsp_bench_data DIR USERS
+#include <fmt/format.h>
+#include <openssl/ocsp.h>
+
+#include <fstream>
+#include <iostream>
+
+#include "bench/bench_support.hpp"
+#include "config/configuration.hpp"
+#include "config/default_config.hpp"
+#include "pki/openssl_handles.hpp"
+#include "pki/x509_certificate.hpp"
+
+namespace {
+
+using namespace revocore;
+namespace fs = std::filesystem;
+
+void write_request(const fs::path& file, const pki::X509Certificate& ca, std::uint64_t serial,
+                   bool nonce) {
+  pki::ScopedOcspRequest request(::OCSP_REQUEST_new());
+  pki::ScopedAsn1Integer integer(::ASN1_INTEGER_new());
+  ::ASN1_INTEGER_set_uint64(integer.get(), serial);
+  ::OCSP_request_add0_id(request.get(),
+                         ::OCSP_cert_id_new(::EVP_sha1(), ::X509_get_subject_name(ca.handle()),
+                                            ::X509_get0_pubkey_bitstr(ca.handle()), integer.get()));
+  if (nonce) {
+    ::OCSP_request_add1_nonce(request.get(), nullptr, 16);
+  }
+  unsigned char* der = nullptr;
+  const int length = ::i2d_OCSP_REQUEST(request.get(), &der);
+  pki::ScopedOpenSslBytes owned(der);
+  std::ofstream(file, std::ios::binary).write(reinterpret_cast<const char*>(der), length);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::cerr << "usage: ocsp_bench_data DIR USERS\n";
+    return 2;
+  }
+  const fs::path dir = argv[1];
+  const std::size_t users = std::strtoul(argv[2], nullptr, 10);
+  const auto ca = pki::X509Certificate::load_file(dir / "pki/ca.pem");
+
+  std::ofstream(dir / "data/revocore.toml")
+      << config::kDefaultConfigToml
+      << "\n[[issuer]]\nname = \"bench-ca\"\ncertificate = \"../pki/ca.pem\"\n"
+         "private_key = \"../pki/ca.key\"\nocsp_certificate = \"../pki/responder.pem\"\n"
+         "ocsp_private_key = \"../pki/responder.key\"\n";
+  const auto config = config::Configuration::load_file(dir / "data/revocore.toml");
+  Store store = Store::create(dir / "data/store", StoreOptions{std::size_t{16} << 30});
+  // populate() registers the issuer under the configured name with its real certificate.
+  const IssuerId issuer =
+      bench::populate(store, users, CertificateStatus::kValid, "bench-ca", ca.front().der());
+  {
+    // Every 10th certificate revoked, as a realistic mix.
+    WriteTransaction txn = store.write();
+    std::string value;
+    for (std::uint64_t serial = 10; serial <= users * 4; serial += 10) {
+      const CertificateKey key{issuer, Serial::from_hex(fmt::format("{:X}", serial))};
+      auto record = *txn.certificate(key);
+      record.status = CertificateStatus::kRevoked;
+      record.reason = ReasonCode::kKeyCompromise;
+      record.revocation_time = 1'790'000'000;
+      std::array<char, CertificateKey::kMaxEncodedSize> buffer;
+      txn.raw().put(txn.databases().certificates, key.encode(buffer), record.encode());
+    }
+    txn.commit();
+  }
+  std::ofstream index(dir / "index.txt");
+  for (std::uint64_t serial = 1; serial <= users * 4; ++serial) {
+    std::string hex = fmt::format("{:X}", serial);
+    if (hex.size() % 2 != 0) {
+      hex.insert(hex.begin(), '0');
+    }
+    if (serial % 10 == 0) {
+      index << "R\t300101000000Z\t260924000000Z,keyCompromise\t" << hex << "\tunknown\t/CN=c"
+            << serial << "\n";
+    } else {
+      index << "V\t300101000000Z\t\t" << hex << "\tunknown\t/CN=c" << serial << "\n";
+    }
+  }
+  std::ofstream(dir / "index.txt.attr") << "unique_subject = no\n";
+  // A good certificate in the middle of the population (odd, so never one of the revoked tenths).
+  const std::uint64_t serial = users * 2 + 1;
+  write_request(dir / "request.der", ca.front(), serial, false);
+  write_request(dir / "request-nonce.der", ca.front(), serial, true);
+  std::cout << fmt::format("{} certificates ready in {}\n", users * 4, (dir / "data").string());
+  return 0;
+}
