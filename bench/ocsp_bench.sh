@@ -17,6 +17,7 @@ seconds=${2:-8}
 repeat=${3:-3}
 connections=${CONNECTIONS:-64}
 build=${REVOCORE_BUILD_DIR:-build}
+scripts/setup.sh --bench
 revocore=$build/cli/revocore
 work=$(mktemp -d /tmp/revocore-ocsp-bench.XXXXXX)
 pids=()

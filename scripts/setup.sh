@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages revocore needs, only those missing. Idempotent and quick when
 # everything is there (one dpkg-query per package, no apt-get call).
+# With --bench, also the benchmark peers (wrk, nginx); not by default, because installing nginx
+# on Debian starts a service on port 80.
 set -euo pipefail
 
 packages=(
@@ -10,8 +12,11 @@ packages=(
   liblmdb-dev lmdb-utils
   libfmt-dev libspdlog-dev libtomlplusplus-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  gnutls-bin clang-format
+  gnutls-bin curl clang-format
 )
+if [ "${1:-}" = "--bench" ]; then
+  packages+=(wrk nginx-light python3)
+fi
 
 missing=()
 for package in "${packages[@]}"; do
