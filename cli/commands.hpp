@@ -81,6 +81,14 @@ void serve_command(const GlobalOptions& options, const std::string& listen, unsi
 void ocsp_presign_command(const GlobalOptions& options, const std::string& issuer,
                           std::ostream& out);
 
+// `batch lock`: a crash-safe job locking every user (or credential) listed in `file`.
+void batch_lock_command(const GlobalOptions& options, const std::filesystem::path& file,
+                        const std::string& reason, bool credentials, std::size_t chunk,
+                        std::ostream& out);
+void batch_resume_command(const GlobalOptions& options, std::uint64_t id, std::size_t chunk,
+                          std::ostream& out);
+void batch_status_command(const GlobalOptions& options, std::uint64_t id, std::ostream& out);
+
 // Builds a complete demo in options.data_dir: a CA hierarchy, users with credentials and real
 // certificates, then one run of each process. `force` replaces an earlier demo directory.
 void demo_command(const GlobalOptions& options, bool force, std::ostream& out);

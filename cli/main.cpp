@@ -171,6 +171,34 @@ int main(int argc, char** argv) {
   presign->callback(
       [&] { revocore::cli::ocsp_presign_command(options, presign_issuer, std::cout); });
 
+  std::filesystem::path batch_file;
+  std::string batch_reason;
+  bool batch_credentials = false;
+  std::size_t chunk = 10000;
+  std::uint64_t job_id = 0;
+  auto* batch = app.add_subcommand("batch", "mass locks as batch jobs that survive a crash");
+  batch->require_subcommand(1);
+  auto* batch_lock = batch->add_subcommand("lock", "lock every user (or credential) in a file");
+  batch_lock->add_option("--file,-f", batch_file, "one user id (or credential id) per line")
+      ->required();
+  batch_lock->add_option("--reason,-r", batch_reason, "a reason configured for the process")
+      ->required();
+  batch_lock->add_flag("--credentials", batch_credentials,
+                       "the file lists credentials (Lock card) rather than users (Lock user)");
+  batch_lock->add_option("--chunk", chunk, "targets per transaction (default 10000)");
+  batch_lock->callback([&] {
+    revocore::cli::batch_lock_command(options, batch_file, batch_reason, batch_credentials, chunk,
+                                      std::cout);
+  });
+  auto* batch_resume = batch->add_subcommand("resume", "continue a job that was stopped");
+  batch_resume->add_option("id", job_id, "job number")->required();
+  batch_resume->add_option("--chunk", chunk, "targets per transaction (default 10000)");
+  batch_resume->callback(
+      [&] { revocore::cli::batch_resume_command(options, job_id, chunk, std::cout); });
+  auto* batch_status = batch->add_subcommand("status", "list jobs, or one job with its failures");
+  batch_status->add_option("id", job_id, "job number");
+  batch_status->callback([&] { revocore::cli::batch_status_command(options, job_id, std::cout); });
+
   bool force = false;
   auto* demo = app.add_subcommand("demo", "build a demo data directory and run each process");
   demo->add_flag("--force", force, "replace an earlier demo in the same directory");

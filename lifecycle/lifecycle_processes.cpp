@@ -182,8 +182,7 @@ ProcessOutcome apply_plan(WriteTransaction& txn, const config::Configuration& co
 
 }  // namespace
 
-const config::Reason& LifecycleProcesses::offered_reason(const ProcessPolicy& policy,
-                                                         std::string_view label) const {
+const config::Reason& offered_reason(const ProcessPolicy& policy, std::string_view label) {
   if (const auto* reason = policy.find_reason(label)) {
     return *reason;
   }
@@ -245,6 +244,21 @@ ProcessOutcome LifecycleProcesses::run(const ProcessRequest& request) {
                                       /*approved=*/nullptr);
   txn.commit();
   return applied;
+}
+
+ProcessOutcome LifecycleProcesses::run_in(WriteTransaction& txn, const ProcessRequest& request,
+                                          UnixTime now) {
+  const ProcessPolicy& policy = config_.process(request.process);
+  const config::Reason& reason = offered_reason(policy, request.reason_label);
+  if (policy.approval) {
+    throw Error(ErrorCode::kApprovalDenied,
+                fmt::format("{} needs an approval step, which batch jobs do not offer; approve "
+                            "each request, or turn the step off for the job",
+                            policy.title));
+  }
+  Plan plan = plan_process(txn, policy, request.target_id);
+  return apply_plan(txn, config_, policy, reason, plan, request.target_id, request.operator_name,
+                    now, request.invalidity_date, /*approved=*/nullptr);
 }
 
 ApprovalRequest LifecycleProcesses::pending_request(const StoreTransaction& txn,

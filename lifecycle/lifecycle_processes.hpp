@@ -34,6 +34,9 @@ struct ProcessOutcome {
   BatchResult batch;              // empty for kPendingApproval
 };
 
+// The configured reason with this label; throws kReasonNotOffered listing the ones offered.
+const config::Reason& offered_reason(const config::ProcessPolicy& policy, std::string_view label);
+
 class LifecycleProcesses {
  public:
   // Does not take ownership; store and config must outlive this object.
@@ -44,6 +47,11 @@ class LifecycleProcesses {
   // kInvalidConfig (unknown process), kReasonNotOffered, kNotFound, kWrongState.
   ProcessOutcome run(const ProcessRequest& request);
 
+  // Applies the process inside the caller's write transaction, without committing and without
+  // an approval step (batch jobs, whose chunk is one transaction). `now` is the chunk's time.
+  // Throws like run(); kApprovalDenied when the process needs approval.
+  ProcessOutcome run_in(WriteTransaction& txn, const ProcessRequest& request, UnixTime now);
+
   // Applies a pending request after checking the required state again. The requester cannot
   // approve their own request (kApprovalDenied), nor can anyone decide a request twice.
   ProcessOutcome approve(std::uint64_t approval_id, std::string_view operator_name);
@@ -52,8 +60,6 @@ class LifecycleProcesses {
                      std::string_view note);
 
  private:
-  const config::Reason& offered_reason(const config::ProcessPolicy& policy,
-                                       std::string_view label) const;
   ApprovalRequest pending_request(const StoreTransaction& txn, std::uint64_t approval_id,
                                   std::string_view operator_name) const;
 

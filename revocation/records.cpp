@@ -29,6 +29,7 @@ constexpr std::uint8_t kJournalVersion = 1;
 constexpr std::uint8_t kAuditVersion = 1;
 constexpr std::uint8_t kApprovalVersion = 1;
 constexpr std::uint8_t kCrlStateVersion = 1;
+constexpr std::uint8_t kJobVersion = 1;
 
 void expect_version(ByteReader& in, std::uint8_t known) {
   const std::uint8_t version = in.u8();
@@ -428,6 +429,59 @@ CrlState CrlState::decode(std::string_view value) {
   s.base_this_update = in.i64();
   s.next_update = in.i64();
   return s;
+}
+
+std::string JobRecord::encode() const {
+  std::string out;
+  ByteWriter w(out);
+  w.u8(kJobVersion);
+  w.u8(static_cast<std::uint8_t>(status));
+  w.str(process);
+  w.str(reason_label);
+  w.str(operator_name);
+  w.str(source);
+  w.i64(created_at);
+  w.i64(finished_at);
+  w.u64(total);
+  w.u64(position);
+  w.u64(applied);
+  w.u64(failed);
+  w.u64(certificates_changed);
+  w.u16(static_cast<std::uint16_t>(issuers_changed.size()));
+  for (const IssuerId issuer : issuers_changed) {
+    w.u32(issuer);
+  }
+  w.u8(crls_published ? 1 : 0);
+  return out;
+}
+
+JobRecord JobRecord::decode(std::uint64_t id, std::string_view value) {
+  ByteReader in(value, "batch job");
+  expect_version(in, kJobVersion);
+  JobRecord r;
+  r.id = id;
+  const std::uint8_t status = in.u8();
+  if (status < 1 || status > 2) {
+    in.fail("unknown job status");
+  }
+  r.status = static_cast<JobStatus>(status);
+  r.process = std::string(in.str());
+  r.reason_label = std::string(in.str());
+  r.operator_name = std::string(in.str());
+  r.source = std::string(in.str());
+  r.created_at = in.i64();
+  r.finished_at = in.i64();
+  r.total = in.u64();
+  r.position = in.u64();
+  r.applied = in.u64();
+  r.failed = in.u64();
+  r.certificates_changed = in.u64();
+  r.issuers_changed.resize(in.u16());
+  for (auto& issuer : r.issuers_changed) {
+    issuer = in.u32();
+  }
+  r.crls_published = in.u8() != 0;
+  return r;
 }
 
 std::string encode_user(const User& user) {

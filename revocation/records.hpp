@@ -199,6 +199,32 @@ struct CrlState {
   static CrlState decode(std::string_view value);
 };
 
+// A batch job (a lock of many users or credentials), applied in chunks; its position moves in the
+// same transaction as the chunk it covers, so a job resumes where it stopped, applying nothing
+// twice.
+enum class JobStatus : std::uint8_t { kRunning = 1, kDone = 2 };
+
+struct JobRecord {
+  std::uint64_t id = 0;
+  JobStatus status = JobStatus::kRunning;
+  std::string process;  // e.g. UsersProcLock
+  std::string reason_label;
+  std::string operator_name;
+  std::string source;  // where the targets came from, for people
+  UnixTime created_at = 0;
+  UnixTime finished_at = 0;
+  std::uint64_t total = 0;
+  std::uint64_t position = 0;  // targets before this index are done
+  std::uint64_t applied = 0;
+  std::uint64_t failed = 0;  // unknown ids, wrong states: listed in the job's failures
+  std::uint64_t certificates_changed = 0;
+  std::vector<IssuerId> issuers_changed;
+  bool crls_published = false;
+
+  std::string encode() const;
+  static JobRecord decode(std::uint64_t id, std::string_view value);
+};
+
 std::string encode_user(const User& user);
 User decode_user(std::string_view id, std::string_view value);
 std::string encode_credential(const Credential& credential);

@@ -147,6 +147,9 @@ void Store::open_databases(bool create) {
   dbs_.approvals = txn.open_database("approvals", flags);
   dbs_.crl_state = txn.open_database("crl_state", flags);
   dbs_.ocsp_responses = txn.open_database("ocsp_responses", flags);
+  dbs_.jobs = txn.open_database("jobs", flags);
+  dbs_.job_targets = txn.open_database("job_targets", flags);
+  dbs_.job_failures = txn.open_database("job_failures", flags);
   txn.commit();
 }
 

@@ -35,6 +35,9 @@ struct Databases {
   MDB_dbi approvals = 0;                // approval id -> ApprovalRequest
   MDB_dbi crl_state = 0;                // issuer id -> CrlState
   MDB_dbi ocsp_responses = 0;           // certificate key + hash id -> pre-signed OCSP response
+  MDB_dbi jobs = 0;                     // job id -> JobRecord
+  MDB_dbi job_targets = 0;              // job id + index -> target id
+  MDB_dbi job_failures = 0;             // job id + index -> why that target was not applied
 };
 
 // The fixed part of a certificate record, read without decoding its strings: what CRL and OCSP

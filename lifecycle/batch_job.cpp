@@ -1,0 +1,208 @@
+#include "lifecycle/batch_job.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include "lifecycle/lifecycle_processes.hpp"
+#include "revocation/codec.hpp"
+#include "revocation/error.hpp"
+
+namespace revocore::lifecycle {
+namespace {
+
+std::string item_key(std::uint64_t job, std::uint64_t index) {
+  std::string key;
+  codec::ByteWriter w(key);
+  w.u64(job);
+  w.u64(index);
+  return key;
+}
+
+JobRecord load_job(const StoreTransaction& txn, std::uint64_t id) {
+  std::string_view value;
+  if (!txn.raw().get(txn.databases().jobs, sequence_key(id), value)) {
+    throw Error(ErrorCode::kNotFound,
+                fmt::format("batch job #{} does not exist; see `revocore batch status`", id));
+  }
+  return JobRecord::decode(id, value);
+}
+
+// Outcomes that belong to one target and are reported in the job; anything else (a full store,
+// a damaged record) stops the job, and the chunk it was in is not committed.
+bool is_target_failure(ErrorCode code) {
+  return code == ErrorCode::kNotFound || code == ErrorCode::kWrongState ||
+         code == ErrorCode::kIllegalTransition || code == ErrorCode::kInvalidArgument;
+}
+
+}  // namespace
+
+std::vector<std::string> read_target_list(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  if (!in) {
+    throw Error(ErrorCode::kInvalidArgument,
+                fmt::format("cannot read the target list {}", file.string()));
+  }
+  std::vector<std::string> targets;
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos || line[first] == '#') {
+      continue;
+    }
+    const auto last = line.find_last_not_of(" \t\r");
+    targets.push_back(line.substr(first, last - first + 1));
+  }
+  return targets;
+}
+
+std::uint64_t BatchJobs::create(std::string_view process, const std::vector<std::string>& targets,
+                                std::string_view reason_label, std::string_view operator_name,
+                                std::string_view source) {
+  offered_reason(config_.process(process), reason_label);
+  if (targets.empty()) {
+    throw Error(ErrorCode::kInvalidArgument, fmt::format("{} lists no targets", source));
+  }
+  if (operator_name.empty()) {
+    throw Error(ErrorCode::kInvalidArgument, "an operator name is required for the audit trail");
+  }
+  WriteTransaction txn = store_.write();
+  lmdb::Cursor cursor(txn.raw(), txn.databases().jobs);
+  std::string_view key, value;
+  const std::uint64_t id =
+      cursor.get(key, value, MDB_LAST) ? decode_sequence_key(key) + 1 : std::uint64_t{1};
+  JobRecord job;
+  job.id = id;
+  job.process = std::string(process);
+  job.reason_label = std::string(reason_label);
+  job.operator_name = std::string(operator_name);
+  job.source = std::string(source);
+  job.created_at = clock_();
+  job.total = targets.size();
+  for (std::uint64_t i = 0; i < targets.size(); ++i) {
+    txn.raw().put(txn.databases().job_targets, item_key(id, i), targets[i], MDB_APPEND);
+  }
+  txn.raw().put(txn.databases().jobs, sequence_key(id), job.encode(), MDB_APPEND);
+  txn.commit();
+  return id;
+}
+
+JobRecord BatchJobs::run(std::uint64_t id, std::size_t chunk_size,
+                         const std::function<void(const JobRecord&)>& progress) {
+  chunk_size = std::max<std::size_t>(chunk_size, 1);
+  LifecycleProcesses processes(store_, config_, clock_);
+  while (true) {
+    WriteTransaction txn = store_.write();
+    JobRecord job = load_job(txn, id);
+    if (job.status == JobStatus::kDone) {
+      return job;
+    }
+    const std::uint64_t end = std::min<std::uint64_t>(job.position + chunk_size, job.total);
+    const UnixTime now = clock_();
+    // Targets of this chunk, copied out: LMDB views end at the next write.
+    std::vector<std::string> targets;
+    {
+      lmdb::Cursor cursor(txn.raw(), txn.databases().job_targets);
+      const std::string start = item_key(id, job.position);
+      std::string_view key = start, value;
+      for (bool found = cursor.get(key, value, MDB_SET_KEY);
+           found && targets.size() < end - job.position; found = cursor.get(key, value, MDB_NEXT)) {
+        targets.emplace_back(value);
+      }
+    }
+    for (std::uint64_t i = 0; i < targets.size(); ++i) {
+      try {
+        // A target's own failures (unknown, wrong state) are thrown while planning, before it
+        // writes anything, so the chunk's transaction stays clean for the next target.
+        const ProcessOutcome outcome =
+            processes.run_in(txn,
+                             ProcessRequest{job.process, targets[i], job.reason_label,
+                                            job.operator_name, std::nullopt},
+                             now);
+        ++job.applied;
+        job.certificates_changed += outcome.batch.certificates_changed;
+        for (const IssuerId issuer : outcome.batch.issuers_changed) {
+          if (std::find(job.issuers_changed.begin(), job.issuers_changed.end(), issuer) ==
+              job.issuers_changed.end()) {
+            job.issuers_changed.push_back(issuer);
+          }
+        }
+      } catch (const Error& e) {
+        if (!is_target_failure(e.code())) {
+          throw;
+        }
+        ++job.failed;
+        txn.raw().put(txn.databases().job_failures, item_key(id, job.position + i), e.what());
+      }
+    }
+    job.position = end;
+    if (job.position == job.total) {
+      job.status = JobStatus::kDone;
+      job.finished_at = clock_();
+    }
+    txn.raw().put(txn.databases().jobs, sequence_key(id), job.encode());
+    txn.commit();
+    if (progress) {
+      progress(job);
+    }
+    if (job.status == JobStatus::kDone) {
+      return job;
+    }
+  }
+}
+
+void BatchJobs::mark_crls_published(std::uint64_t id) {
+  WriteTransaction txn = store_.write();
+  JobRecord job = load_job(txn, id);
+  job.crls_published = true;
+  txn.raw().put(txn.databases().jobs, sequence_key(id), job.encode());
+  txn.commit();
+}
+
+std::optional<JobRecord> BatchJobs::job(std::uint64_t id) const {
+  const StoreTransaction txn = store_.read();
+  std::string_view value;
+  if (!txn.raw().get(txn.databases().jobs, sequence_key(id), value)) {
+    return std::nullopt;
+  }
+  return JobRecord::decode(id, value);
+}
+
+std::vector<JobRecord> BatchJobs::jobs() const {
+  const StoreTransaction txn = store_.read();
+  std::vector<JobRecord> out;
+  lmdb::Cursor cursor(txn.raw(), txn.databases().jobs);
+  std::string_view key, value;
+  for (bool found = cursor.get(key, value, MDB_FIRST); found;
+       found = cursor.get(key, value, MDB_NEXT)) {
+    out.push_back(JobRecord::decode(decode_sequence_key(key), value));
+  }
+  return out;
+}
+
+std::vector<JobFailure> BatchJobs::failures(std::uint64_t id, std::size_t limit) const {
+  const StoreTransaction txn = store_.read();
+  std::vector<JobFailure> out;
+  lmdb::Cursor cursor(txn.raw(), txn.databases().job_failures);
+  const std::string start = item_key(id, 0);
+  std::string_view key = start, value;
+  for (bool found = cursor.get(key, value, MDB_SET_RANGE); found && out.size() < limit;
+       found = cursor.get(key, value, MDB_NEXT)) {
+    codec::ByteReader in(key, "job failure key");
+    if (in.u64() != id) {
+      break;
+    }
+    JobFailure failure;
+    failure.index = in.u64();
+    failure.reason = std::string(value);
+    std::string_view target;
+    if (txn.raw().get(txn.databases().job_targets, item_key(id, failure.index), target)) {
+      failure.target = std::string(target);
+    }
+    out.push_back(std::move(failure));
+  }
+  return out;
+}
+
+}  // namespace revocore::lifecycle

@@ -1,0 +1,59 @@
+#pragma once
+// Batch jobs: one lifecycle process (Lock user, Lock card) over a long list of targets, applied
+// in chunks of one write transaction each. The targets are stored with the job when it is
+// created; each chunk applies its targets and moves the job's position in the same transaction,
+// so a job killed at any moment resumes where the last committed chunk ended and applies nothing
+// twice. Unknown ids and targets in the wrong state are recorded as the job's failures, not
+// fatal to the rest.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/configuration.hpp"
+#include "revocation/clock.hpp"
+#include "revocation/records.hpp"
+#include "revocation/store.hpp"
+
+namespace revocore::lifecycle {
+
+struct JobFailure {
+  std::uint64_t index = 0;  // position of the target in the job's list
+  std::string target;
+  std::string reason;
+};
+
+class BatchJobs {
+ public:
+  // Does not take ownership; store and config must outlive this object.
+  BatchJobs(Store& store, const config::Configuration& config, Clock clock)
+      : store_(store), config_(config), clock_(std::move(clock)) {}
+
+  // Stores a new job and its targets in one transaction; returns its id. Checks the process and
+  // reason first (kInvalidConfig, kReasonNotOffered) and refuses an empty list.
+  std::uint64_t create(std::string_view process, const std::vector<std::string>& targets,
+                       std::string_view reason_label, std::string_view operator_name,
+                       std::string_view source);
+
+  // Runs or resumes the job until it is done; `progress` is called after each chunk.
+  JobRecord run(std::uint64_t id, std::size_t chunk_size,
+                const std::function<void(const JobRecord&)>& progress = {});
+
+  // Records that the job's CRLs were published (so a resume does not publish them again).
+  void mark_crls_published(std::uint64_t id);
+
+  std::optional<JobRecord> job(std::uint64_t id) const;
+  std::vector<JobRecord> jobs() const;
+  std::vector<JobFailure> failures(std::uint64_t id, std::size_t limit) const;
+
+ private:
+  Store& store_;
+  const config::Configuration& config_;
+  Clock clock_;
+};
+
+// Reads a job's targets: one id per line; blank lines and lines starting with # are skipped.
+std::vector<std::string> read_target_list(const std::filesystem::path& file);
+
+}  // namespace revocore::lifecycle
