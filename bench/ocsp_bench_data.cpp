@@ -92,6 +92,17 @@ int main(int argc, char** argv) {
   const std::uint64_t serial = users * 2 + 1;
   write_request(dir / "request.der", ca.front(), serial, false);
   write_request(dir / "request-nonce.der", ca.front(), serial, true);
+  // The users, one per line, for `revocore batch lock` (bench/batch_bench.sh).
+  std::ofstream user_list(dir / "users.txt");
+  for (std::size_t user = 0; user < users; ++user) {
+    user_list << "u" << user << "\n";
+  }
+  // Requests for a sample of certificates, one per 1/64 of the serial range.
+  std::filesystem::create_directories(dir / "sample");
+  for (std::uint64_t i = 0; i < 64; ++i) {
+    write_request(dir / "sample" / fmt::format("{}.der", i), ca.front(), 1 + i * users * 4 / 64,
+                  false);
+  }
   std::cout << fmt::format("{} certificates ready in {}\n", users * 4, (dir / "data").string());
   return 0;
 }

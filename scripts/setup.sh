@@ -15,7 +15,7 @@ packages=(
   gnutls-bin curl clang-format
 )
 if [ "${1:-}" = "--bench" ]; then
-  packages+=(wrk nginx-light python3)
+  packages+=(wrk nginx-light python3 time)
 fi
 
 missing=()

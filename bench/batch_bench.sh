@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Mass revocation end to end: lock USERS users (4 certificates each; 1,000,000 by default)
+# through one batch job, including its CRL regeneration, then ask the OCSP responder about a
+# sample of 64 certificates spread over the whole range: every one must answer revoked.
+# Loopback only; bounded in time. Peak memory is the batch process's maximum resident set.
+#
+# Usage: bench/batch_bench.sh [USERS] [CHUNK]     (build first: scripts/build.sh)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+users=${1:-250000}
+chunk=${2:-10000}
+build=${REVOCORE_BUILD_DIR:-build}
+scripts/setup.sh --bench
+revocore=$build/cli/revocore
+work=$(mktemp -d /tmp/revocore-batch-bench.XXXXXX)
+server=""
+cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+mkdir -p "$work/pki" "$work/data"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj '/CN=bench CA' \
+  -keyout "$work/pki/ca.key" -out "$work/pki/ca.pem" -days 30 \
+  -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj '/CN=bench responder' \
+  -keyout "$work/pki/responder.key" -out "$work/pki/responder.csr" 2>/dev/null
+printf 'extendedKeyUsage=critical,OCSPSigning\nkeyUsage=critical,digitalSignature\n' > "$work/pki/ext"
+openssl x509 -req -in "$work/pki/responder.csr" -CA "$work/pki/ca.pem" -CAkey "$work/pki/ca.key" \
+  -set_serial 0x7e57 -days 30 -extfile "$work/pki/ext" -out "$work/pki/responder.pem" 2>/dev/null
+chmod 600 "$work"/pki/*.key
+"$build/bench/ocsp_bench_data" "$work" "$users"
+"$revocore" --data-dir "$work/data" crl generate >/dev/null   # the base CRL before the lock
+
+# The job, timed as a whole (targets stored, chunks applied, CRL regenerated, fsyncs included).
+start=$(date +%s.%N)
+/usr/bin/time -f "%M" -o "$work/rss" "$revocore" --data-dir "$work/data" --operator bench \
+  batch lock --file "$work/users.txt" --reason "Key compromise" --chunk "$chunk" \
+  > "$work/job.out" 2> "$work/job.err"
+end=$(date +%s.%N)
+cat "$work/job.out"
+seconds=$(awk -v a="$start" -v b="$end" 'BEGIN {printf "%.2f", b - a}')
+changed=$(sed -n 's/.* \([0-9]*\) certificates changed.*/\1/p' "$work/job.out")
+crl_entries=$("$revocore" --data-dir "$work/data" --json crl show "$work/data/crl/bench-ca.crl" |
+  python3 -c 'import json,sys; print(len(json.load(sys.stdin)["entries"]))')
+
+# OCSP for the sample, from a responder started after the job.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+"$revocore" --data-dir "$work/data" serve --listen "127.0.0.1:$port" >/dev/null 2>&1 &
+server=$!
+for _ in $(seq 100); do curl -s "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
+revoked=0
+for request in "$work"/sample/*.der; do
+  curl -s --max-time 5 --data-binary @"$request" -H 'Content-Type: application/ocsp-request' \
+    -o "$work/answer.der" "http://127.0.0.1:$port/"
+  if openssl ocsp -respin "$work/answer.der" -VAfile "$work/pki/responder.pem" -resp_text 2>&1 |
+    grep -q "Cert Status: revoked"; then
+    revoked=$((revoked + 1))
+  fi
+done
+
+echo
+echo "users: $users; certificates: $((users * 4)); chunk: $chunk"
+echo "batch job including CRL: $seconds s; certificates changed: $changed" \
+  "($(awk -v c="$changed" -v s="$seconds" 'BEGIN {printf "%.0f", c / s}')/s)"
+echo "peak RSS of the batch process: $(( $(cat "$work/rss") / 1024 )) MiB"
+echo "CRL entries after the job: $crl_entries"
+echo "OCSP sample answering revoked: $revoked/64"
