@@ -68,10 +68,14 @@ std::uint64_t BatchJobs::create(std::string_view process, const std::vector<std:
     throw Error(ErrorCode::kInvalidArgument, "an operator name is required for the audit trail");
   }
   WriteTransaction txn = store_.write();
-  lmdb::Cursor cursor(txn.raw(), txn.databases().jobs);
-  std::string_view key, value;
-  const std::uint64_t id =
-      cursor.get(key, value, MDB_LAST) ? decode_sequence_key(key) + 1 : std::uint64_t{1};
+  std::uint64_t id = 1;
+  {
+    lmdb::Cursor cursor(txn.raw(), txn.databases().jobs);
+    std::string_view key, value;
+    if (cursor.get(key, value, MDB_LAST)) {
+      id = decode_sequence_key(key) + 1;
+    }
+  }
   JobRecord job;
   job.id = id;
   job.process = std::string(process);

@@ -68,17 +68,19 @@ class Transaction {
  public:
   enum class Mode { kRead, kWrite };
 
-  Transaction(const Environment& env, Mode mode) {
-    check(::mdb_txn_begin(env.handle(), nullptr, mode == Mode::kRead ? MDB_RDONLY : 0, &txn_),
+  Transaction(const Environment& env, Mode mode) : write_(mode == Mode::kWrite) {
+    check(::mdb_txn_begin(env.handle(), nullptr, write_ ? 0 : MDB_RDONLY, &txn_),
           "begin transaction");
   }
   ~Transaction() { abort(); }
-  Transaction(Transaction&& other) noexcept : txn_(std::exchange(other.txn_, nullptr)) {}
+  Transaction(Transaction&& other) noexcept
+      : txn_(std::exchange(other.txn_, nullptr)), write_(other.write_) {}
   Transaction& operator=(Transaction&&) = delete;
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
 
   MDB_txn* handle() const noexcept { return txn_; }
+  bool is_write() const noexcept { return write_; }
 
   // LMDB frees the transaction even when commit fails, so the handle is cleared first.
   void commit() { check(::mdb_txn_commit(std::exchange(txn_, nullptr)), "commit transaction"); }
@@ -128,19 +130,23 @@ class Transaction {
 
  private:
   MDB_txn* txn_ = nullptr;
+  bool write_ = false;
 };
 
+// A cursor must not outlive its Transaction object. LMDB frees a write transaction's cursors
+// when it ends, but not a read transaction's: the destructor closes only what LMDB has not.
 class Cursor {
  public:
-  Cursor(const Transaction& txn, MDB_dbi dbi) {
+  Cursor(const Transaction& txn, MDB_dbi dbi) : txn_(&txn) {
     check(::mdb_cursor_open(txn.handle(), dbi, &cursor_), "open cursor");
   }
   ~Cursor() {
-    if (cursor_ != nullptr) {
+    if (cursor_ != nullptr && (txn_->handle() != nullptr || !txn_->is_write())) {
       ::mdb_cursor_close(cursor_);
     }
   }
-  Cursor(Cursor&& other) noexcept : cursor_(std::exchange(other.cursor_, nullptr)) {}
+  Cursor(Cursor&& other) noexcept
+      : txn_(other.txn_), cursor_(std::exchange(other.cursor_, nullptr)) {}
   Cursor& operator=(Cursor&&) = delete;
   Cursor(const Cursor&) = delete;
   Cursor& operator=(const Cursor&) = delete;
@@ -160,6 +166,7 @@ class Cursor {
   }
 
  private:
+  const Transaction* txn_;  // not owned; outlives the cursor
   MDB_cursor* cursor_ = nullptr;
 };
 

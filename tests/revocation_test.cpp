@@ -328,6 +328,25 @@ TEST_F(StoreTest, ReopeningKeepsEverything) {
   EXPECT_EQ(txn.count_certificates(), 3u);
 }
 
+// LMDB frees a write transaction's cursors at commit; the wrapper must not free them again
+// (found by AddressSanitizer in BatchJobs::create). A read transaction's cursor is still closed.
+TEST(LmdbHandles, CursorsMayOutliveTheirTransactionsEnd) {
+  TempDir dir;
+  Store store = Store::create(dir.path());
+  {
+    WriteTransaction txn = store.write();
+    lmdb::Cursor cursor(txn.raw(), txn.databases().users);
+    txn.put_user(User{"u", "", LifecycleState::kActive, {}});
+    txn.commit();
+  }
+  {
+    StoreTransaction txn = store.read();
+    lmdb::Cursor cursor(txn.raw(), txn.databases().users);
+    txn.raw().abort();
+  }
+  EXPECT_TRUE(store.read().user("u").has_value());
+}
+
 TEST(StoreOpen, RefusesAMissingStore) {
   TempDir dir;
   const Error e = error_from([&] { Store::open(dir.path() / "store"); });
