@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages revocore needs, only those missing. Idempotent and quick when
 # everything is there (one dpkg-query per package, no apt-get call).
 # With --bench, also the benchmark peers (wrk, nginx); not by default, because installing nginx
-# on Debian starts a service on port 80.
+# on Debian starts a service on port 80. With --fuzz, clang and libFuzzer (scripts/fuzz.sh).
 set -euo pipefail
 
 packages=(
@@ -16,6 +16,9 @@ packages=(
 )
 if [ "${1:-}" = "--bench" ]; then
   packages+=(wrk nginx-light python3 time)
+fi
+if [ "${1:-}" = "--fuzz" ]; then
+  packages+=(clang-14 libclang-rt-14-dev)
 fi
 
 missing=()

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (clang, AddressSanitizer + UndefinedBehaviorSanitizer) in
+# build-fuzz/ and runs each for SECONDS (default 60), starting from fuzz/corpus/<target>/.
+# New inputs go to build-fuzz/corpus-<target>/, crashes to build-fuzz/crashes/; a crash found is
+# a bug: fix it, and add the input to fuzz/corpus/<target>/ as a regression test.
+#
+# Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(ocsp_request get_path manifest config)
+scripts/setup.sh --fuzz
+if [ ! -f build-fuzz/build.ninja ]; then
+  CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DREVOCORE_FUZZ=ON \
+    -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fsanitize=fuzzer-no-link -fno-omit-frame-pointer" \
+    -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined"
+fi
+cmake --build build-fuzz --target $(printf 'fuzz_%s ' "${targets[@]}")
+mkdir -p build-fuzz/crashes
+printf '%-14s %8s %12s %10s\n' target seconds inputs crashes
+for target in "${targets[@]}"; do
+  corpus=build-fuzz/corpus-$target
+  mkdir -p "$corpus"
+  cp -n fuzz/corpus/"$target"/* "$corpus"/ 2>/dev/null || true
+  log=build-fuzz/fuzz-$target.log
+  status=0
+  build-fuzz/fuzz/fuzz_"$target" -max_total_time="$seconds" -print_final_stats=1 \
+    -artifact_prefix=build-fuzz/crashes/"$target"- "$corpus" > "$log" 2>&1 || status=$?
+  runs=$(awk '/stat::number_of_executed_units/ {print $2}' "$log")
+  crashes=$(ls build-fuzz/crashes/ | grep -c "^$target-" || true)
+  printf '%-14s %8s %12s %10s\n' "$target" "$seconds" "${runs:-?}" "$crashes"
+  if [ "$status" -ne 0 ]; then
+    echo "fuzz_$target stopped with status $status; see $log" >&2
+  fi
+done
