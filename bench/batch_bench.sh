@@ -11,22 +11,15 @@ users=${1:-250000}
 chunk=${2:-10000}
 build=${REVOCORE_BUILD_DIR:-build}
 scripts/setup.sh --bench
+source bench/bench_pki.sh
 revocore=$build/cli/revocore
 work=$(mktemp -d /tmp/revocore-batch-bench.XXXXXX)
 server=""
 cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-mkdir -p "$work/pki" "$work/data"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj '/CN=bench CA' \
-  -keyout "$work/pki/ca.key" -out "$work/pki/ca.pem" -days 30 \
-  -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj '/CN=bench responder' \
-  -keyout "$work/pki/responder.key" -out "$work/pki/responder.csr" 2>/dev/null
-printf 'extendedKeyUsage=critical,OCSPSigning\nkeyUsage=critical,digitalSignature\n' > "$work/pki/ext"
-openssl x509 -req -in "$work/pki/responder.csr" -CA "$work/pki/ca.pem" -CAkey "$work/pki/ca.key" \
-  -set_serial 0x7e57 -days 30 -extfile "$work/pki/ext" -out "$work/pki/responder.pem" 2>/dev/null
-chmod 600 "$work"/pki/*.key
+mkdir -p "$work/data"
+make_bench_pki "$work"
 "$build/bench/ocsp_bench_data" "$work" "$users"
 "$revocore" --data-dir "$work/data" crl generate >/dev/null   # the base CRL before the lock
 

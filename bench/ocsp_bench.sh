@@ -18,6 +18,7 @@ repeat=${3:-3}
 connections=${CONNECTIONS:-64}
 build=${REVOCORE_BUILD_DIR:-build}
 scripts/setup.sh --bench
+source bench/bench_pki.sh
 revocore=$build/cli/revocore
 work=$(mktemp -d /tmp/revocore-ocsp-bench.XXXXXX)
 pids=()
@@ -31,16 +32,8 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; return 1; }
 
-mkdir -p "$work/pki" "$work/data" "$work/www"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj '/CN=bench CA' \
-  -keyout "$work/pki/ca.key" -out "$work/pki/ca.pem" -days 30 \
-  -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj '/CN=bench responder' \
-  -keyout "$work/pki/responder.key" -out "$work/pki/responder.csr" 2>/dev/null
-printf 'extendedKeyUsage=critical,OCSPSigning\nkeyUsage=critical,digitalSignature\n' > "$work/pki/ext"
-openssl x509 -req -in "$work/pki/responder.csr" -CA "$work/pki/ca.pem" -CAkey "$work/pki/ca.key" \
-  -set_serial 0x7e57 -days 30 -extfile "$work/pki/ext" -out "$work/pki/responder.pem" 2>/dev/null
-chmod 600 "$work"/pki/*.key
+mkdir -p "$work/data" "$work/www"
+make_bench_pki "$work"
 "$build/bench/ocsp_bench_data" "$work" "$users"
 
 request_b64=$(base64 -w0 "$work/request.der" | sed 's|/|%2F|g; s|+|%2B|g; s|=|%3D|g')

@@ -6,20 +6,11 @@
 #include <algorithm>
 
 #include "pki/x509_certificate.hpp"
+#include "revocation/codec.hpp"
 #include "revocation/error.hpp"
 
 namespace revocore::ocsp {
 namespace {
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
 
 std::string_view view_of(const ASN1_OCTET_STRING* s) {
   return {reinterpret_cast<const char*>(::ASN1_STRING_get0_data(s)),
@@ -36,8 +27,8 @@ std::optional<std::string> decode_get_path(std::string_view path) {
       if (i + 2 >= path.size()) {
         return std::nullopt;
       }
-      const int high = hex_value(path[i + 1]);
-      const int low = hex_value(path[i + 2]);
+      const int high = codec::hex_digit(path[i + 1]);
+      const int low = codec::hex_digit(path[i + 2]);
       if (high < 0 || low < 0) {
         return std::nullopt;
       }

@@ -76,6 +76,17 @@ class ByteReader {
   const char* what_;
 };
 
+// The value of a hexadecimal digit, or -1.
+inline int hex_digit(char c) noexcept {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
 // Fixed-width big-endian helpers for patching records in place (the status-apply hot path).
 inline void store_u64_at(char* dst, std::uint64_t v) noexcept {
   for (int i = 7; i >= 0; --i) {

@@ -9,6 +9,7 @@ namespace revocore {
 
 using codec::ByteReader;
 using codec::ByteWriter;
+using codec::hex_digit;
 
 namespace codec {
 void ByteReader::fail(std::string_view detail) const {
@@ -81,16 +82,6 @@ std::optional<LifecycleState> read_optional_state(ByteReader& in) {
     return std::nullopt;
   }
   return checked(lifecycle_state_from_byte(byte), in, "state");
-}
-
-int hex_digit(char c) noexcept {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
 }
 
 }  // namespace

@@ -24,20 +24,6 @@ namespace {
 namespace fs = std::filesystem;
 constexpr std::size_t kUsers = 100'000;
 
-int run(const std::string& command, std::string* output = nullptr) {
-  std::string text;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  char buffer[1024];
-  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) {
-    text += buffer;
-  }
-  const int status = ::pclose(pipe);
-  if (output != nullptr) {
-    *output = text;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 // A data directory with the default configuration and `users` users holding one card with one
 // certificate each (an issuer without a key: no CRLs), plus the list of their ids.
 void populate(const fs::path& dir, std::size_t users) {
@@ -114,7 +100,8 @@ TEST(BatchJob, KilledAndResumedEndsExactlyLikeAnUninterruptedRun) {
 
   std::string output;
   ASSERT_EQ(
-      run(revocore_command(straight, fmt::format("batch lock --file {} --reason 'Key compromise' "
+      testing::run_command(
+          revocore_command(straight, fmt::format("batch lock --file {} --reason 'Key compromise' "
                                                  "--chunk 1000",
                                                  (straight / "users.txt").string())),
           &output),
@@ -141,7 +128,8 @@ TEST(BatchJob, KilledAndResumedEndsExactlyLikeAnUninterruptedRun) {
       ++kills;
     }
     std::string status_json;
-    if (run(revocore_command(killed, "--json batch status 1"), &status_json) == 0) {
+    if (testing::run_command(revocore_command(killed, "--json batch status 1"), &status_json) ==
+        0) {
       const auto done =
           boost::json::parse(status_json).as_array()[0].at("done").to_number<std::uint64_t>();
       EXPECT_GE(done, last_done);  // progress never goes back
@@ -149,7 +137,7 @@ TEST(BatchJob, KilledAndResumedEndsExactlyLikeAnUninterruptedRun) {
     }
   }
   EXPECT_GE(kills, 1) << "the job finished before it could be killed; raise kUsers";
-  ASSERT_EQ(run(revocore_command(killed, "batch resume 1"), &output), 0) << output;
+  ASSERT_EQ(testing::run_command(revocore_command(killed, "batch resume 1"), &output), 0) << output;
 
   const Outcome a = read_outcome(killed);
   const Outcome b = read_outcome(straight);
@@ -163,7 +151,8 @@ TEST(BatchJob, KilledAndResumedEndsExactlyLikeAnUninterruptedRun) {
   EXPECT_EQ(unique.size(), a.journal.size());
 
   std::string status_json;
-  ASSERT_EQ(run(revocore_command(killed, "--json batch status 1"), &status_json), 0);
+  ASSERT_EQ(testing::run_command(revocore_command(killed, "--json batch status 1"), &status_json),
+            0);
   const auto job = boost::json::parse(status_json).as_array()[0].as_object();
   EXPECT_EQ(job.at("status"), "done");
   EXPECT_EQ(job.at("applied").to_number<std::uint64_t>(), kUsers);
@@ -175,9 +164,11 @@ TEST(BatchJob, UnknownIdsAndWrongStatesAreReportedNotFatal) {
   const fs::path dir = tmp.path() / "data";
   populate(dir, 10);
   std::string output;
-  ASSERT_EQ(run(revocore_command(dir, "user lock u3 --reason 'Key compromise'")), 0);
+  ASSERT_EQ(testing::run_command(revocore_command(dir, "user lock u3 --reason 'Key compromise'")),
+            0);
   std::ofstream(dir / "mixed.txt") << "u1\nnobody\n# a comment\n\nu3\nu2\n";
-  ASSERT_EQ(run(revocore_command(dir, fmt::format("--json batch lock --file {} --reason 'Left the "
+  ASSERT_EQ(testing::run_command(
+                revocore_command(dir, fmt::format("--json batch lock --file {} --reason 'Left the "
                                                   "organisation'",
                                                   (dir / "mixed.txt").string())),
                 &output),
@@ -194,16 +185,18 @@ TEST(BatchJob, UnknownIdsAndWrongStatesAreReportedNotFatal) {
             "Lock user needs an active or inactive user; user u3 is locked");
 
   // Bad reason or empty list: refused before a job exists.
-  EXPECT_EQ(run(revocore_command(dir, fmt::format("batch lock --file {} --reason 'Bored'",
+  EXPECT_EQ(testing::run_command(
+                revocore_command(dir, fmt::format("batch lock --file {} --reason 'Bored'",
                                                   (dir / "mixed.txt").string())),
                 &output),
             2)
       << output;
   std::ofstream(dir / "empty.txt") << "# nothing\n";
-  EXPECT_EQ(run(revocore_command(dir, fmt::format("batch lock --file {} --reason 'Key compromise'",
+  EXPECT_EQ(testing::run_command(
+                revocore_command(dir, fmt::format("batch lock --file {} --reason 'Key compromise'",
                                                   (dir / "empty.txt").string()))),
             2);
-  EXPECT_EQ(run(revocore_command(dir, "batch resume 42"), &output), 3) << output;
+  EXPECT_EQ(testing::run_command(revocore_command(dir, "batch resume 42"), &output), 3) << output;
 }
 
 }  // namespace

@@ -28,20 +28,6 @@ namespace {
 namespace fs = std::filesystem;
 using S = CertificateStatus;
 
-int run(const std::string& command, std::string* output = nullptr) {
-  std::string text;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  char buffer[512];
-  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) {
-    text += buffer;
-  }
-  const int status = ::pclose(pipe);
-  if (output != nullptr) {
-    *output = text;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 std::string read_file(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   std::stringstream text;
@@ -92,23 +78,27 @@ ParsedCrl parse(const fs::path& file) {
 // Third-party verification of a published CRL against the issuer certificate.
 void expect_third_parties_accept(const fs::path& crl, const fs::path& issuer) {
   std::string output;
-  EXPECT_EQ(run(fmt::format("openssl crl -inform DER -in '{}' -noout -CAfile '{}' -verify",
+  EXPECT_EQ(testing::run_command(
+                fmt::format("openssl crl -inform DER -in '{}' -noout -CAfile '{}' -verify",
                             crl.string(), issuer.string()),
                 &output),
             0)
       << output;
   EXPECT_NE(output.find("verify OK"), std::string::npos) << output;
   const fs::path pem = crl.string() + ".pem";
-  EXPECT_EQ(
-      run(fmt::format("openssl crl -inform DER -in '{}' -out '{}'", crl.string(), pem.string())),
-      0);
-  EXPECT_EQ(run(fmt::format("certtool --verify-crl --load-ca-certificate '{}' --infile '{}'",
+  EXPECT_EQ(testing::run_command(fmt::format("openssl crl -inform DER -in '{}' -out '{}'",
+                                             crl.string(), pem.string())),
+            0);
+  EXPECT_EQ(testing::run_command(
+                fmt::format("certtool --verify-crl --load-ca-certificate '{}' --infile '{}'",
                             issuer.string(), pem.string()),
                 &output),
             0)
       << output;
   EXPECT_NE(output.find("Verified."), std::string::npos) << output;
-  EXPECT_EQ(run(fmt::format("certtool --crl-info --infile '{}'", pem.string()), &output), 0)
+  EXPECT_EQ(
+      testing::run_command(fmt::format("certtool --crl-info --infile '{}'", pem.string()), &output),
+      0)
       << output;
 }
 
@@ -122,7 +112,8 @@ class CrlTest : public ::testing::Test {
  protected:
   void make_issuer(const KeyType& key, const std::string& extra_config = "",
                    const std::string& key_usage = "critical,keyCertSign,cRLSign") {
-    ASSERT_EQ(run(fmt::format("cd '{}' && openssl req -x509 -newkey {} -nodes -subj "
+    ASSERT_EQ(testing::run_command(
+                  fmt::format("cd '{}' && openssl req -x509 -newkey {} -nodes -subj "
                               "'/O=revocore test/CN=CRL test CA {}' -keyout ca.key -out ca.pem "
                               "-days 30 -addext basicConstraints=critical,CA:TRUE -addext "
                               "keyUsage={} && chmod 600 ca.key",
@@ -332,7 +323,8 @@ TEST_F(CrlTest, NumbersOnlyGrowAcrossRestartsAndFullAndDeltaShareThem) {
 
 TEST_F(CrlTest, ABatchTouchingTwoIssuersRegeneratesEachOnce) {
   make_issuer(kP256);
-  ASSERT_EQ(run(fmt::format("cd '{}' && openssl req -x509 -newkey ed25519 -nodes -subj '/CN=second "
+  ASSERT_EQ(testing::run_command(
+                fmt::format("cd '{}' && openssl req -x509 -newkey ed25519 -nodes -subj '/CN=second "
                             "CA' -keyout ca2.key -out ca2.pem -days 30 -addext "
                             "keyUsage=critical,keyCertSign,cRLSign && chmod 600 ca2.key",
                             dir_.path().string())),
@@ -409,7 +401,8 @@ TEST_F(CrlRefusals, KeyThatIsNotAKey) {
 
 TEST_F(CrlRefusals, KeyThatDoesNotMatchTheCertificate) {
   make_issuer(kP256);
-  ASSERT_EQ(run(fmt::format("cd '{}' && openssl genpkey -algorithm ec -pkeyopt "
+  ASSERT_EQ(testing::run_command(
+                fmt::format("cd '{}' && openssl genpkey -algorithm ec -pkeyopt "
                             "ec_paramgen_curve:P-256 -out other.key && chmod 600 other.key && "
                             "mv other.key ca.key",
                             dir_.path().string())),
@@ -471,9 +464,9 @@ TEST_F(CrlTest, PemCopiesOnRequest) {
   make_issuer(kP256, "crl_pem = true");
   const PublishedCrl crl = publisher().publish("ca", CrlKind::kFull);
   std::string output;
-  EXPECT_EQ(run(fmt::format("openssl crl -in '{}.pem' -noout -CAfile '{}' -verify",
-                            crl.file.string(), (dir_.path() / "ca.pem").string()),
-                &output),
+  EXPECT_EQ(testing::run_command(fmt::format("openssl crl -in '{}.pem' -noout -CAfile '{}' -verify",
+                                             crl.file.string(), (dir_.path() / "ca.pem").string()),
+                                 &output),
             0)
       << output;
 }

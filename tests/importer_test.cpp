@@ -22,13 +22,7 @@ namespace fs = std::filesystem;
 // Runs a shell command; fails the test with its output when it does not succeed.
 std::string shell(const std::string& command) {
   std::string output;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  char buffer[512];
-  while (pipe != nullptr && std::fgets(buffer, sizeof buffer, pipe) != nullptr) {
-    output += buffer;
-  }
-  const int status = pipe != nullptr ? ::pclose(pipe) : -1;
-  EXPECT_EQ(status, 0) << command << "\n" << output;
+  EXPECT_EQ(testing::run_command(command, &output), 0) << command << "\n" << output;
   return output;
 }
 

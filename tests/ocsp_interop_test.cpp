@@ -19,31 +19,18 @@ namespace {
 
 namespace fs = std::filesystem;
 
-int run(const std::string& command, std::string* output = nullptr) {
-  std::string text;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  char buffer[1024];
-  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) {
-    text += buffer;
-  }
-  const int status = ::pclose(pipe);
-  if (output != nullptr) {
-    *output = text;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 // A demo data directory and a responder on a free loopback port, per test process (ctest runs
 // each test in its own process; a plain run of the binary shares them across the suite).
 class OcspInterop : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new testing::TempDir();
-    ASSERT_EQ(
-        run(fmt::format("{} --data-dir {} --operator demo demo", REVOCORE_BINARY, data().string())),
-        0);
+    ASSERT_EQ(testing::run_command(fmt::format("{} --data-dir {} --operator demo demo",
+                                               REVOCORE_BINARY, data().string())),
+              0);
     // A certificate of the demo CA that was never imported: OCSP "unknown".
-    ASSERT_EQ(run(fmt::format("cd {0} && openssl req -new -newkey ec -pkeyopt "
+    ASSERT_EQ(testing::run_command(
+                  fmt::format("cd {0} && openssl req -new -newkey ec -pkeyopt "
                               "ec_paramgen_curve:P-256 -nodes -subj /CN=stranger -keyout "
                               "stranger.key -out stranger.csr && openssl x509 -req -in "
                               "stranger.csr -CA pki/issuing-ca.pem -CAkey pki/issuing-ca.key "
@@ -86,17 +73,17 @@ class OcspInterop : public ::testing::Test {
   // `openssl ocsp` for one certificate: the status line and whether the response verified.
   static std::string openssl_status(const std::string& cert, const std::string& extra) {
     std::string output;
-    run(fmt::format("openssl ocsp -issuer {} -cert {} -url {} {}", file("pki/issuing-ca.pem"), cert,
-                    url(), extra),
-        &output);
+    testing::run_command(fmt::format("openssl ocsp -issuer {} -cert {} -url {} {}",
+                                     file("pki/issuing-ca.pem"), cert, url(), extra),
+                         &output);
     return output;
   }
 
   static void revocore(const std::string& args) {
     std::string output;
-    ASSERT_EQ(run(fmt::format("{} --data-dir {} --operator carol {}", REVOCORE_BINARY,
-                              data().string(), args),
-                  &output),
+    ASSERT_EQ(testing::run_command(fmt::format("{} --data-dir {} --operator carol {}",
+                                               REVOCORE_BINARY, data().string(), args),
+                                   &output),
               0)
         << output;
   }
@@ -134,12 +121,14 @@ TEST_F(OcspInterop, GnutlsOcsptoolAsksAndVerifies) {
        {std::pair{"import/card-1001.pem", "revoked"}, std::pair{"import/card-1003.pem", "good"},
         std::pair{"import/mobile-1005.pem", "revoked"}}) {
     std::string out;
-    run(fmt::format("ocsptool --ask={} --load-issuer {} --load-cert {} --load-trust {} --nonce",
+    testing::run_command(
+        fmt::format("ocsptool --ask={} --load-issuer {} --load-cert {} --load-trust {} --nonce",
                     url(), file("pki/issuing-ca.pem"), file(cert), file("pki/issuing-ca.pem")),
         &out);
     EXPECT_NE(out.find(fmt::format("Certificate Status: {}", status)), std::string::npos) << out;
     EXPECT_NE(out.find("Verifying OCSP Response: Success."), std::string::npos) << out;
-    run(fmt::format("ocsptool --ask={} --load-issuer {} --load-cert {} --load-signer {}", url(),
+    testing::run_command(
+        fmt::format("ocsptool --ask={} --load-issuer {} --load-cert {} --load-signer {}", url(),
                     file("pki/issuing-ca.pem"), file(cert), file("pki/ocsp-responder.pem")),
         &out);
     EXPECT_NE(out.find("Verifying OCSP Response: Success."), std::string::npos) << out;
@@ -149,16 +138,17 @@ TEST_F(OcspInterop, GnutlsOcsptoolAsksAndVerifies) {
 TEST_F(OcspInterop, GetRequestsAnswerWithCachingHeadersAndVerify) {
   const fs::path req = dir_->path() / "get.req";
   const fs::path resp = dir_->path() / "get.resp";
-  ASSERT_EQ(
-      run(fmt::format("openssl ocsp -issuer {} -cert {} -no_nonce -reqout {}",
-                      file("pki/issuing-ca.pem"), file("import/card-1001.pem"), req.string())),
-      0);
-  std::string headers;
-  ASSERT_EQ(run(fmt::format("curl -s -D - -o {} \"{}$(base64 -w0 {} | sed 's|/|%2F|g; "
-                            "s|+|%2B|g; s|=|%3D|g')\"",
-                            resp.string(), url(), req.string()),
-                &headers),
+  ASSERT_EQ(testing::run_command(fmt::format(
+                "openssl ocsp -issuer {} -cert {} -no_nonce -reqout {}", file("pki/issuing-ca.pem"),
+                file("import/card-1001.pem"), req.string())),
             0);
+  std::string headers;
+  ASSERT_EQ(
+      testing::run_command(fmt::format("curl -s -D - -o {} \"{}$(base64 -w0 {} | sed 's|/|%2F|g; "
+                                       "s|+|%2B|g; s|=|%3D|g')\"",
+                                       resp.string(), url(), req.string()),
+                           &headers),
+      0);
   EXPECT_NE(headers.find("HTTP/1.1 200"), std::string::npos) << headers;
   EXPECT_NE(headers.find("Content-Type: application/ocsp-response"), std::string::npos) << headers;
   EXPECT_NE(headers.find("Cache-Control: max-age="), std::string::npos) << headers;
@@ -166,22 +156,23 @@ TEST_F(OcspInterop, GetRequestsAnswerWithCachingHeadersAndVerify) {
   EXPECT_NE(headers.find("Last-Modified: "), std::string::npos) << headers;
   EXPECT_NE(headers.find("Expires: "), std::string::npos) << headers;
   std::string out;
-  run(fmt::format("openssl ocsp -respin {} -issuer {} -cert {} -VAfile {}", resp.string(),
-                  file("pki/issuing-ca.pem"), file("import/card-1001.pem"),
-                  file("pki/ocsp-responder.pem")),
-      &out);
+  testing::run_command(fmt::format("openssl ocsp -respin {} -issuer {} -cert {} -VAfile {}",
+                                   resp.string(), file("pki/issuing-ca.pem"),
+                                   file("import/card-1001.pem"), file("pki/ocsp-responder.pem")),
+                       &out);
   EXPECT_NE(out.find("Response verify OK"), std::string::npos) << out;
   EXPECT_NE(out.find(": revoked"), std::string::npos) << out;
-  run(fmt::format("ocsptool --response-info --infile {} --inder", resp.string()), &out);
+  testing::run_command(fmt::format("ocsptool --response-info --infile {} --inder", resp.string()),
+                       &out);
   EXPECT_NE(out.find("Certificate Status: revoked"), std::string::npos) << out;
   // The same request with raw slashes in the path.
-  ASSERT_EQ(run(fmt::format("curl -s -o {}.raw \"{}$(base64 -w0 {})\"", resp.string(), url(),
-                            req.string())),
+  ASSERT_EQ(testing::run_command(fmt::format("curl -s -o {}.raw \"{}$(base64 -w0 {})\"",
+                                             resp.string(), url(), req.string())),
             0);
-  run(fmt::format("openssl ocsp -respin {}.raw -issuer {} -cert {} -VAfile {}", resp.string(),
-                  file("pki/issuing-ca.pem"), file("import/card-1001.pem"),
-                  file("pki/ocsp-responder.pem")),
-      &out);
+  testing::run_command(fmt::format("openssl ocsp -respin {}.raw -issuer {} -cert {} -VAfile {}",
+                                   resp.string(), file("pki/issuing-ca.pem"),
+                                   file("import/card-1001.pem"), file("pki/ocsp-responder.pem")),
+                       &out);
   EXPECT_NE(out.find(": revoked"), std::string::npos) << out;
 }
 
@@ -210,31 +201,35 @@ TEST_F(OcspInterop, AnswersChangeTheMomentALifecycleProcessCommits) {
 
 TEST_F(OcspInterop, BadRequestsGetTheRightErrorAndTheServerKeepsServing) {
   std::string out;
-  run(fmt::format("printf 'garbage' | curl -s --data-binary @- -H 'Content-Type: "
-                  "application/ocsp-request' {} | od -An -tx1",
-                  url()),
-      &out);
+  testing::run_command(fmt::format("printf 'garbage' | curl -s --data-binary @- -H 'Content-Type: "
+                                   "application/ocsp-request' {} | od -An -tx1",
+                                   url()),
+                       &out);
   EXPECT_NE(out.find("30 03 0a 01 01"), std::string::npos) << out;  // malformedRequest
-  run(fmt::format("head -c 20000 /dev/zero | curl -s -o /dev/null -w '%{{http_code}}' "
+  testing::run_command(
+      fmt::format("head -c 20000 /dev/zero | curl -s -o /dev/null -w '%{{http_code}}' "
                   "--data-binary @- {}",
                   url()),
       &out);
   EXPECT_EQ(out, "413");
-  run(fmt::format("curl -s -o /dev/null -w '%{{http_code}}' -X PUT {}", url()), &out);
+  testing::run_command(fmt::format("curl -s -o /dev/null -w '%{{http_code}}' -X PUT {}", url()),
+                       &out);
   EXPECT_EQ(out, "405");
-  run(fmt::format("printf 'NOT HTTP AT ALL\\r\\n\\r\\n' | timeout 5 bash -c 'exec 3<>/dev/tcp/"
+  testing::run_command(
+      fmt::format("printf 'NOT HTTP AT ALL\\r\\n\\r\\n' | timeout 5 bash -c 'exec 3<>/dev/tcp/"
                   "127.0.0.1/{}; cat >&3; cat <&3' | head -1",
                   port_),
       &out);
   EXPECT_NE(out.find("400"), std::string::npos) << out;
-  run(fmt::format("curl -s {}health", url()), &out);
+  testing::run_command(fmt::format("curl -s {}health", url()), &out);
   EXPECT_EQ(out, "ok\n");
-  run(fmt::format("curl -s {}crl/demo-issuing-ca.crl | openssl crl -inform DER -noout -CAfile {} "
+  testing::run_command(
+      fmt::format("curl -s {}crl/demo-issuing-ca.crl | openssl crl -inform DER -noout -CAfile {} "
                   "-verify",
                   url(), file("pki/issuing-ca.pem")),
       &out);
   EXPECT_NE(out.find("verify OK"), std::string::npos) << out;
-  run(fmt::format("curl -s {}metrics", url()), &out);
+  testing::run_command(fmt::format("curl -s {}metrics", url()), &out);
   EXPECT_NE(out.find("revocore_ocsp_responses_total{outcome=\"malformed_request\"}"),
             std::string::npos);
 }

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+
+#include <cstdio>
 
 #include <stdexcept>
 
@@ -18,6 +21,23 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ignored;
   std::filesystem::remove_all(path_, ignored);
+}
+
+int run_command(const std::string& command, std::string* output) {
+  std::string text;
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) {
+    return -1;
+  }
+  char buffer[1024];
+  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) {
+    text += buffer;
+  }
+  const int status = ::pclose(pipe);
+  if (output != nullptr) {
+    *output = std::move(text);
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 CertificateKey key_for(IssuerId issuer, std::uint64_t serial) {

@@ -50,4 +50,8 @@ class StoreBuilder {
 
 CertificateKey key_for(IssuerId issuer, std::uint64_t serial);
 
+// Runs a shell command (stderr merged into stdout); returns its exit code, and its output when
+// `output` is given.
+int run_command(const std::string& command, std::string* output = nullptr);
+
 }  // namespace revocore::testing
