@@ -478,7 +478,8 @@ Configuration Configuration::parse(std::string_view toml_text, std::string sourc
     }
     v.only_keys(*ocsp,
                 {"listen", "threads", "response_validity_minutes", "refresh_before_minutes",
-                 "max_request_bytes", "max_cert_ids", "header_timeout_seconds", "drain_seconds"},
+                 "max_request_bytes", "max_cert_ids", "header_timeout_seconds", "max_connections",
+                 "drain_seconds"},
                 "[ocsp]");
     OcspSettings& s = config.ocsp;
     const std::string listen = v.string(*ocsp, "listen", "[ocsp]", false);
@@ -510,6 +511,11 @@ Configuration Configuration::parse(std::string_view toml_text, std::string sourc
     s.header_timeout_seconds =
         v.whole_number(*ocsp, "header_timeout_seconds", "[ocsp]", s.header_timeout_seconds);
     s.drain_seconds = v.whole_number(*ocsp, "drain_seconds", "[ocsp]", s.drain_seconds);
+    s.max_connections = static_cast<std::size_t>(v.whole_number(
+        *ocsp, "max_connections", "[ocsp]", static_cast<std::int64_t>(s.max_connections)));
+    if (s.header_timeout_seconds == 0 || s.max_connections == 0) {
+      v.fail(ocsp, "header_timeout_seconds and max_connections in [ocsp] must be at least 1");
+    }
   }
 
   const toml::table& processes = v.table(root, "process", "the configuration");

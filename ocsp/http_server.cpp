@@ -50,6 +50,8 @@ struct OcspServer::State {
   std::optional<net::signal_set> signals;
   std::atomic<bool> draining{false};
   std::atomic<std::uint64_t> connections{0};
+  std::atomic<std::size_t> open_connections{0};  // live sessions, against max_connections
+  std::atomic<std::uint64_t> refused_connections{0};
 
   // Live sessions, so a drain can close the idle ones. Entries are removed by their sessions.
   std::mutex sessions_mutex;
@@ -62,7 +64,9 @@ struct OcspServer::State {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, OcspServer::State& state)
-      : stream_(std::move(socket)), state_(state) {}
+      : stream_(std::move(socket)), state_(state) {
+    state_.open_connections.fetch_add(1, std::memory_order_relaxed);
+  }
 
   void start(std::list<std::weak_ptr<Session>>::iterator self) {
     registration_ = self;
@@ -82,6 +86,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   ~Session() {
+    state_.open_connections.fetch_sub(1, std::memory_order_relaxed);
     const std::lock_guard lock(state_.sessions_mutex);
     if (registered_) {
       state_.sessions.erase(registration_);
@@ -170,6 +175,18 @@ void OcspServer::State::accept(Worker& worker) {
           if (worker.acceptor.is_open()) {
             accept(worker);  // a failed accept (e.g. out of descriptors) must not stop the server
           }
+          return;
+        }
+        if (open_connections.load(std::memory_order_relaxed) >= settings.max_connections) {
+          // Over the limit: close at once rather than let idle clients starve everyone; the header
+          // timeout frees the slots that idle connections hold.
+          if (refused_connections.fetch_add(1, std::memory_order_relaxed) % 1000 == 0) {
+            spdlog::warn("event=connection_limit max_connections={} refused_total={}",
+                         settings.max_connections, refused_connections.load());
+          }
+          beast::error_code ignored;
+          socket.close(ignored);
+          accept(worker);
           return;
         }
         socket.set_option(tcp::no_delay(true));

@@ -1,0 +1,165 @@
+// Hostile HTTP clients against `revocore serve`: thousands of idle connections (the connection
+// limit and the header timeout), slow headers, oversized headers. Well-behaved clients keep
+// being answered. Loopback only; every wait is bounded.
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "tests/test_support.hpp"
+
+namespace revocore {
+namespace {
+
+namespace fs = std::filesystem;
+
+int connect_to(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  const timeval timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  return fd;
+}
+
+class OcspHostileClients : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(testing::run_command(
+                  fmt::format("{} --data-dir {} demo", REVOCORE_BINARY, data().string())),
+              0);
+    // Tight limits so the test is quick: a 1 s header timeout, at most 100 connections.
+    std::stringstream config;
+    config << std::ifstream(data() / "revocore.toml").rdbuf();
+    std::string text = config.str();
+    auto replace = [&](const std::string& from, const std::string& to) {
+      ASSERT_NE(text.find(from), std::string::npos) << from;
+      text.replace(text.find(from), from.size(), to);
+    };
+    replace("header_timeout_seconds = 10", "header_timeout_seconds = 1");
+    replace("max_connections = 10000", "max_connections = 100");
+    std::ofstream(data() / "revocore.toml") << text;
+
+    const fs::path out = dir_.path() / "serve.out";
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const std::string data_dir = data().string();
+      std::freopen(out.c_str(), "w", stdout);
+      std::freopen((dir_.path() / "serve.err").c_str(), "w", stderr);
+      ::execl(REVOCORE_BINARY, REVOCORE_BINARY, "--data-dir", data_dir.c_str(), "serve", "--listen",
+              "127.0.0.1:0", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    for (int i = 0; i < 100 && port_ == 0; ++i) {
+      ::usleep(50'000);
+      std::ifstream in(out);
+      std::string line;
+      if (std::getline(in, line)) {
+        std::sscanf(line.c_str(), "revocore OCSP responder on http://127.0.0.1:%d/", &port_);
+      }
+    }
+    ASSERT_NE(port_, 0);
+  }
+
+  void TearDown() override {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  // A well-behaved client: GET /health within `seconds`.
+  bool healthy_within(int seconds) {
+    for (int i = 0; i < seconds * 10; ++i) {
+      std::string out;
+      if (testing::run_command(
+              fmt::format("curl -s --max-time 1 http://127.0.0.1:{}/health", port_), &out) == 0 &&
+          out == "ok\n") {
+        return true;
+      }
+      ::usleep(100'000);
+    }
+    return false;
+  }
+
+  bool alive() { return ::waitpid(pid_, nullptr, WNOHANG) == 0; }
+  fs::path data() const { return dir_.path() / "data"; }
+
+  testing::TempDir dir_;
+  pid_t pid_ = 0;
+  int port_ = 0;
+};
+
+TEST_F(OcspHostileClients, ThousandsOfIdleConnectionsDoNotStarveOthers) {
+  rlimit limit{};
+  ::getrlimit(RLIMIT_NOFILE, &limit);
+  limit.rlim_cur = std::min<rlim_t>(limit.rlim_max, 8192);
+  ::setrlimit(RLIMIT_NOFILE, &limit);
+  const int wanted = std::min<int>(3000, static_cast<int>(limit.rlim_cur) - 100);
+  std::vector<int> idle;
+  for (int i = 0; i < wanted; ++i) {
+    const int fd = connect_to(port_);
+    if (fd >= 0) {
+      idle.push_back(fd);
+    }
+  }
+  EXPECT_GE(idle.size(), 1000u);
+  // The idle ones hold at most 100 slots, each for at most the 1 s header timeout.
+  EXPECT_TRUE(healthy_within(5));
+  EXPECT_TRUE(alive());
+  for (const int fd : idle) {
+    ::close(fd);
+  }
+  std::stringstream log;
+  log << std::ifstream(dir_.path() / "serve.err").rdbuf();
+  EXPECT_NE(log.str().find("event=connection_limit max_connections=100"), std::string::npos)
+      << log.str();
+}
+
+TEST_F(OcspHostileClients, SlowHeadersAreCutOffAndOthersServedMeanwhile) {
+  const int slow = connect_to(port_);
+  ASSERT_GE(slow, 0);
+  const std::string partial = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+  ASSERT_EQ(::send(slow, partial.data(), partial.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(partial.size()));
+  EXPECT_TRUE(healthy_within(1));  // served while the slow client dawdles
+  ::usleep(1'500'000);             // past the 1 s header timeout
+  char byte = 0;
+  EXPECT_LE(::recv(slow, &byte, 1, 0), 0) << "the slow client was not cut off";
+  ::close(slow);
+  EXPECT_TRUE(alive());
+}
+
+TEST_F(OcspHostileClients, OversizedHeadersAreRefused) {
+  const int fd = connect_to(port_);
+  ASSERT_GE(fd, 0);
+  const std::string request =
+      "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + std::string(100'000, 'a') + "\r\n\r\n";
+  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  char buffer[256] = {};
+  const ssize_t n = ::recv(fd, buffer, sizeof buffer - 1, 0);
+  ::close(fd);
+  // Either a 413 answer or a closed connection; never a crash.
+  if (n > 0) {
+    EXPECT_NE(std::string(buffer).find("413"), std::string::npos) << buffer;
+  }
+  EXPECT_TRUE(healthy_within(2));
+  EXPECT_TRUE(alive());
+}
+
+}  // namespace
+}  // namespace revocore
