@@ -99,11 +99,11 @@ struct OcspSettings {
   std::int64_t response_validity_seconds = 3600;  // nextUpdate - thisUpdate
   // A stored (pre-signed) response is re-signed once less than this is left before nextUpdate.
   std::int64_t refresh_before_seconds = 900;
-  std::size_t max_request_bytes = 8192;  // larger bodies and GET paths: 413
-  std::size_t max_cert_ids = 16;         // more CertIDs in one request: malformedRequest
+  std::size_t max_request_bytes = 8192;      // larger bodies and GET paths: 413
+  std::size_t max_cert_ids = 16;             // more CertIDs in one request: malformedRequest
   std::int64_t header_timeout_seconds = 10;  // also the idle limit of a keep-alive connection
-  std::size_t max_connections = 10000;  // beyond it, new connections are closed at once
-  std::int64_t drain_seconds = 10;  // SIGTERM: longest wait for requests in flight
+  std::size_t max_connections = 10000;       // beyond it, new connections are closed at once
+  std::int64_t drain_seconds = 10;           // SIGTERM: longest wait for requests in flight
 };
 
 struct Configuration {
