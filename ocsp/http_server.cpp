@@ -49,6 +49,10 @@ struct OcspServer::State {
   std::vector<std::unique_ptr<Worker>> workers;
   std::optional<net::signal_set> signals;
   std::atomic<bool> draining{false};
+  // Cancels the drain timers once the last session is gone; joined by run() before it returns,
+  // so it never outlives the state it reads.
+  std::thread drain_watcher;
+  std::atomic<bool> loops_ended{false};  // after a drain timeout sessions may never go away
   std::atomic<std::uint64_t> connections{0};
   std::atomic<std::size_t> open_connections{0};  // live sessions, against max_connections
   std::atomic<std::uint64_t> refused_connections{0};
@@ -243,8 +247,8 @@ void OcspServer::State::drain() {
     timers.push_back(std::move(timer));
   }
   // The timers must not keep run() alive once every session is gone.
-  std::thread([this, timers] {
-    while (true) {
+  drain_watcher = std::thread([this, timers] {
+    while (!loops_ended.load()) {
       {
         const std::lock_guard lock(sessions_mutex);
         bool any = false;
@@ -260,7 +264,7 @@ void OcspServer::State::drain() {
     for (std::size_t i = 0; i < timers.size(); ++i) {
       net::post(workers[i]->io, [timer = timers[i]] { timer->cancel(); });
     }
-  }).detach();
+  });
 }
 
 OcspServer::OcspServer(const HttpRoutes& routes, OcspResponder& responder,
@@ -332,6 +336,10 @@ void OcspServer::run() {
   s.workers.front()->io.run();
   for (auto& thread : threads) {
     thread.join();
+  }
+  s.loops_ended = true;
+  if (s.drain_watcher.joinable()) {
+    s.drain_watcher.join();
   }
   stopping = true;
   flusher.join();
