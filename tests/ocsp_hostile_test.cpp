@@ -54,32 +54,15 @@ class OcspHostileClients : public ::testing::Test {
     replace("max_connections = 10000", "max_connections = 100");
     std::ofstream(data() / "revocore.toml") << text;
 
-    const fs::path out = dir_.path() / "serve.out";
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const std::string data_dir = data().string();
-      std::freopen(out.c_str(), "w", stdout);
-      std::freopen((dir_.path() / "serve.err").c_str(), "w", stderr);
-      ::execl(REVOCORE_BINARY, REVOCORE_BINARY, "--data-dir", data_dir.c_str(), "serve", "--listen",
-              "127.0.0.1:0", static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    for (int i = 0; i < 100 && port_ == 0; ++i) {
-      ::usleep(50'000);
-      std::ifstream in(out);
-      std::string line;
-      if (std::getline(in, line)) {
-        std::sscanf(line.c_str(), "revocore OCSP responder on http://127.0.0.1:%d/", &port_);
-      }
-    }
+    const auto responder = testing::start_responder(REVOCORE_BINARY, data(), dir_.path());
+    pid_ = responder.pid;
+    port_ = responder.port;
     ASSERT_NE(port_, 0);
   }
 
   void TearDown() override {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
+    testing::ResponderProcess responder{pid_, port_};
+    testing::stop_responder(responder);
   }
 
   // A well-behaved client: GET /health within `seconds`.

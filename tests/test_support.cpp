@@ -4,7 +4,11 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <fstream>
 
 #include <stdexcept>
 
@@ -21,6 +25,38 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ignored;
   std::filesystem::remove_all(path_, ignored);
+}
+
+ResponderProcess start_responder(const std::string& binary, const std::filesystem::path& data_dir,
+                                 const std::filesystem::path& log_dir) {
+  const std::filesystem::path out = log_dir / "serve.out";
+  ResponderProcess responder;
+  responder.pid = ::fork();
+  if (responder.pid == 0) {
+    const std::string data = data_dir.string();
+    std::freopen(out.c_str(), "w", stdout);
+    std::freopen((log_dir / "serve.err").c_str(), "w", stderr);
+    ::execl(binary.c_str(), binary.c_str(), "--data-dir", data.c_str(), "serve", "--listen",
+            "127.0.0.1:0", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  for (int i = 0; i < 100 && responder.port == 0; ++i) {
+    ::usleep(50'000);
+    std::ifstream in(out);
+    std::string line;
+    if (std::getline(in, line)) {
+      std::sscanf(line.c_str(), "revocore OCSP responder on http://127.0.0.1:%d/", &responder.port);
+    }
+  }
+  return responder;
+}
+
+void stop_responder(ResponderProcess& responder) {
+  if (responder.pid > 0) {
+    ::kill(responder.pid, SIGKILL);
+    ::waitpid(responder.pid, nullptr, 0);
+    responder.pid = 0;
+  }
 }
 
 int run_command(const std::string& command, std::string* output) {

@@ -1,7 +1,9 @@
 #pragma once
 // Shared by revocore's tests: temporary directories, a fixed clock and a builder that fills a
 // store with users, credentials and certificates without real X.509 files.
+#include <sys/types.h>
 #include <filesystem>
+
 #include <string>
 
 #include "revocation/clock.hpp"
@@ -49,6 +51,18 @@ class StoreBuilder {
 };
 
 CertificateKey key_for(IssuerId issuer, std::uint64_t serial);
+
+// A `revocore serve` process on a free loopback port.
+struct ResponderProcess {
+  pid_t pid = 0;
+  int port = 0;  // 0: it did not start within 5 s
+};
+// Starts `binary --data-dir DATA serve --listen 127.0.0.1:0`, its stdout and stderr in
+// LOGS/serve.out and LOGS/serve.err, and waits for the port it printed.
+ResponderProcess start_responder(const std::string& binary, const std::filesystem::path& data_dir,
+                                 const std::filesystem::path& log_dir);
+// SIGKILL and reap it, if it is still running.
+void stop_responder(ResponderProcess& responder);
 
 // Runs a shell command (stderr merged into stdout); returns its exit code, and its output when
 // `output` is given.
