@@ -289,18 +289,12 @@ ApprovalRequest LifecycleProcesses::pending_request(const StoreTransaction& txn,
 
 ProcessOutcome LifecycleProcesses::approve(std::uint64_t approval_id,
                                            std::string_view operator_name) {
-  ApprovalRequest request;
-  {
-    const StoreTransaction snapshot = store_.read();
-    request = pending_request(snapshot, approval_id, operator_name);
-  }
+  const UnixTime now = clock_();
+  // Read inside the write transaction, so no other writer can decide it meanwhile.
+  WriteTransaction txn = store_.write();
+  ApprovalRequest request = pending_request(txn, approval_id, operator_name);
   const ProcessPolicy& policy = config_.process(request.process);
   const config::Reason& reason = offered_reason(policy, request.reason_label);
-  const UnixTime now = clock_();
-
-  WriteTransaction txn = store_.write();
-  // Checked again inside the write transaction: another writer may have decided it meanwhile.
-  request = pending_request(txn, approval_id, operator_name);
   Plan plan = plan_process(txn, policy, request.target_id);
   ProcessOutcome outcome = apply_plan(txn, config_, policy, reason, plan, request.target_id,
                                       operator_name, now, request.invalidity_date, &request);

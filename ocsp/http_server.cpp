@@ -347,8 +347,4 @@ void OcspServer::run() {
   spdlog::info("event=stopped connections_served={}", s.connections.load());
 }
 
-void OcspServer::stop() {
-  net::post(state_->workers.front()->io, [s = state_.get()] { s->drain(); });
-}
-
 }  // namespace revocore::ocsp

@@ -22,10 +22,8 @@ class OcspServer {
 
   // Binds and listens; throws kStoreIo naming the address. Returns the port (useful with 0).
   unsigned short listen(const std::string& address, unsigned short port);
-  // Serves until SIGTERM/SIGINT or stop(); returns once drained.
+  // Serves until SIGTERM or SIGINT; returns once drained.
   void run();
-  // Asks run() to drain and return; callable from any thread.
-  void stop();
 
   // Implementation detail, shared with the connections (http_server.cpp).
   struct State;

@@ -139,8 +139,7 @@ OcspResponder::OcspResponder(Store& store, const config::Configuration& config, 
                                 owner, configured.ocsp_certificate.string()));
       }
     } else if (configured.crl) {
-      issuer->signer.emplace(
-          std::move(pki::X509Certificate::load_file(configured.certificate).front()));
+      issuer->signer.emplace(issuer->ca->share());  // the CA signs its own answers
       issuer->key = pki::load_private_key(owner, configured.crl->private_key);
     } else {
       continue;  // no key: not served, requests for it get unauthorized
@@ -281,8 +280,11 @@ OcspAnswer OcspResponder::answer_or_throw(std::string_view request_der) {
   answer.der = sign(*issuer, answers, request.has_nonce ? request.request.get() : nullptr,
                     answer.this_update, answer.next_update);
   answer.outcome = answers.front().status;
-  const std::string sha1 = digest(::EVP_sha1(), answer.der);
-  answer.etag = quoted_hex(sha1);
+  // A nonce makes the response unique: no ETag, not for HTTP caches.
+  const std::string sha1 = request.has_nonce ? std::string() : digest(::EVP_sha1(), answer.der);
+  if (!request.has_nonce) {
+    answer.etag = quoted_hex(sha1);
+  }
   if (!cache_key.empty()) {
     std::string value;
     codec::ByteWriter w(value);
@@ -294,9 +296,6 @@ OcspAnswer OcspResponder::answer_or_throw(std::string_view request_der) {
     w.bytes(answer.der);
     const std::lock_guard lock(pending_mutex_);
     pending_.emplace_back(std::move(cache_key), std::move(value));
-  }
-  if (request.has_nonce) {
-    answer.etag.clear();  // a nonce makes the response unique: not for HTTP caches
   }
   return answer;
 }

@@ -84,6 +84,11 @@ X509Certificate X509Certificate::from_der(std::string_view der, std::string_view
   return X509Certificate(std::move(cert));
 }
 
+X509Certificate X509Certificate::share() const {
+  ::X509_up_ref(cert_.get());
+  return X509Certificate(ScopedX509(cert_.get()));
+}
+
 std::string X509Certificate::der() const {
   unsigned char* out = nullptr;
   const int length = ::i2d_X509(cert_.get(), &out);

@@ -23,6 +23,9 @@ class X509Certificate {
   static std::vector<X509Certificate> load_file(const std::filesystem::path& file);
   static X509Certificate from_der(std::string_view der, std::string_view what);
 
+  // Another owner of the same certificate (reference counted, no copy).
+  X509Certificate share() const;
+
   std::string der() const;
   std::string pem() const;
   std::string subject_der() const;

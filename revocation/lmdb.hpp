@@ -52,7 +52,6 @@ class Environment {
   Environment& operator=(const Environment&) = delete;
 
   MDB_env* handle() const noexcept { return env_; }
-  std::size_t map_size() const;
 
  private:
   void reset() noexcept {

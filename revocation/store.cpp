@@ -45,12 +45,6 @@ Environment::Environment(const std::filesystem::path& directory, std::size_t map
   }
 }
 
-std::size_t Environment::map_size() const {
-  MDB_envinfo info{};
-  check(::mdb_env_info(env_, &info), "read LMDB environment info");
-  return info.me_mapsize;
-}
-
 }  // namespace lmdb
 
 namespace {
@@ -298,14 +292,6 @@ std::vector<AuditRecord> StoreTransaction::audit(std::size_t limit) const {
     out.push_back(AuditRecord::decode(decode_sequence_key(key), value));
   }
   return out;
-}
-
-std::optional<AuditRecord> StoreTransaction::audit_record(std::uint64_t id) const {
-  std::string_view value;
-  if (!txn_.get(dbs_->audit, sequence_key(id), value)) {
-    return std::nullopt;
-  }
-  return AuditRecord::decode(id, value);
 }
 
 std::optional<ApprovalRequest> StoreTransaction::approval(std::uint64_t id) const {

@@ -71,7 +71,6 @@ class StoreTransaction {
   std::uint64_t count_journal_entries() const;
   // Newest first, at most `limit` records.
   std::vector<AuditRecord> audit(std::size_t limit) const;
-  std::optional<AuditRecord> audit_record(std::uint64_t id) const;
   std::optional<ApprovalRequest> approval(std::uint64_t id) const;
   std::vector<ApprovalRequest> approvals() const;  // oldest first
   std::uint64_t count_certificates() const;
@@ -133,7 +132,6 @@ class Store {
 
   StoreTransaction read() const;
   WriteTransaction write();
-  std::size_t map_size() const { return env_.map_size(); }
   const std::filesystem::path& directory() const noexcept { return directory_; }
 
  private:
