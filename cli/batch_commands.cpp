@@ -8,28 +8,11 @@
 
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
-#include "crl/crl_publisher.hpp"
 #include "lifecycle/batch_job.hpp"
 #include "revocation/error.hpp"
 
 namespace revocore::cli {
 namespace {
-
-boost::json::object job_json(const JobRecord& job) {
-  return boost::json::object{{"id", job.id},
-                             {"status", job.status == JobStatus::kDone ? "done" : "running"},
-                             {"process", job.process},
-                             {"reason", job.reason_label},
-                             {"operator", job.operator_name},
-                             {"source", job.source},
-                             {"created_at", format_time(job.created_at)},
-                             {"total", job.total},
-                             {"done", job.position},
-                             {"applied", job.applied},
-                             {"failed", job.failed},
-                             {"certificates_changed", job.certificates_changed},
-                             {"crls_published", job.crls_published}};
-}
 
 // A progress bar on stderr: redrawn in place on a terminal, a line every 10% otherwise.
 class ProgressBar {
@@ -62,32 +45,14 @@ class ProgressBar {
   int last_percent_ = -10;
 };
 
-void run_job(DataDirectory& dir, const GlobalOptions& options, lifecycle::BatchJobs& jobs,
-             std::uint64_t id, std::size_t chunk, std::ostream& out) {
+void run_job(const GlobalOptions& options, lifecycle::BatchJobs& jobs, std::uint64_t id,
+             std::size_t chunk, std::ostream& out) {
   const auto before = jobs.job(id);
-  if (!before) {
-    throw Error(ErrorCode::kNotFound,
-                fmt::format("batch job #{} does not exist; see `revocore batch status`", id));
-  }
-  ProgressBar bar(before->position);
+  ProgressBar bar(before ? before->position : 0);
   const auto start = std::chrono::steady_clock::now();
-  const JobRecord job = jobs.run(id, chunk, [&](const JobRecord& j) { bar.update(j); });
-
-  // One CRL regeneration per issuer the job touched, once (a resumed, finished job skips it).
-  std::size_t crls = 0;
-  if (!job.crls_published) {
-    BatchResult touched;
-    touched.issuers_changed = job.issuers_changed;
-    try {
-      crls = crl::CrlPublisher(dir.store, dir.config, options.clock).publish_after(touched).size();
-    } catch (const Error& e) {
-      throw Error(ErrorCode::kCrlNotPublished,
-                  fmt::format("batch job #{} was applied and committed, but its CRLs were not "
-                              "published: {}. Fix that and run `revocore batch resume {}`",
-                              id, e.what(), id));
-    }
-    jobs.mark_crls_published(id);
-  }
+  const auto completion = jobs.complete(id, chunk, [&](const JobRecord& j) { bar.update(j); });
+  const JobRecord& job = completion.job;
+  const std::size_t crls = completion.crls.size();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (options.json) {
@@ -130,14 +95,14 @@ void batch_lock_command(const GlobalOptions& options, const std::filesystem::pat
                targets.size(), credentials ? "credentials" : "users", id);
     out.flush();
   }
-  run_job(dir, options, jobs, id, chunk, out);
+  run_job(options, jobs, id, chunk, out);
 }
 
 void batch_resume_command(const GlobalOptions& options, std::uint64_t id, std::size_t chunk,
                           std::ostream& out) {
   DataDirectory dir = DataDirectory::open(options);
   lifecycle::BatchJobs jobs(dir.store, dir.config, options.clock);
-  run_job(dir, options, jobs, id, chunk, out);
+  run_job(options, jobs, id, chunk, out);
 }
 
 void batch_status_command(const GlobalOptions& options, std::uint64_t id, std::ostream& out) {

@@ -12,6 +12,7 @@
 #include "config/default_config.hpp"
 #include "crl/crl_publisher.hpp"
 #include "importer/certificate_import.hpp"
+#include "lifecycle/crl_regeneration.hpp"
 #include "lifecycle/lifecycle_processes.hpp"
 #include "revocation/error.hpp"
 
@@ -43,21 +44,14 @@ DataDirectory DataDirectory::open(const GlobalOptions& options) {
 
 void publish_crls_after(DataDirectory& dir, const GlobalOptions& options,
                         const lifecycle::ProcessOutcome& outcome, std::ostream& out) {
-  if (outcome.batch.issuers_changed.empty()) {
-    return;
-  }
-  try {
-    crl::CrlPublisher publisher(dir.store, dir.config, options.clock);
-    for (const auto& crl : publisher.publish_after(outcome.batch)) {
-      if (!options.json) {
-        print_published(out, crl);
-      }
+  const auto published = lifecycle::regenerate_crls(
+      dir.store, dir.config, options.clock, outcome.batch.issuers_changed,
+      fmt::format("the process was applied and committed (audit #{})", outcome.audit.id),
+      "`revocore crl generate`");
+  if (!options.json) {
+    for (const auto& crl : published) {
+      print_published(out, crl);
     }
-  } catch (const Error& e) {
-    throw Error(ErrorCode::kCrlNotPublished,
-                fmt::format("the process was applied and committed (audit #{}), but its CRL was "
-                            "not published: {}. Fix that and run `revocore crl generate`",
-                            outcome.audit.id, e.what()));
   }
 }
 
@@ -164,30 +158,25 @@ void process_command(const GlobalOptions& options, std::string_view process,
 
 void reasons_command(const GlobalOptions& options, const std::string& process, std::ostream& out) {
   const auto config = config::Configuration::load_file(options.config_path());
-  boost::json::object all;
+  if (!process.empty()) {
+    config.process(process);  // throws the "not configured" error
+  }
+  boost::json::object all = api::processes_json(config);
+  if (!process.empty()) {
+    all = boost::json::object{{process, all.at(process)}};
+  }
+  if (options.json) {
+    print_json(out, all);
+    return;
+  }
   for (const auto& [name, policy] : config.processes) {
     if (!process.empty() && name != process) {
       continue;
     }
-    boost::json::array reasons;
-    if (!options.json) {
-      fmt::print(out, "{} ({}){}\n", policy.title, name, policy.approval ? ", needs approval" : "");
-    }
+    fmt::print(out, "{} ({}){}\n", policy.title, name, policy.approval ? ", needs approval" : "");
     for (const auto& reason : policy.reasons) {
-      reasons.emplace_back(
-          boost::json::object{{"label", reason.label}, {"code", to_string(reason.code)}});
-      if (!options.json) {
-        fmt::print(out, "  \"{}\" -> {}\n", reason.label, to_string(reason.code));
-      }
+      fmt::print(out, "  \"{}\" -> {}\n", reason.label, to_string(reason.code));
     }
-    all[name] = boost::json::object{
-        {"title", policy.title}, {"approval", policy.approval}, {"reasons", std::move(reasons)}};
-  }
-  if (!process.empty() && all.empty()) {
-    config.process(process);  // throws the "not configured" error
-  }
-  if (options.json) {
-    print_json(out, all);
   }
 }
 
@@ -241,26 +230,11 @@ void cert_status_command(const GlobalOptions& options, const std::string& issuer
                          const std::string& serial, std::ostream& out) {
   DataDirectory dir = DataDirectory::open(options);
   const StoreTransaction txn = dir.store.read();
-  const auto issuer_record = txn.issuer_by_name(issuer);
-  if (!issuer_record) {
-    std::vector<std::string> names;
-    for (const auto& known : txn.issuers()) {
-      names.push_back(known.name);
-    }
-    throw Error(ErrorCode::kNotFound,
-                fmt::format("issuer '{}' is not registered; registered issuers: {}", issuer,
-                            names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
-  }
-  const CertificateKey key{issuer_record->id, Serial::from_hex(serial)};
-  const auto record = txn.certificate(key);
-  if (!record) {
-    throw Error(ErrorCode::kNotFound, fmt::format("issuer '{}' has no certificate with serial {}",
-                                                  issuer, key.serial.hex()));
-  }
+  const auto [key, record] = api::find_certificate(txn, issuer, serial);
   if (options.json) {
-    print_json(out, certificate_json(txn, key, *record));
+    print_json(out, certificate_json(txn, key, record));
   } else {
-    print_certificate(out, txn, key, *record, "");
+    print_certificate(out, txn, key, record, "");
   }
 }
 

@@ -73,10 +73,11 @@ void crl_watch_command(const GlobalOptions& options, unsigned interval_seconds, 
 void crl_show_command(const GlobalOptions& options, const std::filesystem::path& file,
                       std::ostream& out);
 
-// `serve`: the OCSP responder until SIGTERM. `listen` ("ADDRESS:PORT", port 0 picks one) and
-// `threads` override the configuration when set.
+// `serve`: the OCSP responder, and the operator API when [admin] is configured, until SIGTERM.
+// `listen` and `admin_listen` ("ADDRESS:PORT", port 0 picks one) and `threads` override the
+// configuration when set.
 void serve_command(const GlobalOptions& options, const std::string& listen, unsigned threads,
-                   std::ostream& out);
+                   const std::string& admin_listen, std::ostream& out);
 // `ocsp presign`: signs and stores responses for every certificate of the issuer(s).
 void ocsp_presign_command(const GlobalOptions& options, const std::string& issuer,
                           std::ostream& out);

@@ -16,6 +16,7 @@
 #include "crl/crl_publisher.hpp"
 #include "pki/openssl_handles.hpp"
 #include "pki/x509_certificate.hpp"
+#include "pki/x509_crl.hpp"
 #include "revocation/error.hpp"
 
 namespace revocore::cli {
@@ -124,26 +125,7 @@ void crl_watch_command(const GlobalOptions& options, unsigned interval_seconds, 
 
 void crl_show_command(const GlobalOptions& options, const std::filesystem::path& file,
                       std::ostream& out) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    throw Error(ErrorCode::kNotFound, fmt::format("cannot read {}", file.string()));
-  }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string bytes = buffer.str();
-  pki::ScopedX509Crl crl;
-  if (bytes.find("-----BEGIN X509 CRL") != std::string::npos) {
-    pki::ScopedBio bio(::BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
-    crl.reset(::PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr));
-  } else {
-    const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
-    crl.reset(::d2i_X509_CRL(nullptr, &p, static_cast<long>(bytes.size())));
-  }
-  if (!crl) {
-    throw Error(ErrorCode::kInvalidCertificate,
-                fmt::format("{} is not a DER or PEM X.509 CRL ({})", file.string(),
-                            pki::drain_openssl_errors()));
-  }
+  const pki::ScopedX509Crl crl = pki::load_crl_file(file);
 
   pki::ScopedBio name_bio(::BIO_new(::BIO_s_mem()));
   ::X509_NAME_print_ex(name_bio.get(), ::X509_CRL_get_issuer(crl.get()), 0, XN_FLAG_RFC2253);

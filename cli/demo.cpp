@@ -102,13 +102,30 @@ void demo_command(const GlobalOptions& options, bool force, std::ostream& out) {
       pki::issue_certificate({pki::CertificateRole::kOcspResponder, "revocore demo OCSP responder",
                               "revocore demo", now - kDay, now + 365 * kDay},
                              &issuing);
+  // The operator API: an operator CA for operators' client certificates (an issuer of revocore's
+  // own, so locking an operator in revocore also locks them out of the API), and the listener's
+  // TLS certificate for 127.0.0.1.
+  const pki::IssuedCertificate operator_ca =
+      pki::issue_certificate({pki::CertificateRole::kIssuingCa, "revocore demo operator CA",
+                              "revocore demo", now - kDay, now + 1825 * kDay},
+                             &root);
+  const pki::IssuedCertificate admin_server =
+      pki::issue_certificate({pki::CertificateRole::kTlsServer, "localhost", "revocore demo",
+                              now - kDay, now + 365 * kDay},
+                             &root);
+  pki::write_certificate_pem(dir / "pki/operator-ca.pem", operator_ca.certificate);
+  pki::write_private_key_pem(dir / "pki/operator-ca.key", operator_ca.key.get());
+  pki::write_certificate_pem(dir / "pki/admin-server.pem", admin_server.certificate);
+  pki::write_private_key_pem(dir / "pki/admin-server.key", admin_server.key.get());
   pki::write_certificate_pem(dir / "pki/root-ca.pem", root.certificate);
   pki::write_private_key_pem(dir / "pki/root-ca.key", root.key.get());
   pki::write_certificate_pem(dir / "pki/issuing-ca.pem", issuing.certificate);
   pki::write_private_key_pem(dir / "pki/issuing-ca.key", issuing.key.get());
   pki::write_certificate_pem(dir / "pki/ocsp-responder.pem", responder.certificate);
   pki::write_private_key_pem(dir / "pki/ocsp-responder.key", responder.key.get());
-  fmt::print(out, "1. CA hierarchy in {}: root CA, issuing CA, OCSP responder certificate\n",
+  fmt::print(out,
+             "1. CA hierarchy in {}: root CA, issuing CA, OCSP responder certificate, operator "
+             "CA, operator API server certificate\n",
              (dir / "pki").string());
 
   // 2. The configuration: the default policy plus the demo issuer.
@@ -124,7 +141,15 @@ void demo_command(const GlobalOptions& options, bool force, std::ostream& out) {
               "delta_distribution_point = \"http://127.0.0.1:8080/crl/demo-issuing-ca-delta.crl\"\n"
               "crl_pem = true\n"
               "ocsp_certificate = \"pki/ocsp-responder.pem\"\n"
-              "ocsp_private_key = \"pki/ocsp-responder.key\"\n";
+              "ocsp_private_key = \"pki/ocsp-responder.key\"\n"
+              "\n[[issuer]]\nname = \"demo-operator-ca\"\n"
+              "certificate = \"pki/operator-ca.pem\"\n"
+              "private_key = \"pki/operator-ca.key\"\n"
+              "publish_directory = \"crl\"\n"
+              "\n[admin]\nlisten = \"127.0.0.1:8443\"\n"
+              "certificate = \"pki/admin-server.pem\"\n"
+              "private_key = \"pki/admin-server.key\"\n"
+              "client_ca = \"pki/operator-ca.pem\"\n";
   }
   GlobalOptions quiet = options;
   std::ostringstream init_report;
@@ -154,6 +179,18 @@ void demo_command(const GlobalOptions& options, bool force, std::ostream& out) {
                                 user.id, user.name);
       }
     }
+    // Two operators of the API (two, so that one can approve what the other asked for).
+    for (const auto& [user, name] :
+         {std::pair{"operator-1", "Olivia Olsson"}, std::pair{"operator-2", "Oskar Ohlin"}}) {
+      const auto issued = pki::issue_certificate(
+          {pki::CertificateRole::kEndEntity, fmt::format("{} (operator)", name), "revocore demo",
+           now - kDay, now + 365 * kDay},
+          &operator_ca);
+      pki::write_certificate_pem(dir / "pki" / fmt::format("{}.pem", user), issued.certificate);
+      pki::write_private_key_pem(dir / "pki" / fmt::format("{}.key", user), issued.key.get());
+      std::ofstream(dir / "import" / fmt::format("{}.pem", user)) << issued.certificate.pem();
+      manifest << fmt::format("{}.pem,token-{},soft_token,{},{}\n", user, user, user, name);
+    }
   }
   DataDirectory data = DataDirectory::open(options);
   const auto summary = importer::import_certificates(
@@ -161,6 +198,7 @@ void demo_command(const GlobalOptions& options, bool force, std::ostream& out) {
       importer::ImportRequest{dir / "import/manifest.csv", {}, operator_name}, options.clock);
   crl::CrlPublisher publisher(data.store, data.config, options.clock);
   const auto first_crl = publisher.publish("demo-issuing-ca", crl::CrlKind::kFull);
+  publisher.publish("demo-operator-ca", crl::CrlKind::kFull);
   fmt::print(out, "3. imported {} certificates for {} users and {} credentials from {}\n",
              summary.certificates, summary.users_created, summary.credentials_created,
              (dir / "import/manifest.csv").string());
@@ -202,6 +240,12 @@ void demo_command(const GlobalOptions& options, bool force, std::ostream& out) {
              "  openssl crl -inform DER -in {1} -noout -text -CAfile {2} -verify\n",
              prefix, (dir / "crl/demo-issuing-ca.crl").string(),
              (dir / "pki/issuing-ca.pem").string());
+  fmt::print(out,
+             "\nThe OCSP responder and the operator API (mutual TLS, operator certificates in "
+             "{0}/pki/operator-*.pem):\n  {1} serve &\n"
+             "  curl --cacert {0}/pki/root-ca.pem --cert {0}/pki/operator-1.pem --key "
+             "{0}/pki/operator-1.key https://127.0.0.1:8443/api/v1/users/1002\n",
+             dir.string(), prefix);
 }
 
 }  // namespace revocore::cli

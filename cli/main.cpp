@@ -157,10 +157,16 @@ int main(int argc, char** argv) {
   std::string listen;
   unsigned threads = 0;
   auto* serve =
-      app.add_subcommand("serve", "run the OCSP responder (and serve CRLs) until SIGTERM");
+      app.add_subcommand("serve",
+                         "run the OCSP responder (and serve CRLs), and the operator API when "
+                         "[admin] is configured, until SIGTERM");
   serve->add_option("--listen", listen, "ADDRESS:PORT (default from [ocsp] listen)");
   serve->add_option("--threads", threads, "worker threads (default from [ocsp] threads)");
-  serve->callback([&] { revocore::cli::serve_command(options, listen, threads, std::cout); });
+  std::string admin_listen;
+  serve->add_option("--admin-listen", admin_listen,
+                    "ADDRESS:PORT of the operator API (default from [admin] listen)");
+  serve->callback(
+      [&] { revocore::cli::serve_command(options, listen, threads, admin_listen, std::cout); });
 
   auto* ocsp = app.add_subcommand("ocsp", "OCSP responses");
   ocsp->require_subcommand(1);

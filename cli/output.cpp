@@ -3,25 +3,10 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
-#include <ctime>
-
 #include "revocation/error.hpp"
 
 namespace revocore::cli {
 namespace {
-
-std::string issuer_name(const StoreTransaction& txn, IssuerId id) {
-  const auto issuer = txn.issuer(id);
-  return issuer ? issuer->name : fmt::format("#{}", id);
-}
-
-boost::json::array string_array(const std::vector<std::string>& strings) {
-  boost::json::array out;
-  for (const auto& s : strings) {
-    out.emplace_back(s);
-  }
-  return out;
-}
 
 std::string roles_text(const std::vector<std::string>& roles) {
   return fmt::format("[{}]", fmt::join(roles, ", "));
@@ -67,29 +52,6 @@ void pretty(std::ostream& out, const boost::json::value& value, int depth) {
 
 }  // namespace
 
-std::string format_time(UnixTime time) {
-  const std::time_t t = static_cast<std::time_t>(time);
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
-}
-
-UnixTime parse_time(std::string_view text, std::string_view what) {
-  const std::string copy(text);
-  for (const char* format : {"%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d"}) {
-    std::tm tm{};
-    const char* end = ::strptime(copy.c_str(), format, &tm);
-    if (end != nullptr && *end == '\0') {
-      return static_cast<UnixTime>(::timegm(&tm));
-    }
-  }
-  throw Error(ErrorCode::kInvalidArgument,
-              fmt::format("{} '{}' is not a date; write 2026-11-22 or 2026-11-22T08:30:00Z (UTC)",
-                          what, text));
-}
-
 void print_published(std::ostream& out, const crl::PublishedCrl& crl) {
   if (crl.kind == crl::CrlKind::kDelta) {
     fmt::print(out, "  delta CRL #{} of {} over base #{}: {} entries, next update {}, {}\n",
@@ -101,158 +63,9 @@ void print_published(std::ostream& out, const crl::PublishedCrl& crl) {
   }
 }
 
-boost::json::object published_json(const crl::PublishedCrl& crl) {
-  boost::json::object out{{"issuer", crl.issuer},
-                          {"kind", crl.kind == crl::CrlKind::kDelta ? "delta" : "full"},
-                          {"number", crl.number},
-                          {"entries", crl.entries},
-                          {"this_update", format_time(crl.this_update)},
-                          {"next_update", format_time(crl.next_update)},
-                          {"file", crl.file.string()},
-                          {"numbered_file", crl.numbered_file.string()}};
-  if (crl.kind == crl::CrlKind::kDelta) {
-    out["delta_base"] = crl.delta_base;
-  }
-  return out;
-}
-
 void print_json(std::ostream& out, const boost::json::value& value) {
   pretty(out, value, 0);
   out << "\n";
-}
-
-boost::json::object certificate_json(const StoreTransaction& txn, const CertificateKey& key,
-                                     const CertificateRecord& record) {
-  boost::json::object out;
-  out["issuer"] = issuer_name(txn, key.issuer);
-  out["serial"] = key.serial.hex();
-  out["subject"] = record.subject;
-  out["status"] = to_string(record.status);
-  if (record.status != CertificateStatus::kValid) {
-    out["reason"] = to_string(record.reason);
-    out["revocation_time"] = format_time(record.revocation_time);
-  }
-  if (record.invalidity_date) {
-    out["invalidity_date"] = format_time(*record.invalidity_date);
-  }
-  out["not_after"] = format_time(record.not_after);
-  out["credential"] = record.credential_id;
-  out["status_sequence"] = record.status_sequence;
-  return out;
-}
-
-boost::json::object credential_json(const StoreTransaction& txn, const Credential& credential) {
-  boost::json::object out;
-  out["id"] = credential.id;
-  out["type"] = to_string(credential.type);
-  out["state"] = to_string(credential.state);
-  out["user"] = credential.user_id;
-  out["relation_state"] = to_string(credential.relation_state);
-  boost::json::array certificates;
-  for (const auto& key : txn.certificates_of_credential(credential.id)) {
-    if (const auto record = txn.certificate(key)) {
-      certificates.emplace_back(certificate_json(txn, key, *record));
-    }
-  }
-  out["certificates"] = std::move(certificates);
-  return out;
-}
-
-boost::json::object user_json(const StoreTransaction& txn, const User& user) {
-  boost::json::object out;
-  out["id"] = user.id;
-  out["name"] = user.name;
-  out["state"] = to_string(user.state);
-  out["roles"] = string_array(user.roles);
-  boost::json::array credentials;
-  for (const auto& credential : txn.credentials_of_user(user.id)) {
-    credentials.emplace_back(credential_json(txn, credential));
-  }
-  out["credentials"] = std::move(credentials);
-  return out;
-}
-
-boost::json::object audit_json(const AuditRecord& record) {
-  boost::json::object out;
-  out["id"] = record.id;
-  out["kind"] = to_string(record.kind);
-  out["time"] = format_time(record.time);
-  out["process"] = record.process;
-  out["target_kind"] = record.target_kind;
-  out["target"] = record.target_id;
-  out["operator"] = record.operator_name;
-  if (!record.reason_label.empty()) {
-    out["reason"] = record.reason_label;
-    out["reason_code"] = to_string(record.reason_code);
-  }
-  if (record.approval_id != 0) {
-    out["approval"] = record.approval_id;
-  }
-  if (!record.requested_by.empty()) {
-    out["requested_by"] = record.requested_by;
-  }
-  if (record.user_old_state && record.user_new_state) {
-    out["user_state"] = boost::json::object{{"from", to_string(*record.user_old_state)},
-                                            {"to", to_string(*record.user_new_state)}};
-    out["roles"] = boost::json::object{{"from", string_array(record.roles_before)},
-                                       {"to", string_array(record.roles_after)}};
-  }
-  boost::json::array credentials;
-  for (const auto& change : record.credential_changes) {
-    credentials.emplace_back(
-        boost::json::object{{"id", change.credential_id},
-                            {"type", to_string(change.type)},
-                            {"from", to_string(change.old_state)},
-                            {"to", to_string(change.new_state)},
-                            {"certificates_changed", change.certificates_changed}});
-  }
-  out["credentials"] = std::move(credentials);
-  out["certificates_changed"] = record.certificates_changed;
-  if (record.first_journal_sequence != 0) {
-    out["journal"] = boost::json::object{{"first", record.first_journal_sequence},
-                                         {"last", record.last_journal_sequence}};
-  }
-  if (!record.note.empty()) {
-    out["note"] = record.note;
-  }
-  return out;
-}
-
-boost::json::object approval_json(const ApprovalRequest& request) {
-  boost::json::object out;
-  out["id"] = request.id;
-  out["status"] = to_string(request.status);
-  out["process"] = request.process;
-  out["target"] = request.target_id;
-  out["reason"] = request.reason_label;
-  out["requested_by"] = request.requested_by;
-  out["requested_at"] = format_time(request.requested_at);
-  if (request.invalidity_date) {
-    out["invalidity_date"] = format_time(*request.invalidity_date);
-  }
-  if (request.status != ApprovalStatus::kPending) {
-    out["decided_by"] = request.decided_by;
-    out["decided_at"] = format_time(request.decided_at);
-    out["decision_audit"] = request.decision_audit_id;
-  }
-  return out;
-}
-
-boost::json::object outcome_json(const lifecycle::ProcessOutcome& outcome) {
-  boost::json::object out;
-  const bool pending = outcome.kind == lifecycle::ProcessOutcome::Kind::kPendingApproval;
-  out["outcome"] = pending ? "pending_approval" : "applied";
-  if (outcome.approval_id != 0) {
-    out["approval"] = outcome.approval_id;
-  }
-  out["audit"] = audit_json(outcome.audit);
-  if (!pending) {
-    out["certificates"] = boost::json::object{{"revoked", outcome.batch.revoked},
-                                              {"held", outcome.batch.held},
-                                              {"released", outcome.batch.released},
-                                              {"unchanged", outcome.batch.certificates_unchanged}};
-  }
-  return out;
 }
 
 void print_certificate(std::ostream& out, const StoreTransaction& txn, const CertificateKey& key,

@@ -3,6 +3,8 @@
 #include <boost/json.hpp>
 #include <ostream>
 
+#include "api/record_json.hpp"
+
 #include "config/configuration.hpp"
 #include "crl/crl_publisher.hpp"
 #include "lifecycle/lifecycle_processes.hpp"
@@ -11,17 +13,18 @@
 
 namespace revocore::cli {
 
-std::string format_time(UnixTime time);  // ISO 8601 UTC, e.g. 2026-11-22T04:45:07Z
-// Reads 2026-11-22 or 2026-11-22T04:45:07Z (UTC); throws kInvalidArgument naming `what`.
-UnixTime parse_time(std::string_view text, std::string_view what);
-
-boost::json::object user_json(const StoreTransaction& txn, const User& user);
-boost::json::object credential_json(const StoreTransaction& txn, const Credential& credential);
-boost::json::object certificate_json(const StoreTransaction& txn, const CertificateKey& key,
-                                     const CertificateRecord& record);
-boost::json::object audit_json(const AuditRecord& record);
-boost::json::object approval_json(const ApprovalRequest& request);
-boost::json::object outcome_json(const lifecycle::ProcessOutcome& outcome);
+// The JSON forms are the API's (api/record_json.hpp).
+using api::approval_json;
+using api::audit_json;
+using api::certificate_json;
+using api::credential_json;
+using api::format_time;
+using api::issuer_name;
+using api::job_json;
+using api::outcome_json;
+using api::parse_time;
+using api::published_json;
+using api::user_json;
 
 void print_user(std::ostream& out, const StoreTransaction& txn, const User& user);
 void print_credential(std::ostream& out, const StoreTransaction& txn, const Credential& credential,
@@ -34,7 +37,6 @@ void print_outcome(std::ostream& out, const config::ProcessPolicy& policy,
                    const lifecycle::ProcessOutcome& outcome);
 
 void print_published(std::ostream& out, const crl::PublishedCrl& crl);
-boost::json::object published_json(const crl::PublishedCrl& crl);
 
 // Pretty-printed JSON followed by a newline.
 void print_json(std::ostream& out, const boost::json::value& value);

@@ -4,6 +4,10 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <optional>
+
+#include "api/admin_server.hpp"
+#include "api/job_runner.hpp"
 #include "cli/commands.hpp"
 #include "ocsp/http_server.hpp"
 #include "ocsp/ocsp_responder.hpp"
@@ -11,8 +15,26 @@
 
 namespace revocore::cli {
 
+namespace {
+
+// "ADDRESS:PORT" from the command line; port 0 picks a free one.
+void parse_listen_option(const std::string& listen, std::string_view option, std::string& address,
+                         unsigned short& port) {
+  const auto colon = listen.rfind(':');
+  int number = -1;
+  if (colon == std::string::npos || std::sscanf(listen.c_str() + colon + 1, "%d", &number) != 1 ||
+      number < 0 || number > 65535) {
+    throw Error(ErrorCode::kInvalidArgument,
+                fmt::format("{} '{}' must be ADDRESS:PORT, e.g. 127.0.0.1:8080", option, listen));
+  }
+  address = listen.substr(0, colon);
+  port = static_cast<unsigned short>(number);
+}
+
+}  // namespace
+
 void serve_command(const GlobalOptions& options, const std::string& listen, unsigned threads,
-                   std::ostream& out) {
+                   const std::string& admin_listen, std::ostream& out) {
   // Structured logs on stderr: one line per event, key=value, UTC.
   spdlog::set_default_logger(spdlog::stderr_logger_mt("revocore"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ level=%l %v", spdlog::pattern_time_type::utc);
@@ -20,15 +42,7 @@ void serve_command(const GlobalOptions& options, const std::string& listen, unsi
   DataDirectory dir = DataDirectory::open(options);
   config::OcspSettings settings = dir.config.ocsp;
   if (!listen.empty()) {
-    const auto colon = listen.rfind(':');
-    int port = -1;
-    if (colon == std::string::npos || std::sscanf(listen.c_str() + colon + 1, "%d", &port) != 1 ||
-        port < 0 || port > 65535) {
-      throw Error(ErrorCode::kInvalidArgument,
-                  fmt::format("--listen '{}' must be ADDRESS:PORT, e.g. 127.0.0.1:8080", listen));
-    }
-    settings.listen_address = listen.substr(0, colon);
-    settings.port = static_cast<unsigned short>(port);
+    parse_listen_option(listen, "--listen", settings.listen_address, settings.port);
   }
   if (threads != 0) {
     settings.threads = threads;
@@ -45,12 +59,48 @@ void serve_command(const GlobalOptions& options, const std::string& listen, unsi
   const ocsp::HttpRoutes routes(responder, metrics, dir.config, options.clock);
   ocsp::OcspServer server(routes, responder, settings);
   const unsigned short port = server.listen(settings.listen_address, settings.port);
+
+  // The operator API, when configured: its own listener, thread and batch job runner.
+  std::optional<config::AdminSettings> admin_settings = dir.config.admin;
+  if (admin_settings && !admin_listen.empty()) {
+    parse_listen_option(admin_listen, "--admin-listen", admin_settings->listen_address,
+                        admin_settings->port);
+  }
+  std::optional<api::JobRunner> jobs;
+  std::optional<api::OperatorAuthenticator> authenticator;
+  std::optional<api::AdminRoutes> admin_routes;
+  std::optional<api::AdminServer> admin;
+  unsigned short admin_port = 0;
+  if (admin_settings) {
+    jobs.emplace(dir.store, dir.config, options.clock, admin_settings->job_chunk);
+    authenticator.emplace(dir.store, dir.config, options.clock);
+    admin_routes.emplace(dir.store, dir.config, options.clock,
+                         [&jobs](std::uint64_t id) { jobs->enqueue(id); });
+    admin.emplace(*admin_routes, *authenticator, *admin_settings);
+    admin_port = admin->listen();
+  }
+
   fmt::print(out, "revocore OCSP responder on http://{}:{}/ ({} issuer(s), {} thread(s))\n",
              settings.listen_address, port, responder.issuer_count(), settings.threads);
+  if (admin) {
+    fmt::print(
+        out, "revocore operator API on https://{}:{}/api/v1/ (client certificates from {})\n",
+        admin_settings->listen_address, admin_port, authenticator->operator_ca().subject_text());
+  }
   out.flush();
   spdlog::info("event=listening address={} port={} threads={}", settings.listen_address, port,
                settings.threads);
+  if (admin) {
+    spdlog::info("event=admin_listening address={} port={}", admin_settings->listen_address,
+                 admin_port);
+    jobs->start();
+    admin->start();
+  }
   server.run();
+  if (admin) {
+    admin->stop();
+    jobs->stop();
+  }
 }
 
 void ocsp_presign_command(const GlobalOptions& options, const std::string& issuer,

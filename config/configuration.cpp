@@ -317,6 +317,57 @@ ProcessPolicy parse_process(const Validator& v, std::string_view name, const tom
   return p;
 }
 
+// 'listen = "ADDRESS:PORT"' of a section, when present.
+void parse_listen(const Validator& v, const toml::table& table, std::string_view section,
+                  std::string& address, unsigned short& port) {
+  const std::string listen = v.string(table, "listen", section, false);
+  if (listen.empty()) {
+    return;
+  }
+  const auto colon = listen.rfind(':');
+  int number = 0;
+  if (colon == std::string::npos || colon == 0 ||
+      std::sscanf(listen.c_str() + colon + 1, "%d", &number) != 1 || number < 0 || number > 65535) {
+    v.fail(table.get("listen"),
+           fmt::format("'listen' in {} must be ADDRESS:PORT, e.g. 127.0.0.1:8443", section));
+  }
+  address = listen.substr(0, colon);
+  port = static_cast<unsigned short>(number);
+}
+
+AdminSettings parse_admin(const Validator& v, const toml::node* node,
+                          const std::filesystem::path& base_directory) {
+  const auto* admin = node->as_table();
+  if (admin == nullptr) {
+    v.fail(node, "[admin] must be a table");
+  }
+  v.only_keys(*admin,
+              {"listen", "certificate", "private_key", "client_ca", "client_crl", "max_body_bytes",
+               "job_chunk"},
+              "[admin]");
+  auto resolve = [&](const std::filesystem::path& path) {
+    return path.is_absolute() ? path : base_directory / path;
+  };
+  AdminSettings s;
+  parse_listen(v, *admin, "[admin]", s.listen_address, s.port);
+  // No password and no default certificate: the API is only as open as its operator CA.
+  s.certificate = resolve(v.string(*admin, "certificate", "[admin]"));
+  s.private_key = resolve(v.string(*admin, "private_key", "[admin]"));
+  s.client_ca = resolve(v.string(*admin, "client_ca", "[admin]"));
+  const std::string crl = v.string(*admin, "client_crl", "[admin]", false);
+  if (!crl.empty()) {
+    s.client_crl = resolve(crl);
+  }
+  s.max_body_bytes = static_cast<std::size_t>(v.whole_number(
+      *admin, "max_body_bytes", "[admin]", static_cast<std::int64_t>(s.max_body_bytes)));
+  s.job_chunk = static_cast<std::size_t>(
+      v.whole_number(*admin, "job_chunk", "[admin]", static_cast<std::int64_t>(s.job_chunk)));
+  if (s.max_body_bytes == 0 || s.job_chunk == 0) {
+    v.fail(admin, "max_body_bytes and job_chunk in [admin] must be at least 1");
+  }
+  return s;
+}
+
 }  // namespace
 
 bool CredentialRule::applies_to(LifecycleState state) const noexcept {
@@ -371,7 +422,7 @@ Configuration Configuration::parse(std::string_view toml_text, std::string sourc
                             e.description()));
   }
   const Validator v(source);
-  v.only_keys(root, {"store", "roles", "issuer", "process", "ocsp"}, "the configuration");
+  v.only_keys(root, {"store", "roles", "issuer", "process", "ocsp", "admin"}, "the configuration");
 
   Configuration config;
   config.source = source;
@@ -482,17 +533,7 @@ Configuration Configuration::parse(std::string_view toml_text, std::string sourc
                  "drain_seconds"},
                 "[ocsp]");
     OcspSettings& s = config.ocsp;
-    const std::string listen = v.string(*ocsp, "listen", "[ocsp]", false);
-    if (!listen.empty()) {
-      const auto colon = listen.rfind(':');
-      int port = 0;
-      if (colon == std::string::npos || colon == 0 ||
-          std::sscanf(listen.c_str() + colon + 1, "%d", &port) != 1 || port < 0 || port > 65535) {
-        v.fail(ocsp->get("listen"), "'listen' in [ocsp] must be ADDRESS:PORT, e.g. 127.0.0.1:8080");
-      }
-      s.listen_address = listen.substr(0, colon);
-      s.port = static_cast<unsigned short>(port);
-    }
+    parse_listen(v, *ocsp, "[ocsp]", s.listen_address, s.port);
     s.threads = static_cast<unsigned>(v.whole_number(*ocsp, "threads", "[ocsp]", s.threads));
     if (s.threads == 0) {
       v.fail(ocsp->get("threads"), "'threads' in [ocsp] must be at least 1");
@@ -516,6 +557,10 @@ Configuration Configuration::parse(std::string_view toml_text, std::string sourc
     if (s.header_timeout_seconds == 0 || s.max_connections == 0) {
       v.fail(ocsp, "header_timeout_seconds and max_connections in [ocsp] must be at least 1");
     }
+  }
+
+  if (const toml::node* admin_node = root.get("admin")) {
+    config.admin = parse_admin(v, admin_node, base_directory);
   }
 
   const toml::table& processes = v.table(root, "process", "the configuration");

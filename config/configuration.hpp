@@ -106,12 +106,27 @@ struct OcspSettings {
   std::int64_t drain_seconds = 10;           // SIGTERM: longest wait for requests in flight
 };
 
+// The operator API (`revocore serve`, when configured): HTTPS with client certificates.
+struct AdminSettings {
+  std::string listen_address = "127.0.0.1";  // loopback unless the administrator says otherwise
+  unsigned short port = 8443;
+  std::filesystem::path certificate;  // the listener's TLS certificate (PEM, chain after it)
+  std::filesystem::path private_key;
+  // Operators authenticate with certificates issued by this CA. Their revocation is checked in
+  // revocore's own store when this CA is a configured [[issuer]], else against client_crl.
+  std::filesystem::path client_ca;
+  std::filesystem::path client_crl;       // empty: none
+  std::size_t max_body_bytes = 64 << 20;  // a batch job's list of targets
+  std::size_t job_chunk = 1000;           // targets per transaction in API batch jobs
+};
+
 struct Configuration {
   std::string source;  // file name for messages, or "<built-in default>"
   std::size_t map_size_bytes = 0;
   std::string default_role;
   std::vector<IssuerConfig> issuers;
   OcspSettings ocsp;
+  std::optional<AdminSettings> admin;  // none: no operator API
   std::map<std::string, ProcessPolicy, std::less<>> processes;
 
   // Throws kInvalidConfig naming the process when it is not configured.

@@ -1,6 +1,7 @@
 #include "importer/certificate_import.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <map>
 #include <set>
@@ -49,6 +50,71 @@ std::map<std::string, std::filesystem::path> collect_files(
 [[noreturn]] void fail_line(ErrorCode code, const ImportRequest& request,
                             const ManifestEntry& entry, std::string_view message) {
   throw Error(code, fmt::format("{}:{}: {}", request.manifest.string(), entry.line, message));
+}
+
+// Adds the user and credential of `entry` where they are new, and its certificates; throws
+// revocore::Error without changing anything when the store disagrees or a certificate's issuer
+// is not configured. `what` names the certificates' source in messages.
+void add_entry(WriteTransaction& txn, const config::Configuration& config,
+               const std::vector<RegisteredIssuer>& issuers, const ManifestEntry& entry,
+               const std::vector<pki::X509Certificate>& certificates, std::string_view what,
+               ImportSummary& summary) {
+  if (auto credential = txn.credential(entry.credential_id)) {
+    if (credential->user_id != entry.user_id || credential->type != entry.type) {
+      throw Error(ErrorCode::kInvalidManifest,
+                  fmt::format("credential {} is a {} of user {} in the store, but this line "
+                              "says a {} of user {}",
+                              entry.credential_id, to_string(credential->type), credential->user_id,
+                              to_string(entry.type), entry.user_id));
+    }
+  }
+  // Every certificate's issuer is found before anything is written.
+  std::vector<CertificateKey> keys;
+  for (const auto& certificate : certificates) {
+    const RegisteredIssuer* issuer = nullptr;
+    for (const auto& candidate : issuers) {
+      if (certificate.is_issued_by(candidate.certificate)) {
+        issuer = &candidate;
+        break;
+      }
+    }
+    if (issuer == nullptr) {
+      throw Error(ErrorCode::kUnknownIssuer,
+                  fmt::format("{} was issued by '{}', which is not a configured issuer (or its "
+                              "signature does not verify); add an [[issuer]] with that CA's "
+                              "certificate to {}",
+                              what, certificate.issuer_text(), config.source));
+    }
+    keys.push_back(CertificateKey{issuer->id, certificate.serial()});
+  }
+  if (!txn.user(entry.user_id)) {
+    User created;
+    created.id = entry.user_id;
+    created.name = entry.user_name;
+    created.roles = {config.default_role};
+    txn.put_user(created);
+    ++summary.users_created;
+  }
+  if (!txn.credential(entry.credential_id)) {
+    Credential created;
+    created.id = entry.credential_id;
+    created.type = entry.type;
+    created.user_id = entry.user_id;
+    txn.put_credential(created);
+    ++summary.credentials_created;
+  }
+  for (std::size_t i = 0; i < certificates.size(); ++i) {
+    CertificateRecord record;
+    record.not_after = certificates[i].not_after();
+    record.credential_id = entry.credential_id;
+    record.subject = certificates[i].subject_text();
+    try {
+      txn.add_certificate(keys[i], record);
+    } catch (const Error& e) {
+      throw Error(e.code(), fmt::format("{} ({})", e.what(), what));
+    }
+    ++summary.certificates;
+  }
 }
 
 }  // namespace
@@ -129,64 +195,11 @@ ImportSummary import_certificates(Store& store, const config::Configuration& con
 
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const ManifestEntry& entry = entries[i];
-    std::vector<pki::X509Certificate> certificates;
     try {
-      certificates = pki::X509Certificate::load_file(paths[i]);
+      const auto certificates = pki::X509Certificate::load_file(paths[i]);
+      add_entry(txn, config, issuers, entry, certificates, paths[i].string(), summary);
     } catch (const Error& e) {
       fail_line(e.code(), request, entry, e.what());
-    }
-
-    if (auto user = txn.user(entry.user_id); !user) {
-      User created;
-      created.id = entry.user_id;
-      created.name = entry.user_name;
-      created.roles = {config.default_role};
-      txn.put_user(created);
-      ++summary.users_created;
-    }
-    if (auto credential = txn.credential(entry.credential_id)) {
-      if (credential->user_id != entry.user_id || credential->type != entry.type) {
-        fail_line(ErrorCode::kInvalidManifest, request, entry,
-                  fmt::format("credential {} is a {} of user {} in the store, but this line "
-                              "says a {} of user {}",
-                              entry.credential_id, to_string(credential->type), credential->user_id,
-                              to_string(entry.type), entry.user_id));
-      }
-    } else {
-      Credential created;
-      created.id = entry.credential_id;
-      created.type = entry.type;
-      created.user_id = entry.user_id;
-      txn.put_credential(created);
-      ++summary.credentials_created;
-    }
-
-    for (const auto& certificate : certificates) {
-      const RegisteredIssuer* issuer = nullptr;
-      for (const auto& candidate : issuers) {
-        if (certificate.is_issued_by(candidate.certificate)) {
-          issuer = &candidate;
-          break;
-        }
-      }
-      if (issuer == nullptr) {
-        fail_line(ErrorCode::kUnknownIssuer, request, entry,
-                  fmt::format("{} was issued by '{}', which is not a configured issuer (or its "
-                              "signature does not verify); add an [[issuer]] with that CA's "
-                              "certificate to {}",
-                              paths[i].string(), certificate.issuer_text(), config.source));
-      }
-      CertificateKey key{issuer->id, certificate.serial()};
-      CertificateRecord record;
-      record.not_after = certificate.not_after();
-      record.credential_id = entry.credential_id;
-      record.subject = certificate.subject_text();
-      try {
-        txn.add_certificate(key, record);
-      } catch (const Error& e) {
-        fail_line(e.code(), request, entry, fmt::format("{} ({})", e.what(), paths[i].string()));
-      }
-      ++summary.certificates;
     }
   }
 
@@ -200,6 +213,44 @@ ImportSummary import_certificates(Store& store, const config::Configuration& con
   audit.note =
       fmt::format("{} certificates, {} new users, {} new credentials from {}", summary.certificates,
                   summary.users_created, summary.credentials_created, request.manifest.string());
+  summary.audit_id = txn.append_audit(audit);
+  txn.commit();
+  return summary;
+}
+
+ImportSummary register_certificates(Store& store, const config::Configuration& config,
+                                    const CertificateRegistration& registration,
+                                    const Clock& clock) {
+  check_identifier(registration.credential_id, "credential id");
+  check_identifier(registration.user_id, "user id");
+  ManifestEntry entry;
+  entry.credential_id = registration.credential_id;
+  entry.type = registration.type;
+  entry.user_id = registration.user_id;
+  entry.user_name = registration.user_name;
+  const auto certificates =
+      pki::X509Certificate::parse(registration.certificates, "the certificate");
+
+  const UnixTime now = clock();
+  WriteTransaction txn = store.write();
+  const std::vector<RegisteredIssuer> issuers = register_issuers(txn, config);
+  ImportSummary summary;
+  add_entry(txn, config, issuers, entry, certificates, "the certificate", summary);
+
+  AuditRecord audit;
+  audit.kind = AuditKind::kImport;
+  audit.time = now;
+  audit.process = "Register";
+  audit.target_kind = "credential";
+  audit.target_id = registration.credential_id;
+  audit.operator_name = registration.operator_name;
+  std::vector<std::string> serials;
+  for (const auto& certificate : certificates) {
+    serials.push_back(certificate.serial().hex());
+  }
+  audit.note = fmt::format("{} certificate(s) of {} {} of user {}: serial {}", certificates.size(),
+                           to_string(registration.type), registration.credential_id,
+                           registration.user_id, fmt::join(serials, ", "));
   summary.audit_id = txn.append_audit(audit);
   txn.commit();
   return summary;

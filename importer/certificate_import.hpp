@@ -42,6 +42,24 @@ struct RegisteredIssuer {
 std::vector<RegisteredIssuer> register_issuers(WriteTransaction& txn,
                                                const config::Configuration& config);
 
+// What an issuing CA sends after issuance (the operator API's POST /api/v1/certificates): the
+// certificates of one credential of one user. The user and credential are created when new.
+struct CertificateRegistration {
+  std::string certificates;  // one or more PEM certificates, or one DER certificate
+  std::string credential_id;
+  CredentialType type = CredentialType::kCard;
+  std::string user_id;
+  std::string user_name;  // used when the user is new
+  std::string operator_name;
+};
+
+// Registers them in one write transaction, audited; all or nothing. Throws kInvalidArgument,
+// kInvalidCertificate, kInvalidManifest (the credential belongs to someone else or is of another
+// type), kUnknownIssuer, kDuplicate.
+ImportSummary register_certificates(Store& store, const config::Configuration& config,
+                                    const CertificateRegistration& registration,
+                                    const Clock& clock);
+
 ImportSummary import_certificates(Store& store, const config::Configuration& config,
                                   const ImportRequest& request, const Clock& clock);
 

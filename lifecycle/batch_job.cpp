@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <fstream>
 
+#include "lifecycle/crl_regeneration.hpp"
 #include "lifecycle/lifecycle_processes.hpp"
 #include "revocation/codec.hpp"
 #include "revocation/error.hpp"
@@ -60,7 +61,14 @@ std::vector<std::string> read_target_list(const std::filesystem::path& file) {
 std::uint64_t BatchJobs::create(std::string_view process, const std::vector<std::string>& targets,
                                 std::string_view reason_label, std::string_view operator_name,
                                 std::string_view source) {
-  offered_reason(config_.process(process), reason_label);
+  const config::ProcessPolicy& policy = config_.process(process);
+  offered_reason(policy, reason_label);
+  if (policy.approval) {
+    throw Error(ErrorCode::kApprovalDenied,
+                fmt::format("{} needs a second operator's approval, which a batch job cannot "
+                            "have; run it per target, or set approval = false for it in {}",
+                            process, config_.source));
+  }
   if (targets.empty()) {
     throw Error(ErrorCode::kInvalidArgument, fmt::format("{} lists no targets", source));
   }
@@ -93,7 +101,8 @@ std::uint64_t BatchJobs::create(std::string_view process, const std::vector<std:
 }
 
 JobRecord BatchJobs::run(std::uint64_t id, std::size_t chunk_size,
-                         const std::function<void(const JobRecord&)>& progress) {
+                         const std::function<void(const JobRecord&)>& progress,
+                         const std::atomic<bool>* stop) {
   chunk_size = std::max<std::size_t>(chunk_size, 1);
   LifecycleProcesses processes(store_, config_, clock_);
   while (true) {
@@ -150,18 +159,32 @@ JobRecord BatchJobs::run(std::uint64_t id, std::size_t chunk_size,
     if (progress) {
       progress(job);
     }
-    if (job.status == JobStatus::kDone) {
+    if (job.status == JobStatus::kDone || (stop != nullptr && stop->load())) {
       return job;
     }
   }
 }
 
-void BatchJobs::mark_crls_published(std::uint64_t id) {
+BatchJobs::Completion BatchJobs::complete(std::uint64_t id, std::size_t chunk_size,
+                                          const std::function<void(const JobRecord&)>& progress,
+                                          const std::atomic<bool>* stop) {
+  if (!job(id)) {
+    throw Error(ErrorCode::kNotFound,
+                fmt::format("batch job #{} does not exist; see `revocore batch status`", id));
+  }
+  Completion out{run(id, chunk_size, progress, stop), {}};
+  if (out.job.status != JobStatus::kDone || out.job.crls_published) {
+    return out;
+  }
+  out.crls = regenerate_crls(store_, config_, clock_, out.job.issuers_changed,
+                             fmt::format("batch job #{} was applied and committed", id),
+                             fmt::format("`revocore batch resume {}`", id));
   WriteTransaction txn = store_.write();
-  JobRecord job = load_job(txn, id);
-  job.crls_published = true;
-  txn.raw().put(txn.databases().jobs, sequence_key(id), job.encode());
+  out.job = load_job(txn, id);
+  out.job.crls_published = true;
+  txn.raw().put(txn.databases().jobs, sequence_key(id), out.job.encode());
   txn.commit();
+  return out;
 }
 
 std::optional<JobRecord> BatchJobs::job(std::uint64_t id) const {

@@ -5,6 +5,7 @@
 // so a job killed at any moment resumes where the last committed chunk ended and applies nothing
 // twice. Unknown ids and targets in the wrong state are recorded as the job's failures, not
 // fatal to the rest.
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "config/configuration.hpp"
+#include "crl/crl_publisher.hpp"
 #include "revocation/clock.hpp"
 #include "revocation/records.hpp"
 #include "revocation/store.hpp"
@@ -36,12 +38,22 @@ class BatchJobs {
                        std::string_view reason_label, std::string_view operator_name,
                        std::string_view source);
 
-  // Runs or resumes the job until it is done; `progress` is called after each chunk.
+  // Runs or resumes the job until it is done; `progress` is called after each chunk. Returns
+  // early, the job still running, when `stop` is set and becomes true between two chunks.
   JobRecord run(std::uint64_t id, std::size_t chunk_size,
-                const std::function<void(const JobRecord&)>& progress = {});
+                const std::function<void(const JobRecord&)>& progress = {},
+                const std::atomic<bool>* stop = nullptr);
 
-  // Records that the job's CRLs were published (so a resume does not publish them again).
-  void mark_crls_published(std::uint64_t id);
+  struct Completion {
+    JobRecord job;
+    std::vector<crl::PublishedCrl> crls;  // empty when they had been published before
+  };
+  // run(), then one CRL regeneration per issuer the job touched, once: a finished job whose CRLs
+  // were published skips it. Throws kNotFound for an unknown job, and kCrlNotPublished when
+  // publishing fails (the job stays applied; completing it again retries the CRLs).
+  Completion complete(std::uint64_t id, std::size_t chunk_size,
+                      const std::function<void(const JobRecord&)>& progress = {},
+                      const std::atomic<bool>* stop = nullptr);
 
   std::optional<JobRecord> job(std::uint64_t id) const;
   std::vector<JobRecord> jobs() const;

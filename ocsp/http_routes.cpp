@@ -85,6 +85,13 @@ HttpResponse HttpRoutes::handle(const HttpRequest& request) const {
   if (get && target.starts_with("/crl/")) {
     return crl(request, target.substr(5));
   }
+  // The operator API has its own TLS listener; say so rather than answer in OCSP terms. (A
+  // base64 OCSP request starts with 'M', the encoding of its outer SEQUENCE, never with "api/".)
+  if (target.starts_with("/api/")) {
+    metrics_.record_http_error(404);
+    return plain(request, http::status::not_found,
+                 "the operator API is not served on the public OCSP listener\n");
+  }
   if (request.method() == http::verb::post) {
     if (target.starts_with("/crl/") || target == "/metrics" || target == "/health") {
       metrics_.record_http_error(405);

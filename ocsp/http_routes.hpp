@@ -6,6 +6,7 @@
 //   GET  /crl/<file>       the published CRLs
 //   GET  /metrics          Prometheus text
 //   GET  /health           "ok"
+//   /api/...               404: the operator API has its own listener (api/admin_server.hpp)
 // Anything else: 404, 405 with Allow, or 413 for a request over the size limit.
 #include <boost/beast/http.hpp>
 #include <string>

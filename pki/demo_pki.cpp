@@ -95,6 +95,12 @@ IssuedCertificate issue_certificate(const IssuanceProfile& profile,
       add_extension(cert.get(), signer_cert, NID_key_usage, "critical,digitalSignature");
       add_extension(cert.get(), signer_cert, NID_ext_key_usage, "clientAuth,emailProtection");
       break;
+    case CertificateRole::kTlsServer:
+      add_extension(cert.get(), signer_cert, NID_basic_constraints, "critical,CA:FALSE");
+      add_extension(cert.get(), signer_cert, NID_key_usage, "critical,digitalSignature");
+      add_extension(cert.get(), signer_cert, NID_ext_key_usage, "serverAuth");
+      add_extension(cert.get(), signer_cert, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1");
+      break;
   }
   if (::X509_sign(cert.get(), signer_key, ::EVP_sha256()) <= 0) {
     fail(fmt::format("cannot sign the certificate for {}", profile.common_name));

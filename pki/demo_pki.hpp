@@ -10,7 +10,9 @@
 
 namespace revocore::pki {
 
-enum class CertificateRole { kRootCa, kIssuingCa, kOcspResponder, kEndEntity };
+// kEndEntity certificates allow clientAuth (also used for operators of the API); kTlsServer is a
+// server certificate for localhost and 127.0.0.1.
+enum class CertificateRole { kRootCa, kIssuingCa, kOcspResponder, kEndEntity, kTlsServer };
 
 struct IssuanceProfile {
   CertificateRole role = CertificateRole::kEndEntity;

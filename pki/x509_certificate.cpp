@@ -54,21 +54,23 @@ std::vector<X509Certificate> X509Certificate::load_file(const std::filesystem::p
   }
   std::ostringstream buffer;
   buffer << in.rdbuf();
-  const std::string bytes = buffer.str();
+  return parse(buffer.str(), file.string());
+}
 
+std::vector<X509Certificate> X509Certificate::parse(std::string_view bytes, std::string_view what) {
   std::vector<X509Certificate> out;
-  if (bytes.find("-----BEGIN") != std::string::npos) {
+  if (bytes.find("-----BEGIN") != std::string_view::npos) {
     ScopedBio bio(::BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
     while (X509* cert = ::PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
       out.emplace_back(ScopedX509(cert));
     }
     ::ERR_clear_error();  // the loop ends on "no start line", which is not an error
   } else if (!bytes.empty()) {
-    out.push_back(from_der(bytes, file.string()));
+    out.push_back(from_der(bytes, what));
   }
   if (out.empty()) {
     throw Error(ErrorCode::kInvalidCertificate,
-                fmt::format("{} holds no PEM or DER X.509 certificate", file.string()));
+                fmt::format("{} holds no PEM or DER X.509 certificate", what));
   }
   return out;
 }

@@ -21,6 +21,8 @@ class X509Certificate {
   // Reads a file of one DER certificate or one or more PEM certificates. Throws
   // kInvalidCertificate naming the file when it holds none.
   static std::vector<X509Certificate> load_file(const std::filesystem::path& file);
+  // The same from bytes in memory; `what` names them in messages.
+  static std::vector<X509Certificate> parse(std::string_view bytes, std::string_view what);
   static X509Certificate from_der(std::string_view der, std::string_view what);
 
   // Another owner of the same certificate (reference counted, no copy).

@@ -23,6 +23,8 @@ enum class ErrorCode {
   kStoreFull,           // LMDB's map is full
   kStoreIo,             // any other LMDB or file system failure
   kCrlNotPublished,     // a process was applied, but its CRL could not be published
+  kNotAuthenticated,    // the operator API got no client certificate
+  kOperatorRefused,     // the operator API refused the client certificate presented
 };
 
 class Error : public std::runtime_error {

@@ -140,6 +140,9 @@ int exit_code_for(ErrorCode code) noexcept {
       return 7;
     case ErrorCode::kCrlNotPublished:
       return 8;
+    case ErrorCode::kNotAuthenticated:
+    case ErrorCode::kOperatorRefused:
+      return 9;
   }
   return 1;
 }

@@ -68,7 +68,7 @@ TEST_F(CliTest, DemoBuildsADataDirectoryAndRunsEachProcess) {
   ASSERT_EQ(demo.exit_code, 0) << demo.err;
   for (const char* expected : {"Lock user 1001", "Deactivate user 1002", "Reactivate user 1002",
                                "Deactivate card card-1003", "Reactivate card card-1003",
-                               "Lock card card-1004", "imported 19 certificates"}) {
+                               "Lock card card-1004", "imported 21 certificates"}) {
     EXPECT_NE(demo.out.find(expected), std::string::npos) << expected;
   }
   EXPECT_TRUE(fs::exists(data_dir() / "pki/issuing-ca.pem"));
@@ -300,7 +300,7 @@ TEST_F(CliTest, CrlWatchPublishesDueCrlsAndStopsOnSigterm) {
   EXPECT_NE(::kill(pid, 0), 0) << "crl watch did not stop on SIGTERM";
   std::stringstream text;
   text << std::ifstream(log).rdbuf();
-  EXPECT_NE(text.str().find("watching 1 issuer(s)"), std::string::npos) << text.str();
+  EXPECT_NE(text.str().find("watching 2 issuer(s)"), std::string::npos) << text.str();
   EXPECT_NE(text.str().find("stopped"), std::string::npos) << text.str();
 }
 

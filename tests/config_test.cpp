@@ -123,6 +123,30 @@ TEST(Configuration, ApprovalAndIssuersAreRead) {
   EXPECT_EQ(config.issuers[0].certificate, "/etc/revocore/pki/ca.pem");
 }
 
+TEST(Configuration, OperatorApiIsOffUnlessConfigured) {
+  EXPECT_FALSE(Configuration::built_in_default().admin);
+  const std::string text = std::string(kDefaultConfigToml) +
+                           "\n[admin]\nlisten = \"127.0.0.1:9443\"\ncertificate = \"pki/s.pem\"\n"
+                           "private_key = \"pki/s.key\"\nclient_ca = \"/etc/ops-ca.pem\"\n";
+  const Configuration config = Configuration::parse(text, "revocore.toml", "/etc/revocore");
+  ASSERT_TRUE(config.admin);
+  EXPECT_EQ(config.admin->port, 9443);
+  EXPECT_EQ(config.admin->certificate, "/etc/revocore/pki/s.pem");
+  EXPECT_EQ(config.admin->client_ca, "/etc/ops-ca.pem");
+  EXPECT_TRUE(config.admin->client_crl.empty());
+}
+
+TEST(Configuration, OperatorApiNeedsItsCertificatesAndAGoodAddress) {
+  const std::string base = std::string(kDefaultConfigToml) + "\n[admin]\n";
+  EXPECT_NE(error_message(base + "certificate = \"s.pem\"\nprivate_key = \"s.key\"\n")
+                .find("[admin] needs 'client_ca'"),
+            std::string::npos);
+  EXPECT_NE(error_message(base + "listen = \"8443\"\n").find("must be ADDRESS:PORT"),
+            std::string::npos);
+  EXPECT_NE(error_message(base + "password = \"hunter2\"\n").find("unknown key 'password'"),
+            std::string::npos);
+}
+
 TEST(Configuration, SyntaxErrorNamesFileAndLine) {
   const std::string message = error_message("[store]\nmap_size_mib = 1\n[roles\ndefault = \"x\"\n");
   EXPECT_EQ(message.rfind("revocore.toml:3:", 0), 0u) << message;

@@ -43,6 +43,9 @@ class OcspInterop : public ::testing::Test {
     ASSERT_NE(port_, 0) << "revocore serve did not start";
   }
 
+  // A failed SetUpTestSuite would only skip the tests; fail each of them instead.
+  void SetUp() override { ASSERT_NE(port_, 0) << "revocore serve did not start"; }
+
   static void TearDownTestSuite() {
     testing::ResponderProcess responder{pid_, port_};
     testing::stop_responder(responder);

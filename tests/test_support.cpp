@@ -36,16 +36,24 @@ ResponderProcess start_responder(const std::string& binary, const std::filesyste
     const std::string data = data_dir.string();
     std::freopen(out.c_str(), "w", stdout);
     std::freopen((log_dir / "serve.err").c_str(), "w", stderr);
+    // Both listeners on free ports: tests run in parallel, and the operator API is configured
+    // in demo data directories.
     ::execl(binary.c_str(), binary.c_str(), "--data-dir", data.c_str(), "serve", "--listen",
-            "127.0.0.1:0", static_cast<char*>(nullptr));
+            "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", static_cast<char*>(nullptr));
     ::_exit(127);
   }
   for (int i = 0; i < 100 && responder.port == 0; ++i) {
     ::usleep(50'000);
     std::ifstream in(out);
     std::string line;
-    if (std::getline(in, line)) {
-      std::sscanf(line.c_str(), "revocore OCSP responder on http://127.0.0.1:%d/", &responder.port);
+    int port = 0;
+    while (std::getline(in, line)) {
+      std::sscanf(line.c_str(), "revocore operator API on https://127.0.0.1:%d/",
+                  &responder.admin_port);
+      if (std::sscanf(line.c_str(), "revocore OCSP responder on http://127.0.0.1:%d/", &port) ==
+          1) {
+        responder.port = port;
+      }
     }
   }
   return responder;

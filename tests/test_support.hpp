@@ -55,9 +55,11 @@ CertificateKey key_for(IssuerId issuer, std::uint64_t serial);
 // A `revocore serve` process on a free loopback port.
 struct ResponderProcess {
   pid_t pid = 0;
-  int port = 0;  // 0: it did not start within 5 s
+  int port = 0;        // 0: it did not start within 5 s
+  int admin_port = 0;  // the operator API's, when [admin] is configured
 };
-// Starts `binary --data-dir DATA serve --listen 127.0.0.1:0`, its stdout and stderr in
+// Starts `binary --data-dir DATA serve --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0`, its
+// stdout and stderr in
 // LOGS/serve.out and LOGS/serve.err, and waits for the port it printed.
 ResponderProcess start_responder(const std::string& binary, const std::filesystem::path& data_dir,
                                  const std::filesystem::path& log_dir);

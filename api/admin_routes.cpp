@@ -1,0 +1,460 @@
+#include "api/admin_routes.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+#include <boost/json.hpp>
+
+#include <charconv>
+#include <vector>
+
+#include "api/record_json.hpp"
+#include "importer/certificate_import.hpp"
+#include "lifecycle/batch_job.hpp"
+#include "lifecycle/crl_regeneration.hpp"
+#include "lifecycle/lifecycle_processes.hpp"
+
+namespace revocore::api {
+namespace {
+
+namespace http = boost::beast::http;
+namespace json = boost::json;
+
+// A route that exists but not for this method: 405 with Allow (RFC 9110 15.5.6).
+struct MethodNotAllowed {
+  const char* allow;
+};
+
+void require(const HttpRequest& request, http::verb verb, const char* allow) {
+  if (request.method() != verb) {
+    throw MethodNotAllowed{allow};
+  }
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+// One path segment or query value, %XX decoded (RFC 3986 2.1).
+std::string percent_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out += text[i];
+      continue;
+    }
+    const int high = i + 2 < text.size() ? hex_value(text[i + 1]) : -1;
+    const int low = high >= 0 ? hex_value(text[i + 2]) : -1;
+    if (low < 0) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  fmt::format("'{}' has a % that is not followed by two hex digits; encode a "
+                              "literal % as %25",
+                              text));
+    }
+    out += static_cast<char>(high * 16 + low);
+    i += 2;
+  }
+  return out;
+}
+
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> segments;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    const std::size_t slash = path.find('/', start);
+    const std::size_t end = slash == std::string_view::npos ? path.size() : slash;
+    if (end > start) {
+      segments.push_back(percent_decode(path.substr(start, end - start)));
+    }
+    start = end + 1;
+  }
+  return segments;
+}
+
+std::string query_value(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    const std::size_t equals = pair.find('=');
+    if (pair.substr(0, equals) == name) {
+      return equals == std::string_view::npos ? "true" : percent_decode(pair.substr(equals + 1));
+    }
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+  }
+  return {};
+}
+
+std::uint64_t parse_number(std::string_view text, std::string_view what) {
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || text.empty()) {
+    throw Error(ErrorCode::kInvalidArgument,
+                fmt::format("{} '{}' is not a whole number", what, text));
+  }
+  return value;
+}
+
+// The request's JSON object; an empty body is an empty object. Keys outside `allowed` are
+// refused, so a misspelt field is not silently ignored.
+json::object body_object(const HttpRequest& request,
+                         std::initializer_list<std::string_view> allowed,
+                         std::string_view example) {
+  if (request.body().empty()) {
+    return {};
+  }
+  boost::system::error_code ec;
+  json::value value = json::parse(request.body(), ec);
+  if (ec) {
+    throw Error(ErrorCode::kInvalidArgument,
+                fmt::format("the request body is not JSON ({}); send an object such as {}",
+                            ec.message(), example));
+  }
+  if (!value.is_object()) {
+    throw Error(ErrorCode::kInvalidArgument,
+                fmt::format("the request body must be a JSON object such as {}", example));
+  }
+  for (const auto& [key, member] : value.as_object()) {
+    if (std::find(allowed.begin(), allowed.end(), std::string_view(key)) == allowed.end()) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  fmt::format("unknown field '{}' in the request body; the fields are {}",
+                              std::string_view(key), fmt::join(allowed, ", ")));
+    }
+  }
+  return std::move(value.as_object());
+}
+
+std::string string_field(const json::object& body, std::string_view key, bool required,
+                         std::string_view example) {
+  const json::value* value = body.if_contains(key);
+  if (value == nullptr || value->is_null()) {
+    if (required) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  fmt::format("the request body needs '{}', e.g. {}", key, example));
+    }
+    return {};
+  }
+  if (!value->is_string()) {
+    throw Error(ErrorCode::kInvalidArgument, fmt::format("'{}' must be a string", key));
+  }
+  return std::string(value->as_string());
+}
+
+// After a committed change: its CRLs, or why they were not published. The change stays
+// committed either way, so this is reported in a 2xx answer, not as a failure to retry.
+void add_crls(Store& store, const config::Configuration& config, const Clock& clock,
+              const std::vector<IssuerId>& issuers, std::string_view committed, json::object& out) {
+  json::array crls;
+  try {
+    for (const auto& crl : lifecycle::regenerate_crls(store, config, clock, issuers, committed,
+                                                      "`revocore crl generate`")) {
+      crls.emplace_back(published_json(crl));
+    }
+  } catch (const Error& e) {
+    spdlog::error("event=crl_not_published error=\"{}\"", e.what());
+    out["crl_error"] = e.what();
+  }
+  out["crls"] = std::move(crls);
+}
+
+}  // namespace
+
+struct AdminRoutes::Reply {
+  http::status status = http::status::ok;
+  json::value body;
+  std::string location = {};  // for 201 and 202
+};
+
+AdminRoutes::AdminRoutes(Store& store, const config::Configuration& config, Clock clock,
+                         std::function<void(std::uint64_t)> start_job)
+    : store_(store), config_(config), clock_(std::move(clock)), start_job_(std::move(start_job)) {}
+
+HttpResponse AdminRoutes::handle(const HttpRequest& request, const OperatorIdentity& caller) const {
+  const std::string_view target(request.target().data(), request.target().size());
+  const std::size_t question = target.find('?');
+  const std::string_view path = target.substr(0, question);
+  try {
+    Reply reply = route(request, caller, path);
+    HttpResponse response{reply.status, request.version()};
+    response.set(http::field::content_type, "application/json");
+    response.set(http::field::cache_control, "no-store");
+    if (!reply.location.empty()) {
+      response.set(http::field::location, reply.location);
+    }
+    response.body() = json::serialize(reply.body);
+    response.body() += '\n';
+    response.prepare_payload();
+    return response;
+  } catch (const MethodNotAllowed& e) {
+    HttpResponse response =
+        problem_response(http::status::method_not_allowed, "method-not-allowed",
+                         fmt::format("{} is not allowed on {}; use {}",
+                                     std::string_view(request.method_string()), path, e.allow),
+                         path, request.version());
+    response.set(http::field::allow, e.allow);
+    return response;
+  } catch (const Error& e) {
+    if (http_status_for(e.code()) == http::status::internal_server_error) {
+      spdlog::error("event=api_failure path={} error=\"{}\"", path, e.what());
+    }
+    return problem_response(e, path, request.version());
+  } catch (const std::exception& e) {
+    spdlog::error("event=api_failure path={} error=\"{}\"", path, e.what());
+    return problem_response(http::status::internal_server_error, "internal",
+                            "the request failed inside revocore; see its log", path,
+                            request.version());
+  }
+}
+
+AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const OperatorIdentity& caller,
+                                      std::string_view path) const {
+  const std::string_view target(request.target().data(), request.target().size());
+  const std::size_t question = target.find('?');
+  const std::string_view query =
+      question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
+  const std::vector<std::string> all = split_path(path);
+  if (all.size() < 3 || all[0] != "api" || all[1] != "v1") {
+    throw Error(
+        ErrorCode::kNotFound,
+        fmt::format("there is no {}; the operator API is under /api/v1/ (docs/API.md)", path));
+  }
+  const std::vector<std::string> s(all.begin() + 2, all.end());
+  const std::string& resource = s[0];
+
+  if (resource == "whoami" && s.size() == 1) {
+    require(request, http::verb::get, "GET");
+    return {http::status::ok, json::object{{"subject", caller.subject}, {"serial", caller.serial}}};
+  }
+  if (resource == "processes" && s.size() == 1) {
+    require(request, http::verb::get, "GET");
+    return {http::status::ok, processes_json(config_)};
+  }
+  if (resource == "processes" && s.size() == 2) {
+    require(request, http::verb::post, "POST");
+    return run_process(s[1], request, caller);
+  }
+  if (resource == "approvals" && s.size() == 1) {
+    require(request, http::verb::get, "GET");
+    const bool everything = query_value(query, "all") == "true";
+    json::array listed;
+    for (const auto& approval : store_.read().approvals()) {
+      if (everything || approval.status == ApprovalStatus::kPending) {
+        listed.emplace_back(approval_json(approval));
+      }
+    }
+    return {http::status::ok, std::move(listed)};
+  }
+  if (resource == "approvals" && s.size() == 3 && (s[2] == "approve" || s[2] == "reject")) {
+    require(request, http::verb::post, "POST");
+    return decide_approval(parse_number(s[1], "approval id"), s[2], request, caller);
+  }
+  if (resource == "users" && s.size() == 2) {
+    require(request, http::verb::get, "GET");
+    const StoreTransaction txn = store_.read();
+    const auto user = txn.user(s[1]);
+    if (!user) {
+      throw Error(ErrorCode::kNotFound, fmt::format("user {} does not exist", s[1]));
+    }
+    return {http::status::ok, user_json(txn, *user)};
+  }
+  if (resource == "credentials" && s.size() == 2) {
+    require(request, http::verb::get, "GET");
+    const StoreTransaction txn = store_.read();
+    const auto credential = txn.credential(s[1]);
+    if (!credential) {
+      throw Error(ErrorCode::kNotFound, fmt::format("credential {} does not exist", s[1]));
+    }
+    return {http::status::ok, credential_json(txn, *credential)};
+  }
+  if (resource == "certificates" && s.size() == 1) {
+    require(request, http::verb::post, "POST");
+    return register_certificates(request, caller);
+  }
+  if (resource == "certificates" && s.size() == 3) {
+    require(request, http::verb::get, "GET");
+    const StoreTransaction txn = store_.read();
+    const auto [key, record] = find_certificate(txn, s[1], s[2]);
+    return {http::status::ok, certificate_json(txn, key, record)};
+  }
+  if (resource == "audit" && s.size() == 1) {
+    require(request, http::verb::get, "GET");
+    const std::string limit_text = query_value(query, "limit");
+    const std::uint64_t limit = limit_text.empty() ? 100 : parse_number(limit_text, "limit");
+    json::array listed;
+    for (const auto& record : store_.read().audit(std::min<std::uint64_t>(limit, 10000))) {
+      listed.emplace_back(audit_json(record));
+    }
+    return {http::status::ok, std::move(listed)};
+  }
+  if (resource == "jobs" && s.size() == 1) {
+    if (request.method() == http::verb::post) {
+      return create_job(request, caller);
+    }
+    require(request, http::verb::get, "GET, POST");
+    json::array listed;
+    for (const auto& job : lifecycle::BatchJobs(store_, config_, clock_).jobs()) {
+      listed.emplace_back(job_json(job));
+    }
+    return {http::status::ok, std::move(listed)};
+  }
+  if (resource == "jobs" && s.size() == 2) {
+    require(request, http::verb::get, "GET");
+    return job(parse_number(s[1], "job id"));
+  }
+  throw Error(ErrorCode::kNotFound,
+              fmt::format("there is no {}; see docs/API.md for the operator API's paths", path));
+}
+
+AdminRoutes::Reply AdminRoutes::run_process(std::string_view name, const HttpRequest& request,
+                                            const OperatorIdentity& caller) const {
+  if (!config_.processes.contains(name)) {
+    std::vector<std::string_view> names;
+    for (const auto& [configured, policy] : config_.processes) {
+      names.push_back(configured);
+    }
+    throw Error(ErrorCode::kNotFound, fmt::format("process '{}' is not configured; processes: {}",
+                                                  name, fmt::join(names, ", ")));
+  }
+  constexpr std::string_view example = R"({"target": "1001", "reason": "Left the organisation"})";
+  const json::object body = body_object(request, {"target", "reason", "invalidity_date"}, example);
+  lifecycle::ProcessRequest process{std::string(name), string_field(body, "target", true, example),
+                                    string_field(body, "reason", true, example), caller.subject,
+                                    std::nullopt};
+  if (const std::string date = string_field(body, "invalidity_date", false, example);
+      !date.empty()) {
+    process.invalidity_date = parse_time(date, "invalidity_date");
+  }
+  lifecycle::LifecycleProcesses processes(store_, config_, clock_);
+  const auto outcome = processes.run(process);
+  spdlog::info("event=api_process process={} target=\"{}\" operator=\"{}\" audit={}", name,
+               process.target_id, caller.subject, outcome.audit.id);
+  json::object out = outcome_json(outcome);
+  if (outcome.kind == lifecycle::ProcessOutcome::Kind::kPendingApproval) {
+    return {http::status::accepted, std::move(out),
+            fmt::format("/api/v1/approvals/{}", outcome.approval_id)};
+  }
+  add_crls(store_, config_, clock_, outcome.batch.issuers_changed,
+           fmt::format("the process was applied and committed (audit #{})", outcome.audit.id), out);
+  return {http::status::ok, std::move(out)};
+}
+
+AdminRoutes::Reply AdminRoutes::decide_approval(std::uint64_t id, std::string_view decision,
+                                                const HttpRequest& request,
+                                                const OperatorIdentity& caller) const {
+  constexpr std::string_view example = R"({"note": "checked with the manager"})";
+  const json::object body = body_object(request, {"note"}, example);
+  lifecycle::LifecycleProcesses processes(store_, config_, clock_);
+  if (decision == "reject") {
+    const AuditRecord audit =
+        processes.reject(id, caller.subject, string_field(body, "note", false, example));
+    spdlog::info("event=api_reject approval={} operator=\"{}\"", id, caller.subject);
+    return {http::status::ok, json::object{{"outcome", "rejected"}, {"audit", audit_json(audit)}}};
+  }
+  const auto outcome = processes.approve(id, caller.subject);
+  spdlog::info("event=api_approve approval={} operator=\"{}\" audit={}", id, caller.subject,
+               outcome.audit.id);
+  json::object out = outcome_json(outcome);
+  add_crls(
+      store_, config_, clock_, outcome.batch.issuers_changed,
+      fmt::format("the approved process was applied and committed (audit #{})", outcome.audit.id),
+      out);
+  return {http::status::ok, std::move(out)};
+}
+
+AdminRoutes::Reply AdminRoutes::register_certificates(const HttpRequest& request,
+                                                      const OperatorIdentity& caller) const {
+  constexpr std::string_view example =
+      R"({"certificate": "-----BEGIN CERTIFICATE-----\n...", "credential": "card-1001", )"
+      R"("type": "card", "user": "1001", "user_name": "Alice Andersson"})";
+  const json::object body =
+      body_object(request, {"certificate", "credential", "type", "user", "user_name"}, example);
+  importer::CertificateRegistration registration;
+  registration.certificates = string_field(body, "certificate", true, example);
+  registration.credential_id = string_field(body, "credential", true, example);
+  const std::string type = string_field(body, "type", true, example);
+  const auto parsed_type = parse_credential_type(type);
+  if (!parsed_type) {
+    throw Error(ErrorCode::kInvalidArgument,
+                fmt::format("'type' is '{}'; credential types are card, temporary_card, "
+                            "virtual_smart_card, mobile_id, soft_token",
+                            type));
+  }
+  registration.type = *parsed_type;
+  registration.user_id = string_field(body, "user", true, example);
+  registration.user_name = string_field(body, "user_name", false, example);
+  registration.operator_name = caller.subject;
+  const auto summary = importer::register_certificates(store_, config_, registration, clock_);
+  spdlog::info("event=api_register credential=\"{}\" user=\"{}\" certificates={} operator=\"{}\"",
+               registration.credential_id, registration.user_id, summary.certificates,
+               caller.subject);
+  const StoreTransaction txn = store_.read();
+  json::object out{
+      {"certificates", summary.certificates},
+      {"user_created", summary.users_created != 0},
+      {"credential_created", summary.credentials_created != 0},
+      {"audit", summary.audit_id},
+      {"credential", credential_json(txn, *txn.credential(registration.credential_id))}};
+  return {http::status::created, std::move(out),
+          fmt::format("/api/v1/credentials/{}", registration.credential_id)};
+}
+
+AdminRoutes::Reply AdminRoutes::create_job(const HttpRequest& request,
+                                           const OperatorIdentity& caller) const {
+  constexpr std::string_view example =
+      R"({"process": "UsersProcLock", "reason": "Left the organisation", "targets": ["1001", "1002"]})";
+  const json::object body =
+      body_object(request, {"process", "reason", "targets", "source"}, example);
+  std::string process = string_field(body, "process", false, example);
+  if (process.empty()) {
+    process = std::string(config::kUsersProcLock);
+  }
+  const json::value* targets_value = body.if_contains("targets");
+  if (targets_value == nullptr || !targets_value->is_array()) {
+    throw Error(ErrorCode::kInvalidArgument,
+                fmt::format("the request body needs 'targets', a list of ids, e.g. {}", example));
+  }
+  std::vector<std::string> targets;
+  targets.reserve(targets_value->as_array().size());
+  for (const auto& element : targets_value->as_array()) {
+    if (!element.is_string()) {
+      throw Error(
+          ErrorCode::kInvalidArgument,
+          fmt::format("'targets' must hold strings; element {} is not one", targets.size() + 1));
+    }
+    targets.emplace_back(element.as_string());
+  }
+  std::string source = string_field(body, "source", false, example);
+  if (source.empty()) {
+    source = "operator API";
+  }
+  lifecycle::BatchJobs jobs(store_, config_, clock_);
+  const std::uint64_t id = jobs.create(
+      process, targets, string_field(body, "reason", true, example), caller.subject, source);
+  spdlog::info("event=api_job_created job={} process={} targets={} operator=\"{}\"", id, process,
+               targets.size(), caller.subject);
+  start_job_(id);
+  return {http::status::accepted, job_json(*jobs.job(id)), fmt::format("/api/v1/jobs/{}", id)};
+}
+
+AdminRoutes::Reply AdminRoutes::job(std::uint64_t id) const {
+  lifecycle::BatchJobs jobs(store_, config_, clock_);
+  const auto record = jobs.job(id);
+  if (!record) {
+    throw Error(ErrorCode::kNotFound, fmt::format("batch job #{} does not exist", id));
+  }
+  json::object out = job_json(*record);
+  json::array failures;
+  for (const auto& failure : jobs.failures(id, 1000)) {
+    failures.emplace_back(json::object{{"target", failure.target}, {"reason", failure.reason}});
+  }
+  out["failures"] = std::move(failures);
+  return {http::status::ok, std::move(out)};
+}
+
+}  // namespace revocore::api

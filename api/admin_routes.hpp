@@ -1,0 +1,59 @@
+#pragma once
+// The operator API, /api/v1, as a pure function of an authenticated request (no sockets), so
+// every route is unit-tested. JSON in and out (Boost.JSON); errors are RFC 9457 problem details.
+//
+//   GET  /api/v1/whoami                          the caller's operator identity
+//   GET  /api/v1/processes                       processes, their reasons, approval step
+//   POST /api/v1/processes/{name}                {"target", "reason", "invalidity_date"?}
+//   GET  /api/v1/approvals[?all=true]            pending (or all) approval requests
+//   POST /api/v1/approvals/{id}/approve
+//   POST /api/v1/approvals/{id}/reject           {"note"?}
+//   GET  /api/v1/users/{id}
+//   GET  /api/v1/credentials/{id}
+//   GET  /api/v1/certificates/{issuer}/{serial}
+//   POST /api/v1/certificates                    register certificates after issuance
+//   GET  /api/v1/audit[?limit=N]                 newest first
+//   GET  /api/v1/jobs, GET /api/v1/jobs/{id}     batch jobs and their progress
+//   POST /api/v1/jobs                            {"process"?, "reason", "targets": [...]}
+// docs/API.md has the bodies and answers.
+#include <cstdint>
+#include <functional>
+#include <string_view>
+
+#include "api/operator_authentication.hpp"
+#include "api/problem_details.hpp"
+#include "config/configuration.hpp"
+#include "revocation/clock.hpp"
+#include "revocation/store.hpp"
+
+namespace revocore::api {
+
+class AdminRoutes {
+ public:
+  // `start_job` hands a newly created batch job to whatever applies it in the background.
+  // Does not take ownership; store and config must outlive the routes.
+  AdminRoutes(Store& store, const config::Configuration& config, Clock clock,
+              std::function<void(std::uint64_t)> start_job);
+
+  // Never throws for anything a client sends: errors become problem details.
+  HttpResponse handle(const HttpRequest& request, const OperatorIdentity& caller) const;
+
+ private:
+  struct Reply;
+  Reply route(const HttpRequest& request, const OperatorIdentity& caller,
+              std::string_view path) const;
+  Reply run_process(std::string_view name, const HttpRequest& request,
+                    const OperatorIdentity& caller) const;
+  Reply decide_approval(std::uint64_t id, std::string_view decision, const HttpRequest& request,
+                        const OperatorIdentity& caller) const;
+  Reply register_certificates(const HttpRequest& request, const OperatorIdentity& caller) const;
+  Reply create_job(const HttpRequest& request, const OperatorIdentity& caller) const;
+  Reply job(std::uint64_t id) const;
+
+  Store& store_;
+  const config::Configuration& config_;
+  Clock clock_;
+  std::function<void(std::uint64_t)> start_job_;
+};
+
+}  // namespace revocore::api

@@ -1,0 +1,246 @@
+#include "api/admin_server.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <optional>
+
+#include "pki/private_key.hpp"
+#include "revocation/error.hpp"
+
+namespace revocore::api {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+
+// TLS must not end the handshake over the client certificate: the request that follows is
+// answered with a problem that says what is wrong (RFC 9457), which a TLS alert cannot.
+// OperatorAuthenticator verifies the certificate in full before any route runs.
+extern "C" int defer_client_certificate_check(int, X509_STORE_CTX*) {
+  return 1;
+}
+
+void load_tls_identity(ssl::context& context, const config::AdminSettings& settings) {
+  SSL_CTX* native = context.native_handle();
+  if (::SSL_CTX_use_certificate_chain_file(native, settings.certificate.c_str()) != 1) {
+    throw Error(ErrorCode::kInvalidConfig,
+                fmt::format("[admin] certificate {} is not a readable PEM certificate chain ({})",
+                            settings.certificate.string(), pki::drain_openssl_errors()));
+  }
+  const pki::ScopedEvpPkey key = pki::load_private_key("[admin]", settings.private_key);
+  if (::SSL_CTX_use_PrivateKey(native, key.get()) != 1 ||
+      ::SSL_CTX_check_private_key(native) != 1) {
+    throw Error(ErrorCode::kInvalidConfig,
+                fmt::format("[admin] private_key {} does not belong to the certificate {} ({})",
+                            settings.private_key.string(), settings.certificate.string(),
+                            pki::drain_openssl_errors()));
+  }
+}
+
+}  // namespace
+
+struct AdminServer::State {
+  State(const AdminRoutes& r, const OperatorAuthenticator& a, const config::AdminSettings& s)
+      : routes(r), authenticator(a), settings(s) {
+    tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                    ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    load_tls_identity(tls, settings);
+    ::SSL_CTX_set_verify(tls.native_handle(), SSL_VERIFY_PEER, defer_client_certificate_check);
+    // Tells clients which CA's certificate to present.
+    ::SSL_CTX_add_client_CA(tls.native_handle(), authenticator.operator_ca().handle());
+  }
+
+  const AdminRoutes& routes;
+  const OperatorAuthenticator& authenticator;
+  const config::AdminSettings& settings;
+  ssl::context tls{ssl::context::tls_server};
+  net::io_context io{1};
+  tcp::acceptor acceptor{io};
+
+  void accept();
+};
+
+namespace {
+
+class AdminSession : public std::enable_shared_from_this<AdminSession> {
+ public:
+  AdminSession(tcp::socket socket, AdminServer::State& state)
+      : stream_(std::move(socket), state.tls), state_(state) {}
+
+  void start() {
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(10));
+    stream_.async_handshake(ssl::stream_base::server,
+                            [self = shared_from_this()](beast::error_code ec) {
+                              if (ec) {
+                                spdlog::info("event=api_tls_failure error=\"{}\"", ec.message());
+                                return;
+                              }
+                              self->read();
+                            });
+  }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(state_.settings.max_body_bytes);
+    parser_->header_limit(16 * 1024);
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&AdminSession::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream) {
+      return shutdown();
+    }
+    if (ec == http::error::body_limit || ec == http::error::header_limit) {
+      response_ = problem_response(
+          http::status::payload_too_large, "too-large",
+          fmt::format("the request is larger than [admin] max_body_bytes ({} bytes); split it",
+                      state_.settings.max_body_bytes),
+          "", 11);
+      return write(true);
+    }
+    if (ec) {
+      return;  // timeouts, resets, TLS errors: nothing to answer
+    }
+    const HttpRequest& request = parser_->get();
+    // Exceptions never leave this handler: every failure becomes an HTTP answer.
+    try {
+      response_ = answer(request);
+    } catch (const std::exception& e) {
+      spdlog::error("event=api_failure error=\"{}\"", e.what());
+      response_ = problem_response(http::status::internal_server_error, "internal",
+                                   "the request failed inside revocore; see its log", "",
+                                   request.version());
+    }
+    response_.keep_alive(request.keep_alive());
+    write(!request.keep_alive());
+  }
+
+  HttpResponse answer(const HttpRequest& request) {
+    SSL* ssl = stream_.native_handle();
+    const pki::ScopedX509 peer(::SSL_get1_peer_certificate(ssl));
+    OperatorIdentity caller;
+    try {
+      caller = state_.authenticator.authenticate(peer.get(), ::SSL_get_peer_cert_chain(ssl));
+    } catch (const Error& e) {
+      const std::string_view target(request.target().data(), request.target().size());
+      spdlog::warn("event=api_refused path=\"{}\" error=\"{}\"", target.substr(0, 200), e.what());
+      return problem_response(e, target.substr(0, target.find('?')), request.version());
+    }
+    return state_.routes.handle(request, caller);
+  }
+
+  void write(bool close_after) {
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
+    http::async_write(stream_, response_,
+                      [self = shared_from_this(), close_after](beast::error_code ec, std::size_t) {
+                        if (ec) {
+                          return;
+                        }
+                        if (close_after) {
+                          return self->shutdown();
+                        }
+                        self->read();
+                      });
+  }
+
+  void shutdown() {
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+    stream_.async_shutdown([self = shared_from_this()](beast::error_code) {});
+  }
+
+  beast::ssl_stream<beast::tcp_stream> stream_;
+  AdminServer::State& state_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  HttpResponse response_;
+};
+
+}  // namespace
+
+void AdminServer::State::accept() {
+  acceptor.async_accept(io, [this](beast::error_code ec, tcp::socket socket) {
+    if (!acceptor.is_open()) {
+      return;
+    }
+    if (!ec) {
+      std::make_shared<AdminSession>(std::move(socket), *this)->start();
+    }
+    accept();
+  });
+}
+
+AdminServer::AdminServer(const AdminRoutes& routes, const OperatorAuthenticator& authenticator,
+                         const config::AdminSettings& settings)
+    : state_(std::make_unique<State>(routes, authenticator, settings)) {}
+
+AdminServer::~AdminServer() {
+  stop();
+}
+
+unsigned short AdminServer::listen() {
+  const auto& settings = state_->settings;
+  beast::error_code ec;
+  const auto address = net::ip::make_address(settings.listen_address, ec);
+  if (ec) {
+    throw Error(ErrorCode::kInvalidConfig,
+                fmt::format("[admin] listen address '{}' is not an IP address; use e.g. 127.0.0.1",
+                            settings.listen_address));
+  }
+  const tcp::endpoint endpoint(address, settings.port);
+  tcp::acceptor& acceptor = state_->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) {
+    acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    acceptor.bind(endpoint, ec);
+  }
+  if (!ec) {
+    acceptor.listen(net::socket_base::max_listen_connections, ec);
+  }
+  if (ec) {
+    throw Error(ErrorCode::kStoreIo,
+                fmt::format("cannot listen on {}:{} for the operator API: {}",
+                            settings.listen_address, settings.port, ec.message()));
+  }
+  return acceptor.local_endpoint().port();
+}
+
+void AdminServer::start() {
+  state_->accept();
+  thread_ = std::thread([this] {
+    // A handler that throws (it should not) must not take the process down with it.
+    while (true) {
+      try {
+        state_->io.run();
+        return;
+      } catch (const std::exception& e) {
+        spdlog::error("event=api_loop_failure error=\"{}\"", e.what());
+      }
+    }
+  });
+}
+
+void AdminServer::stop() {
+  if (!thread_.joinable()) {
+    return;
+  }
+  net::post(state_->io, [this] {
+    beast::error_code ignored;
+    state_->acceptor.close(ignored);
+    state_->io.stop();
+  });
+  thread_.join();
+}
+
+}  // namespace revocore::api

@@ -1,0 +1,147 @@
+#include "api/operator_authentication.hpp"
+
+#include <fmt/format.h>
+
+#include "api/record_json.hpp"
+#include "pki/x509_crl.hpp"
+#include "revocation/error.hpp"
+
+namespace revocore::api {
+namespace {
+
+pki::X509Certificate load_operator_ca(const config::AdminSettings& settings) {
+  try {
+    return std::move(pki::X509Certificate::load_file(settings.client_ca).front());
+  } catch (const Error& e) {
+    throw Error(ErrorCode::kInvalidConfig, fmt::format("[admin] client_ca: {}", e.what()));
+  }
+}
+
+[[noreturn]] void refuse(const std::string& subject, std::string_view why) {
+  throw Error(ErrorCode::kOperatorRefused,
+              fmt::format("the client certificate '{}' is refused: {}", subject, why));
+}
+
+}  // namespace
+
+OperatorAuthenticator::OperatorAuthenticator(Store& store, const config::Configuration& config,
+                                             Clock clock)
+    : store_(store),
+      settings_(config.admin.value()),
+      clock_(std::move(clock)),
+      ca_(load_operator_ca(settings_)) {
+  const std::string ca_der = ca_.der();
+  for (const auto& issuer : config.issuers) {
+    try {
+      if (pki::X509Certificate::load_file(issuer.certificate).front().der() == ca_der) {
+        store_issuer_name_ = issuer.name;
+      }
+    } catch (const Error&) {
+      // An unreadable issuer certificate is reported by the commands that use it.
+    }
+  }
+  if (store_issuer_name_.empty() && settings_.client_crl.empty()) {
+    throw Error(ErrorCode::kInvalidConfig,
+                fmt::format("{}: [admin] has no way to learn which operator certificates are "
+                            "revoked; set client_crl to the operator CA's CRL, or configure the "
+                            "operator CA ({}) as an [[issuer]] so revocore itself tracks them",
+                            config.source, settings_.client_ca.string()));
+  }
+}
+
+OperatorIdentity OperatorAuthenticator::authenticate(X509* peer, STACK_OF(X509) * sent) const {
+  if (peer == nullptr) {
+    throw Error(ErrorCode::kNotAuthenticated,
+                fmt::format("no client certificate was presented; the operator API needs one "
+                            "issued by the operator CA '{}' (with curl: --cert FILE --key FILE)",
+                            ca_.subject_text()));
+  }
+  ::X509_up_ref(peer);
+  const pki::X509Certificate certificate{pki::ScopedX509(peer)};
+  const std::string subject = certificate.subject_text();
+
+  const pki::ScopedX509Store trusted(::X509_STORE_new());
+  ::X509_STORE_add_cert(trusted.get(), ca_.handle());
+  X509_VERIFY_PARAM* param = ::X509_STORE_get0_param(trusted.get());
+  // The operator CA is trusted as configured, also when it is an intermediate CA.
+  unsigned long flags = X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_USE_CHECK_TIME;
+  ::X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(clock_()));
+  // extendedKeyUsage, when present, must allow clientAuth (RFC 5280 4.2.1.12).
+  ::X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_SSL_CLIENT);
+  if (!store_issuer_name_.empty()) {
+    // Revocation comes from the store below.
+  } else {
+    pki::ScopedX509Crl crl;
+    try {
+      crl = pki::load_crl_file(settings_.client_crl);
+    } catch (const Error& e) {
+      // Fail closed: without the CRL nobody can tell whether this operator was revoked.
+      refuse(subject, fmt::format("the operator CA's CRL cannot be read ({}); publish it to {}",
+                                  e.what(), settings_.client_crl.string()));
+    }
+    ::X509_STORE_add_crl(trusted.get(), crl.get());
+    flags |= X509_V_FLAG_CRL_CHECK;
+  }
+  ::X509_VERIFY_PARAM_set_flags(param, flags);
+
+  const pki::ScopedX509StoreCtx context(::X509_STORE_CTX_new());
+  if (!context || ::X509_STORE_CTX_init(context.get(), trusted.get(), peer, sent) != 1) {
+    refuse(subject, "it cannot be checked (out of memory)");
+  }
+  if (::X509_verify_cert(context.get()) != 1) {
+    const int error = ::X509_STORE_CTX_get_error(context.get());
+    switch (error) {
+      case X509_V_ERR_CERT_HAS_EXPIRED:
+        refuse(subject, fmt::format("it expired on {}; ask the operator CA for a new one",
+                                    format_time(certificate.not_after())));
+      case X509_V_ERR_CERT_NOT_YET_VALID:
+        refuse(subject, "it is not valid yet");
+      case X509_V_ERR_CERT_REVOKED:
+        refuse(subject, fmt::format("the operator CA has revoked it (serial {})",
+                                    certificate.serial().hex()));
+      case X509_V_ERR_INVALID_PURPOSE:
+        refuse(subject, "its extendedKeyUsage does not allow clientAuth");
+      case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+      case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+      case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+      case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+      case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+        refuse(subject,
+               fmt::format("it was not issued by the operator CA '{}'", ca_.subject_text()));
+      case X509_V_ERR_CRL_HAS_EXPIRED:
+      case X509_V_ERR_UNABLE_TO_GET_CRL:
+      case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+      case X509_V_ERR_CRL_NOT_YET_VALID:
+        refuse(subject,
+               fmt::format("revocation cannot be checked: the CRL {} {}; publish a current CRL "
+                           "of the operator CA there",
+                           settings_.client_crl.string(), ::X509_verify_cert_error_string(error)));
+      default:
+        refuse(subject, ::X509_verify_cert_error_string(error));
+    }
+  }
+  if (!store_issuer_name_.empty()) {
+    check_in_store(certificate, subject);
+  }
+  return OperatorIdentity{subject, certificate.serial().hex()};
+}
+
+void OperatorAuthenticator::check_in_store(const pki::X509Certificate& certificate,
+                                           const std::string& subject) const {
+  const StoreTransaction txn = store_.read();
+  const auto issuer = txn.issuer_by_name(store_issuer_name_);
+  const auto record =
+      issuer ? txn.certificate(CertificateKey{issuer->id, certificate.serial()}) : std::nullopt;
+  if (!record) {
+    refuse(subject, fmt::format("serial {} is not registered with issuer '{}' in revocore; "
+                                "register it (POST /api/v1/certificates or `revocore import`) "
+                                "so that revocore can revoke it",
+                                certificate.serial().hex(), store_issuer_name_));
+  }
+  if (record->status != CertificateStatus::kValid) {
+    refuse(subject, fmt::format("it is {} ({}) since {} in revocore", to_string(record->status),
+                                to_string(record->reason), format_time(record->revocation_time)));
+  }
+}
+
+}  // namespace revocore::api

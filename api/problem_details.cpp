@@ -1,0 +1,110 @@
+#include "api/problem_details.hpp"
+
+#include <boost/json.hpp>
+
+namespace revocore::api {
+namespace {
+
+namespace http = boost::beast::http;
+
+std::string_view code_name(ErrorCode code) noexcept {
+  switch (code) {
+    case ErrorCode::kInvalidArgument:
+      return "invalid-argument";
+    case ErrorCode::kNotFound:
+      return "not-found";
+    case ErrorCode::kWrongState:
+      return "wrong-state";
+    case ErrorCode::kIllegalTransition:
+      return "illegal-transition";
+    case ErrorCode::kReasonNotOffered:
+      return "reason-not-offered";
+    case ErrorCode::kDuplicate:
+      return "duplicate";
+    case ErrorCode::kUnknownIssuer:
+      return "unknown-issuer";
+    case ErrorCode::kInvalidCertificate:
+      return "invalid-certificate";
+    case ErrorCode::kInvalidManifest:
+      return "invalid-registration";
+    case ErrorCode::kInvalidConfig:
+      return "invalid-config";
+    case ErrorCode::kApprovalDenied:
+      return "approval-denied";
+    case ErrorCode::kStoreCorrupt:
+      return "store-corrupt";
+    case ErrorCode::kStoreVersion:
+      return "store-version";
+    case ErrorCode::kStoreFull:
+      return "store-full";
+    case ErrorCode::kStoreIo:
+      return "store-io";
+    case ErrorCode::kCrlNotPublished:
+      return "crl-not-published";
+    case ErrorCode::kNotAuthenticated:
+      return "not-authenticated";
+    case ErrorCode::kOperatorRefused:
+      return "operator-refused";
+  }
+  return "error";
+}
+
+}  // namespace
+
+http::status http_status_for(ErrorCode code) noexcept {
+  switch (code) {
+    case ErrorCode::kInvalidArgument:
+    case ErrorCode::kReasonNotOffered:
+    case ErrorCode::kUnknownIssuer:
+    case ErrorCode::kInvalidCertificate:
+    case ErrorCode::kInvalidManifest:
+      return http::status::bad_request;
+    case ErrorCode::kNotAuthenticated:
+      return http::status::unauthorized;
+    case ErrorCode::kOperatorRefused:
+      return http::status::forbidden;
+    case ErrorCode::kNotFound:
+      return http::status::not_found;
+    case ErrorCode::kWrongState:
+    case ErrorCode::kIllegalTransition:
+    case ErrorCode::kDuplicate:
+    case ErrorCode::kApprovalDenied:
+      return http::status::conflict;
+    case ErrorCode::kStoreFull:
+      return http::status::insufficient_storage;
+    case ErrorCode::kInvalidConfig:
+    case ErrorCode::kStoreCorrupt:
+    case ErrorCode::kStoreVersion:
+    case ErrorCode::kStoreIo:
+    case ErrorCode::kCrlNotPublished:
+      return http::status::internal_server_error;
+  }
+  return http::status::internal_server_error;
+}
+
+HttpResponse problem_response(http::status status, std::string_view code, std::string_view detail,
+                              std::string_view instance, unsigned version) {
+  HttpResponse response{status, version};
+  response.set(http::field::content_type, "application/problem+json");
+  response.set(http::field::cache_control, "no-store");
+  if (status == http::status::unauthorized) {
+    // RFC 9110 11.6.1 asks for a challenge; the scheme here is TLS client authentication.
+    response.set(http::field::www_authenticate, "TLS-client-certificate");
+  }
+  boost::json::object body{{"type", std::string("urn:revocore:problem:") + std::string(code)},
+                           {"title", std::string(http::obsolete_reason(status))},
+                           {"status", static_cast<int>(status)},
+                           {"detail", detail},
+                           {"instance", instance}};
+  response.body() = boost::json::serialize(body);
+  response.body() += '\n';
+  response.prepare_payload();
+  return response;
+}
+
+HttpResponse problem_response(const Error& error, std::string_view instance, unsigned version) {
+  return problem_response(http_status_for(error.code()), code_name(error.code()), error.what(),
+                          instance, version);
+}
+
+}  // namespace revocore::api

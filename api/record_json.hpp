@@ -1,0 +1,42 @@
+#pragma once
+// The JSON form of store records, one definition shared by the operator API and the command
+// line's --json output, so a script sees the same fields from both.
+#include <boost/json.hpp>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "config/configuration.hpp"
+#include "crl/crl_publisher.hpp"
+#include "lifecycle/lifecycle_processes.hpp"
+#include "revocation/records.hpp"
+#include "revocation/store.hpp"
+
+namespace revocore::api {
+
+std::string format_time(UnixTime time);  // ISO 8601 UTC, e.g. 2026-11-22T04:45:07Z
+// Reads 2026-11-22 or 2026-11-22T04:45:07Z (UTC); throws kInvalidArgument naming `what`.
+UnixTime parse_time(std::string_view text, std::string_view what);
+// The issuer's configured name, or "#id" for one the store no longer names.
+std::string issuer_name(const StoreTransaction& txn, IssuerId id);
+
+// A certificate named as people name it: the issuer's configured name and the serial in hex.
+// Throws kNotFound listing the registered issuers, or naming the serial.
+std::pair<CertificateKey, CertificateRecord> find_certificate(const StoreTransaction& txn,
+                                                              std::string_view issuer,
+                                                              std::string_view serial_hex);
+
+// Every configured process: title, target, approval step and offered reasons, by name.
+boost::json::object processes_json(const config::Configuration& config);
+
+boost::json::object user_json(const StoreTransaction& txn, const User& user);
+boost::json::object credential_json(const StoreTransaction& txn, const Credential& credential);
+boost::json::object certificate_json(const StoreTransaction& txn, const CertificateKey& key,
+                                     const CertificateRecord& record);
+boost::json::object audit_json(const AuditRecord& record);
+boost::json::object approval_json(const ApprovalRequest& request);
+boost::json::object outcome_json(const lifecycle::ProcessOutcome& outcome);
+boost::json::object published_json(const crl::PublishedCrl& crl);
+boost::json::object job_json(const JobRecord& job);
+
+}  // namespace revocore::api

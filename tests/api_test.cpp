@@ -1,0 +1,468 @@
+// The operator API through a real HTTPS client with client certificates (curl): every process,
+// approvals by a second operator, the audit, certificate registration, batch jobs, and each
+// error status (400, 401, 403, 404, 405, 409). Operators are authenticated by certificates of
+// the demo's operator CA, which is one of revocore's own issuers; a second suite runs the same
+// API with the operator CA's CRL made by `openssl ca` instead.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+#include <boost/json.hpp>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "pki/demo_pki.hpp"
+#include "pki/private_key.hpp"
+#include "tests/test_support.hpp"
+
+namespace revocore {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+struct Answer {
+  int status = 0;
+  json::value body;
+  std::string text;
+};
+
+std::string read_text(const fs::path& file) {
+  std::stringstream buffer;
+  buffer << std::ifstream(file).rdbuf();
+  return buffer.str();
+}
+
+// A demo data directory with CardsProcLock configured to need approval, and `revocore serve`
+// with both listeners on free loopback ports.
+class ApiTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir();
+    ASSERT_EQ(testing::run_command(fmt::format("{} --data-dir {} --operator demo demo",
+                                               REVOCORE_BINARY, data().string())),
+              0);
+    std::string config = read_text(data() / "revocore.toml");
+    const std::string lock_card = "title = \"Lock card\"\ntarget = \"credential\"\n";
+    const auto at = config.find(lock_card);
+    ASSERT_NE(at, std::string::npos);
+    const auto approval = config.find("approval = false", at);
+    config.replace(approval, 16, "approval = true");
+    std::ofstream(data() / "revocore.toml") << config;
+    responder_ = testing::start_responder(REVOCORE_BINARY, data(), dir_->path());
+  }
+
+  static void TearDownTestSuite() {
+    testing::stop_responder(responder_);
+    delete dir_;
+  }
+
+  // A failed SetUpTestSuite would only skip the tests; fail each of them instead.
+  void SetUp() override {
+    ASSERT_NE(responder_.admin_port, 0) << read_text(dir_->path() / "serve.err");
+  }
+
+  static fs::path data() { return dir_->path() / "data"; }
+  static std::string file(const std::string& name) { return (data() / name).string(); }
+  static std::string operator_1() {
+    return fmt::format("--cert {0} --key {1}", file("pki/operator-1.pem"),
+                       file("pki/operator-1.key"));
+  }
+  static std::string operator_2() {
+    return fmt::format("--cert {0} --key {1}", file("pki/operator-2.pem"),
+                       file("pki/operator-2.key"));
+  }
+
+  // One request with curl; `credentials` are curl's --cert/--key options (or none).
+  static Answer call(const std::string& credentials, const std::string& method,
+                     const std::string& path, const std::string& body = "") {
+    const fs::path body_file = dir_->path() / "request.json";
+    const fs::path answer_file = dir_->path() / "answer.json";
+    std::ofstream(body_file) << body;
+    std::string status;
+    testing::run_command(
+        fmt::format("curl -sS --cacert {} {} -X {} {} -o {} -w '%{{http_code}}' "
+                    "https://127.0.0.1:{}{}",
+                    file("pki/root-ca.pem"), credentials, method,
+                    body.empty() ? "" : fmt::format("--data-binary @{}", body_file.string()),
+                    answer_file.string(), responder_.admin_port, path),
+        &status);
+    Answer answer;
+    answer.status = std::atoi(status.c_str());
+    answer.text = read_text(answer_file);
+    boost::system::error_code ec;
+    answer.body = json::parse(answer.text, ec);
+    return answer;
+  }
+  static Answer get(const std::string& path) { return call(operator_1(), "GET", path); }
+  static Answer post(const std::string& path, const std::string& body) {
+    return call(operator_1(), "POST", path, body);
+  }
+
+  static std::string user_state(const std::string& id) {
+    const Answer answer = get("/api/v1/users/" + id);
+    return answer.status == 200 ? std::string(answer.body.at("state").as_string()) : "?";
+  }
+
+  // `openssl ocsp` against the public listener for a certificate file of the demo.
+  static std::string ocsp_status(const std::string& certificate) {
+    std::string out;
+    testing::run_command(fmt::format("openssl ocsp -issuer {} -cert {} -url http://127.0.0.1:{}/ "
+                                     "-no_nonce -VAfile {}",
+                                     file("pki/issuing-ca.pem"), certificate, responder_.port,
+                                     file("pki/ocsp-responder.pem")),
+                         &out);
+    return out;
+  }
+
+  // A problem details answer: the status, its content and the detail.
+  static void expect_problem(const Answer& answer, int status, const std::string& detail_part) {
+    EXPECT_EQ(answer.status, status) << answer.text;
+    ASSERT_TRUE(answer.body.is_object()) << answer.text;
+    EXPECT_EQ(answer.body.at("status").as_int64(), status);
+    EXPECT_TRUE(answer.body.as_object().contains("type"));
+    EXPECT_TRUE(answer.body.as_object().contains("title"));
+    const std::string detail(answer.body.at("detail").as_string());
+    EXPECT_NE(detail.find(detail_part), std::string::npos) << detail;
+  }
+
+  static testing::TempDir* dir_;
+  static testing::ResponderProcess responder_;
+};
+
+testing::TempDir* ApiTest::dir_ = nullptr;
+testing::ResponderProcess ApiTest::responder_;
+
+constexpr const char* kOperator1 = "CN=Olivia Olsson (operator),O=revocore demo";
+constexpr const char* kOperator2 = "CN=Oskar Ohlin (operator),O=revocore demo";
+
+TEST_F(ApiTest, WhoamiIsTheCertificateSubject) {
+  const Answer answer = get("/api/v1/whoami");
+  ASSERT_EQ(answer.status, 200) << answer.text;
+  EXPECT_EQ(answer.body.at("subject"), kOperator1);
+}
+
+TEST_F(ApiTest, EveryUserProcessAndOcspSeesItAtOnce) {
+  // After the demo, user 1003 is active with card-1003 and mobile-1003.
+  const std::string mobile = file("import/mobile-1003.pem");
+  EXPECT_NE(ocsp_status(mobile).find(": good"), std::string::npos);
+
+  Answer answer = post("/api/v1/processes/UsersProcDeactivate",
+                       R"({"target": "1003", "reason": "Parental leave"})");
+  ASSERT_EQ(answer.status, 200) << answer.text;
+  EXPECT_EQ(answer.body.at("outcome"), "applied");
+  EXPECT_EQ(answer.body.at("audit").at("operator"), kOperator1);
+  EXPECT_EQ(answer.body.at("certificates").at("held").as_int64(), 3);
+  EXPECT_FALSE(answer.body.at("crls").as_array().empty());  // regenerated at once
+  EXPECT_EQ(user_state("1003"), "inactive");
+  EXPECT_NE(ocsp_status(mobile).find("Reason: certificateHold"), std::string::npos);
+
+  answer = post("/api/v1/processes/UsersProcReactivate",
+                R"({"target": "1003", "reason": "Returned from leave"})");
+  ASSERT_EQ(answer.status, 200) << answer.text;
+  EXPECT_EQ(answer.body.at("certificates").at("released").as_int64(), 3);
+  EXPECT_EQ(user_state("1003"), "active");
+  EXPECT_NE(ocsp_status(mobile).find(": good"), std::string::npos);
+
+  answer =
+      post("/api/v1/processes/UsersProcLock",
+           R"({"target": "1003", "reason": "Key compromise", "invalidity_date": "2026-11-01"})");
+  ASSERT_EQ(answer.status, 200) << answer.text;
+  EXPECT_EQ(answer.body.at("certificates").at("revoked").as_int64(), 3);
+  EXPECT_EQ(user_state("1003"), "locked");
+  EXPECT_NE(ocsp_status(mobile).find("Reason: keyCompromise"), std::string::npos);
+  const Answer card = get("/api/v1/credentials/card-1003");
+  ASSERT_EQ(card.status, 200);
+  const auto& certificate = card.body.at("certificates").as_array().at(0);
+  EXPECT_EQ(certificate.at("status"), "revoked");
+  EXPECT_EQ(certificate.at("invalidity_date"), "2026-11-01T00:00:00Z");
+  const Answer by_serial = get(fmt::format("/api/v1/certificates/demo-issuing-ca/{}",
+                                           std::string(certificate.at("serial").as_string())));
+  ASSERT_EQ(by_serial.status, 200) << by_serial.text;
+  EXPECT_EQ(by_serial.body.at("reason"), "keyCompromise");
+}
+
+TEST_F(ApiTest, CardProcessesAndApprovalByASecondOperator) {
+  Answer answer = post("/api/v1/processes/CardsProcDeactivate",
+                       R"({"target": "card-1002", "reason": "Card left at home"})");
+  ASSERT_EQ(answer.status, 200) << answer.text;
+  EXPECT_EQ(get("/api/v1/credentials/card-1002").body.at("state"), "inactive");
+  answer = post("/api/v1/processes/CardsProcReactivate",
+                R"({"target": "card-1002", "reason": "Card found"})");
+  ASSERT_EQ(answer.status, 200) << answer.text;
+  EXPECT_EQ(get("/api/v1/credentials/card-1002").body.at("state"), "active");
+
+  // CardsProcLock needs approval in this suite's configuration.
+  answer =
+      post("/api/v1/processes/CardsProcLock", R"({"target": "card-1002", "reason": "Card lost"})");
+  ASSERT_EQ(answer.status, 202) << answer.text;
+  EXPECT_EQ(answer.body.at("outcome"), "pending_approval");
+  const std::int64_t id = answer.body.at("approval").as_int64();
+  EXPECT_EQ(get("/api/v1/credentials/card-1002").body.at("state"), "active");  // nothing yet
+  const Answer pending = get("/api/v1/approvals");
+  ASSERT_EQ(pending.status, 200);
+  ASSERT_EQ(pending.body.as_array().size(), 1u);
+  EXPECT_EQ(pending.body.as_array()[0].at("requested_by"), kOperator1);
+
+  // The requester cannot approve their own request.
+  expect_problem(post(fmt::format("/api/v1/approvals/{}/approve", id), ""), 409, "cannot decide");
+  answer = call(operator_2(), "POST", fmt::format("/api/v1/approvals/{}/approve", id));
+  ASSERT_EQ(answer.status, 200) << answer.text;
+  EXPECT_EQ(answer.body.at("audit").at("operator"), kOperator2);
+  EXPECT_EQ(answer.body.at("audit").at("requested_by"), kOperator1);
+  EXPECT_EQ(get("/api/v1/credentials/card-1002").body.at("state"), "locked");
+  EXPECT_NE(ocsp_status(file("import/card-1002.pem")).find("Reason: keyCompromise"),
+            std::string::npos);
+  // Decided once only.
+  expect_problem(call(operator_2(), "POST", fmt::format("/api/v1/approvals/{}/reject", id)), 409,
+                 "");
+
+  // A rejected request changes nothing.
+  answer = post("/api/v1/processes/CardsProcLock",
+                R"({"target": "card-1003", "reason": "Card damaged"})");
+  ASSERT_EQ(answer.status, 202) << answer.text;
+  answer = call(operator_2(), "POST",
+                fmt::format("/api/v1/approvals/{}/reject", answer.body.at("approval").as_int64()),
+                R"({"note": "the card is in the drawer"})");
+  ASSERT_EQ(answer.status, 200) << answer.text;
+  EXPECT_EQ(answer.body.at("outcome"), "rejected");
+  EXPECT_EQ(get("/api/v1/credentials/card-1003").body.at("state"), "active");
+  EXPECT_TRUE(get("/api/v1/approvals").body.as_array().empty());
+  EXPECT_EQ(get("/api/v1/approvals?all=true").body.as_array().size(), 2u);
+}
+
+TEST_F(ApiTest, AuditAndProcessesAreListed) {
+  ASSERT_EQ(post("/api/v1/processes/UsersProcDeactivate",
+                 R"({"target": "1004", "reason": "Leave of absence"})")
+                .status,
+            200);
+  const Answer audit = get("/api/v1/audit?limit=3");
+  ASSERT_EQ(audit.status, 200) << audit.text;
+  ASSERT_EQ(audit.body.as_array().size(), 3u);
+  EXPECT_EQ(audit.body.as_array()[0].at("process"), "UsersProcDeactivate");
+  EXPECT_EQ(audit.body.as_array()[0].at("operator"), kOperator1);
+  const Answer processes = get("/api/v1/processes");
+  ASSERT_EQ(processes.status, 200);
+  EXPECT_EQ(processes.body.at("CardsProcLock").at("approval"), true);
+  EXPECT_EQ(processes.body.at("UsersProcLock").at("target"), "user");
+}
+
+TEST_F(ApiTest, RegistersANewlyIssuedCertificate) {
+  ASSERT_EQ(testing::run_command(fmt::format(
+                "cd {0} && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                "-subj '/CN=Frida Fors (card)' -keyout frida.key -out frida.csr && openssl x509 "
+                "-req -in frida.csr -CA pki/issuing-ca.pem -CAkey pki/issuing-ca.key -set_serial "
+                "0x0F1DA -days 30 -out frida.pem && openssl req -x509 -newkey ec -pkeyopt "
+                "ec_paramgen_curve:P-256 -nodes -subj /CN=nobody -keyout nobody.key -out "
+                "nobody.pem -days 5",
+                data().string())),
+            0);
+  const json::object registration{{"certificate", read_text(data() / "frida.pem")},
+                                  {"credential", "card-1006"},
+                                  {"type", "card"},
+                                  {"user", "1006"},
+                                  {"user_name", "Frida Fors"}};
+  Answer answer = post("/api/v1/certificates", json::serialize(registration));
+  ASSERT_EQ(answer.status, 201) << answer.text;
+  EXPECT_EQ(answer.body.at("certificates").as_int64(), 1);
+  EXPECT_EQ(answer.body.at("user_created"), true);
+  const Answer user = get("/api/v1/users/1006");
+  ASSERT_EQ(user.status, 200);
+  EXPECT_EQ(user.body.at("name"), "Frida Fors");
+  EXPECT_EQ(get("/api/v1/certificates/demo-issuing-ca/0F1DA").body.at("status"), "valid");
+  EXPECT_NE(ocsp_status(file("frida.pem")).find(": good"), std::string::npos);
+  const Answer audit = get("/api/v1/audit?limit=1");
+  EXPECT_EQ(audit.body.as_array()[0].at("process"), "Register");
+
+  // Registered twice: a conflict, nothing changes.
+  expect_problem(post("/api/v1/certificates", json::serialize(registration)), 409, "");
+  // A certificate of a CA revocore does not know.
+  json::object stranger = registration;
+  stranger["certificate"] = read_text(data() / "nobody.pem");
+  stranger["credential"] = "card-1007";
+  stranger["user"] = "1007";
+  expect_problem(post("/api/v1/certificates", json::serialize(stranger)), 400,
+                 "not a configured issuer");
+  EXPECT_EQ(get("/api/v1/users/1007").status, 404);
+  stranger["certificate"] = "not a certificate";
+  expect_problem(post("/api/v1/certificates", json::serialize(stranger)), 400,
+                 "not a DER X.509 certificate");
+  stranger["type"] = "floppy";
+  expect_problem(post("/api/v1/certificates", json::serialize(stranger)), 400, "credential types");
+}
+
+TEST_F(ApiTest, BatchJobReportsProgressAndFailures) {
+  Answer answer = post("/api/v1/jobs", R"({"reason": "Left the organisation",
+                                           "targets": ["1002", "1003", "no-such-user", "1001"]})");
+  ASSERT_EQ(answer.status, 202) << answer.text;
+  const std::int64_t id = answer.body.at("id").as_int64();
+  for (int i = 0; i < 100 && answer.body.at("status") != "done"; ++i) {
+    ::usleep(50'000);
+    answer = get(fmt::format("/api/v1/jobs/{}", id));
+  }
+  ASSERT_EQ(answer.body.at("status"), "done") << answer.text;
+  EXPECT_EQ(answer.body.at("total").as_int64(), 4);
+  EXPECT_EQ(answer.body.at("applied").as_int64(), 2);
+  EXPECT_EQ(answer.body.at("failed").as_int64(), 2);  // unknown, and 1001 already locked
+  EXPECT_EQ(answer.body.at("crls_published"), true);
+  EXPECT_EQ(answer.body.at("failures").as_array().size(), 2u);
+  EXPECT_EQ(user_state("1002"), "locked");
+  EXPECT_EQ(user_state("1003"), "locked");
+  EXPECT_EQ(get("/api/v1/jobs").body.as_array().size(), 1u);
+
+  expect_problem(post("/api/v1/jobs", R"({"reason": "Left the organisation", "targets": []})"), 400,
+                 "no targets");
+  expect_problem(post("/api/v1/jobs", R"({"reason": "Bored", "targets": ["1004"]})"), 400,
+                 "Left the organisation");
+  expect_problem(post("/api/v1/jobs", R"({"process": "CardsProcLock", "reason": "Card lost",
+                                          "targets": ["card-1004"]})"),
+                 409, "approval");
+  expect_problem(get("/api/v1/jobs/99"), 404, "#99");
+}
+
+TEST_F(ApiTest, BadRequestsGetProblemDetailsAndChangeNothing) {
+  const std::string lock = "/api/v1/processes/UsersProcLock";
+  expect_problem(post(lock, "{not json"), 400, "not JSON");
+  expect_problem(post(lock, "[1, 2]"), 400, "JSON object");
+  expect_problem(post(lock, R"({"target": "1002"})"), 400, "needs 'reason'");
+  expect_problem(post(lock, R"({"target": "1002", "reason": "x", "reson": "y"})"), 400,
+                 "unknown field 'reson'");
+  expect_problem(post(lock, R"({"target": 1002, "reason": "Key compromise"})"), 400,
+                 "must be a string");
+  expect_problem(post(lock, R"({"target": "1002", "reason": "Bored"})"), 400,
+                 "Left the organisation");
+  expect_problem(
+      post(lock,
+           R"({"target": "1002", "reason": "Key compromise", "invalidity_date": "yesterday"})"),
+      400, "not a date");
+  expect_problem(post(lock, R"({"target": "9999", "reason": "Key compromise"})"), 404, "user 9999");
+  expect_problem(post(lock, R"({"target": "1001", "reason": "Key compromise"})"), 409, "locked");
+  expect_problem(post("/api/v1/processes/UsersProcTeleport", "{}"), 404, "not configured");
+  expect_problem(get("/api/v1/users/nobody"), 404, "nobody");
+  expect_problem(get("/api/v1/credentials/card-0"), 404, "card-0");
+  expect_problem(get("/api/v1/certificates/no-ca/01"), 404, "demo-issuing-ca");
+  expect_problem(get("/api/v1/certificates/demo-issuing-ca/ZZ"), 400, "");
+  expect_problem(get("/api/v1/approvals/x/approve"), 405, "POST");
+  expect_problem(get("/api/v2/users/1001"), 404, "/api/v1/");
+  expect_problem(get("/api/v1/users/%zz"), 400, "%25");
+  const Answer method = call(operator_1(), "DELETE", "/api/v1/users/1002");
+  expect_problem(method, 405, "GET");
+  EXPECT_EQ(user_state("1002"), "active");  // nothing above changed anything
+  EXPECT_EQ(get("/api/v1/audit?limit=1000").body.as_array().size(),
+            get("/api/v1/audit?limit=1000").body.as_array().size());
+}
+
+TEST_F(ApiTest, RefusedCertificatesGet401Or403) {
+  // No certificate at all.
+  expect_problem(call("", "GET", "/api/v1/whoami"), 401, "no client certificate");
+  // A certificate from another CA (self-signed, for client authentication).
+  ASSERT_EQ(testing::run_command(fmt::format(
+                "cd {} && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                "-subj /CN=intruder -addext extendedKeyUsage=clientAuth -keyout intruder.key "
+                "-out intruder.pem -days 5",
+                data().string())),
+            0);
+  expect_problem(
+      call(fmt::format("--cert {0}/intruder.pem --key {0}/intruder.key", data().string()), "GET",
+           "/api/v1/whoami"),
+      403, "not issued by the operator CA");
+
+  // Certificates of the operator CA: expired, not registered with revocore, locked.
+  const pki::ScopedEvpPkey ca_key = pki::load_private_key("test", data() / "pki/operator-ca.key");
+  ::EVP_PKEY_up_ref(ca_key.get());
+  const pki::IssuedCertificate ca{
+      std::move(pki::X509Certificate::load_file(data() / "pki/operator-ca.pem").front()),
+      pki::ScopedEvpPkey(ca_key.get())};
+  const UnixTime now = static_cast<UnixTime>(::time(nullptr));
+  auto issue = [&](const char* name, UnixTime not_before, UnixTime not_after) {
+    const auto issued = pki::issue_certificate(
+        {pki::CertificateRole::kEndEntity, name, "revocore test", not_before, not_after}, &ca);
+    pki::write_certificate_pem(data() / fmt::format("{}.pem", name), issued.certificate);
+    pki::write_private_key_pem(data() / fmt::format("{}.key", name), issued.key.get());
+    return fmt::format("--cert {0}/{1}.pem --key {0}/{1}.key", data().string(), name);
+  };
+  expect_problem(call(issue("expired", now - 100 * 86400, now - 86400), "GET", "/api/v1/whoami"),
+                 403, "expired");
+  expect_problem(call(issue("unregistered", now - 86400, now + 86400), "GET", "/api/v1/whoami"),
+                 403, "not registered");
+
+  // Locking an operator in revocore revokes their certificate, and their access with it.
+  ASSERT_EQ(call(operator_2(), "GET", "/api/v1/whoami").status, 200);
+  ASSERT_EQ(post("/api/v1/processes/UsersProcLock",
+                 R"({"target": "operator-2", "reason": "Key compromise"})")
+                .status,
+            200);
+  expect_problem(call(operator_2(), "GET", "/api/v1/whoami"), 403, "revoked");
+  // Refusals are refused before any route runs: the locked operator cannot change anything.
+  expect_problem(call(operator_2(), "POST", "/api/v1/processes/UsersProcLock",
+                      R"({"target": "1002", "reason": "Key compromise"})"),
+                 403, "revoked");
+  EXPECT_EQ(user_state("1002"), "active");
+}
+
+TEST_F(ApiTest, TheApiIsNotOnThePublicListener) {
+  std::string out;
+  testing::run_command(
+      fmt::format("curl -s -o /dev/null -w '%{{http_code}}' http://127.0.0.1:{}/api/v1/whoami",
+                  responder_.port),
+      &out);
+  EXPECT_EQ(out, "404");
+  // And the operator API speaks nothing but TLS.
+  EXPECT_NE(testing::run_command(fmt::format("curl -s -m 5 http://127.0.0.1:{}/api/v1/whoami",
+                                             responder_.admin_port)),
+            0);
+}
+
+// The same API when the operator CA is not one of revocore's issuers: revocations come from the
+// CA's CRL file, here made by `openssl ca`, read on every request.
+TEST(ApiWithOperatorCrl, RevokedOperatorsAreRefusedByTheCrl) {
+  testing::TempDir dir;
+  const fs::path data = dir.path() / "data";
+  ASSERT_EQ(testing::run_command(fmt::format("{} --data-dir {} --operator demo demo",
+                                             REVOCORE_BINARY, data.string())),
+            0);
+  ASSERT_EQ(testing::run_command(fmt::format(
+                "cd {} && mkdir ca && touch ca/index.txt && echo 1000 > ca/crlnumber && printf "
+                "'[ca]\\ndefault_ca = d\\n[d]\\ndatabase = ca/index.txt\\ncrlnumber = "
+                "ca/crlnumber\\ndefault_md = sha256\\ndefault_crl_days = 30\\n' > ca/ca.cnf && "
+                "openssl ca -config ca/ca.cnf -keyfile pki/operator-ca.key -cert "
+                "pki/operator-ca.pem -revoke pki/operator-2.pem && openssl ca -config ca/ca.cnf "
+                "-keyfile pki/operator-ca.key -cert pki/operator-ca.pem -gencrl -out "
+                "ca/operator-ca.crl",
+                data.string())),
+            0);
+  // The operator CA is no longer an issuer of this revocore; its CRL says who is revoked.
+  std::string config = read_text(data / "revocore.toml");
+  const auto issuer = config.find("[[issuer]]\nname = \"demo-operator-ca\"");
+  ASSERT_NE(issuer, std::string::npos);
+  config.erase(issuer, config.find("[admin]") - issuer);
+  config += "client_crl = \"ca/operator-ca.crl\"\n";
+  std::ofstream(data / "revocore.toml") << config;
+
+  testing::ResponderProcess server = testing::start_responder(REVOCORE_BINARY, data, dir.path());
+  ASSERT_NE(server.admin_port, 0) << read_text(dir.path() / "serve.err");
+  auto status = [&](const char* who) {
+    std::string out;
+    testing::run_command(
+        fmt::format("curl -s --cacert {0}/pki/root-ca.pem --cert {0}/pki/{1}.pem --key "
+                    "{0}/pki/{1}.key -o {0}/answer.json -w '%{{http_code}}' "
+                    "https://127.0.0.1:{2}/api/v1/whoami",
+                    data.string(), who, server.admin_port),
+        &out);
+    return out + " " + read_text(data / "answer.json");
+  };
+  EXPECT_EQ(status("operator-1").substr(0, 3), "200");
+  std::string refused = status("operator-2");
+  EXPECT_EQ(refused.substr(0, 3), "403") << refused;
+  EXPECT_NE(refused.find("revoked"), std::string::npos) << refused;
+  // Without a readable CRL nobody gets in: fail closed.
+  fs::remove(data / "ca/operator-ca.crl");
+  refused = status("operator-1");
+  EXPECT_EQ(refused.substr(0, 3), "403") << refused;
+  EXPECT_NE(refused.find("CRL cannot be read"), std::string::npos) << refused;
+  testing::stop_responder(server);
+}
+
+}  // namespace
+}  // namespace revocore
