@@ -2,10 +2,12 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "revocation/error.hpp"
@@ -18,6 +20,24 @@ namespace {
               fmt::format("cannot {} {}: {}", what, file.string(), std::strerror(errno)));
 }
 
+// A writer killed between creating its temporary file and renaming it leaves the temporary
+// behind (never a half-written target: readers only see whole files). Removes the temporaries in
+// `directory` whose writer process is gone, so crashes do not pile them up.
+void remove_abandoned_temporaries(const std::filesystem::path& directory) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(directory, ec)) {
+    const std::string name = entry.path().filename().string();
+    const auto marker = name.rfind(".tmp.");
+    if (!name.starts_with('.') || marker == std::string::npos) {
+      continue;
+    }
+    const long pid = std::strtol(name.c_str() + marker + 5, nullptr, 10);
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+      std::filesystem::remove(entry.path(), ec);
+    }
+  }
+}
+
 }  // namespace
 
 FileDescriptor::~FileDescriptor() {
@@ -28,6 +48,7 @@ FileDescriptor::~FileDescriptor() {
 
 void write_file_atomically(const std::filesystem::path& file, std::string_view bytes) {
   const std::filesystem::path directory = file.parent_path();
+  remove_abandoned_temporaries(directory);
   const std::filesystem::path temporary =
       directory / fmt::format(".{}.tmp.{}", file.filename().string(), ::getpid());
   {

@@ -436,7 +436,7 @@ TEST(ApiWithOperatorCrl, RevokedOperatorsAreRefusedByTheCrl) {
   std::string config = read_text(data / "revocore.toml");
   const auto issuer = config.find("[[issuer]]\nname = \"demo-operator-ca\"");
   ASSERT_NE(issuer, std::string::npos);
-  config.erase(issuer, config.find("[admin]") - issuer);
+  config.erase(issuer, config.find("\n[admin]\n", issuer) + 1 - issuer);
   config += "client_crl = \"ca/operator-ca.crl\"\n";
   std::ofstream(data / "revocore.toml") << config;
 
