@@ -244,8 +244,13 @@ ImportSummary register_certificates(Store& store, const config::Configuration& c
   audit.target_kind = "credential";
   audit.target_id = registration.credential_id;
   audit.operator_name = registration.operator_name;
+  // The first serials only: an audit record's text fields are bounded (64 KiB).
   std::vector<std::string> serials;
   for (const auto& certificate : certificates) {
+    if (serials.size() == 20) {
+      serials.push_back(fmt::format("and {} more", certificates.size() - 20));
+      break;
+    }
     serials.push_back(certificate.serial().hex());
   }
   audit.note = fmt::format("{} certificate(s) of {} {} of user {}: serial {}", certificates.size(),

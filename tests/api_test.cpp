@@ -414,6 +414,94 @@ TEST_F(ApiTest, TheApiIsNotOnThePublicListener) {
             0);
 }
 
+// Nothing secret reaches a log: after requests that succeed and requests that are refused, the
+// server's output holds no private key material, and neither do the errors about bad key files.
+TEST_F(ApiTest, LogsCarryNoKeyMaterial) {
+  ASSERT_EQ(get("/api/v1/whoami").status, 200);
+  EXPECT_EQ(call("", "GET", "/api/v1/whoami").status, 401);
+  EXPECT_EQ(post("/api/v1/processes/UsersProcLock", "{bad").status, 400);
+  EXPECT_NE(ocsp_status(file("import/card-1001.pem")).find("revoked"), std::string::npos);
+
+  // Errors about key files: readable by others, and a key that is not the CA's.
+  const fs::path copy = dir_->path() / "copy";
+  ASSERT_EQ(testing::run_command(fmt::format("cp -a {} {}", data().string(), copy.string())), 0);
+  fs::permissions(copy / "pki/issuing-ca.key", fs::perms::others_read, fs::perm_options::add);
+  std::string errors;
+  testing::run_command(fmt::format("{} --data-dir {} crl generate", REVOCORE_BINARY, copy.string()),
+                       &errors);
+  EXPECT_NE(errors.find("readable by"), std::string::npos) << errors;
+  fs::copy_file(copy / "pki/operator-1.key", copy / "pki/issuing-ca.key",
+                fs::copy_options::overwrite_existing);
+  fs::permissions(copy / "pki/issuing-ca.key", fs::perms::owner_read | fs::perms::owner_write);
+  std::string mismatch;
+  testing::run_command(fmt::format("{} --data-dir {} crl generate", REVOCORE_BINARY, copy.string()),
+                       &mismatch);
+  EXPECT_NE(mismatch.find("issuing-ca.key"), std::string::npos) << mismatch;
+  errors += mismatch;
+
+  const std::string logs =
+      read_text(dir_->path() / "serve.err") + read_text(dir_->path() / "serve.out") + errors;
+  EXPECT_NE(logs.find("event=api_refused"), std::string::npos) << logs;
+  EXPECT_EQ(logs.find("PRIVATE KEY"), std::string::npos) << logs;
+  for (const auto& entry : fs::directory_iterator(data() / "pki")) {
+    if (entry.path().extension() != ".key") {
+      continue;
+    }
+    std::istringstream key(read_text(entry.path()));
+    std::string line;
+    while (std::getline(key, line)) {
+      if (line.size() > 16 && !line.starts_with("-----")) {
+        EXPECT_EQ(logs.find(line.substr(0, 16)), std::string::npos)
+            << "material of " << entry.path() << " in the logs";
+      }
+    }
+  }
+}
+
+// A full store (LMDB's map) is a 507 naming the setting to raise; nothing is half-registered and
+// both listeners keep answering.
+TEST(ApiFaults, StoreFullIs507AndTheServiceStaysUp) {
+  testing::TempDir dir;
+  const fs::path data = dir.path() / "data";
+  ASSERT_EQ(testing::run_command(fmt::format("{} --data-dir {} --operator demo demo",
+                                             REVOCORE_BINARY, data.string())),
+            0);
+  std::string config = read_text(data / "revocore.toml");
+  config.replace(config.find("map_size_mib = 4096"), 19, "map_size_mib = 1");
+  std::ofstream(data / "revocore.toml") << config;
+
+  // A batch job of 300,000 targets: storing its list needs more room than the store has.
+  json::array targets;
+  for (int i = 0; i < 300'000; ++i) {
+    targets.emplace_back(fmt::format("user-{:06}", i));
+  }
+  std::ofstream(data / "bulk.json") << json::serialize(
+      json::object{{"reason", "Left the organisation"}, {"targets", std::move(targets)}});
+
+  testing::ResponderProcess server = testing::start_responder(REVOCORE_BINARY, data, dir.path());
+  ASSERT_NE(server.admin_port, 0) << read_text(dir.path() / "serve.err");
+  auto curl = [&](const std::string& extra, const std::string& path) {
+    std::string out;
+    testing::run_command(
+        fmt::format("curl -s --cacert {0}/pki/root-ca.pem --cert {0}/pki/operator-1.pem --key "
+                    "{0}/pki/operator-1.key {1} -o {0}/answer.json -w '%{{http_code}}' "
+                    "https://127.0.0.1:{2}{3}",
+                    data.string(), extra, server.admin_port, path),
+        &out);
+    return out + " " + read_text(data / "answer.json");
+  };
+  const std::string full =
+      curl(fmt::format("--data-binary @{}/bulk.json", data.string()), "/api/v1/jobs");
+  EXPECT_EQ(full.substr(0, 3), "507") << full.substr(0, 400);
+  EXPECT_NE(full.find("map_size_mib"), std::string::npos) << full.substr(0, 400);
+  EXPECT_EQ(curl("", "/api/v1/jobs"), "200 []\n");  // nothing half-created
+  EXPECT_EQ(curl("", "/api/v1/whoami").substr(0, 3), "200");
+  std::string health;
+  testing::run_command(fmt::format("curl -s http://127.0.0.1:{}/health", server.port), &health);
+  EXPECT_EQ(health, "ok\n");
+  testing::stop_responder(server);
+}
+
 // The same API when the operator CA is not one of revocore's issuers: revocations come from the
 // CA's CRL file, here made by `openssl ca`, read on every request.
 TEST(ApiWithOperatorCrl, RevokedOperatorsAreRefusedByTheCrl) {

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 
 #include "config/configuration.hpp"
 #include "config/default_config.hpp"
@@ -263,6 +264,26 @@ TEST_F(ImportTest, ACredentialKeepsItsTypeAndUser) {
               ErrorCode::kInvalidManifest);
   EXPECT_NE(message.find("credential c1 is a card of user 1 in the store"), std::string::npos)
       << message;
+}
+
+// Registration (the API's POST /api/v1/certificates) of many certificates at once: the audit note
+// names the first serials only. Regression: it named them all, and 3,000 certificates overflowed
+// the audit record's 64 KiB text field, refusing the registration.
+TEST_F(ImportTest, RegistrationOfManyCertificatesIsAuditedBriefly) {
+  for (int i = 0; i < 25; ++i) {
+    ca_.issue(certs() / "many.pem", fmt::format("{:X}", 0x5000 + i), "token", /*append=*/i > 0);
+  }
+  std::stringstream pem;
+  pem << std::ifstream(certs() / "many.pem").rdbuf();
+  const ImportSummary summary = register_certificates(
+      store_, config_,
+      CertificateRegistration{pem.str(), "token-9", CredentialType::kSoftToken, "9", "Nine", "op"},
+      testing::fixed_clock());
+  EXPECT_EQ(summary.certificates, 25u);
+  const auto audit = store_.read().audit(1).front();
+  EXPECT_EQ(audit.process, "Register");
+  EXPECT_NE(audit.note.find("5000, 5001"), std::string::npos) << audit.note;
+  EXPECT_NE(audit.note.find("and 5 more"), std::string::npos) << audit.note;
 }
 
 TEST(Manifest, CsvQuotingAndComments) {
