@@ -12,6 +12,8 @@
 #include <regex>
 #include <sstream>
 
+#include "config/configuration.hpp"
+#include "lifecycle/batch_job.hpp"
 #include "pki/demo_pki.hpp"
 #include "pki/private_key.hpp"
 #include "tests/test_support.hpp"
@@ -456,6 +458,39 @@ TEST_F(ApiTest, LogsCarryNoKeyMaterial) {
       }
     }
   }
+}
+
+// A batch job left unfinished (here: created and never run, as after a crash right after its
+// creation) is picked up by the job runner when `revocore serve` starts, and finishes.
+TEST(ApiJobs, UnfinishedJobsResumeWhenTheServerStarts) {
+  testing::TempDir dir;
+  const fs::path data = dir.path() / "data";
+  ASSERT_EQ(testing::run_command(fmt::format("{} --data-dir {} --operator demo demo",
+                                             REVOCORE_BINARY, data.string())),
+            0);
+  {
+    const auto config = config::Configuration::load_file(data / "revocore.toml");
+    Store store = Store::open(data / "store");
+    lifecycle::BatchJobs jobs(store, config, testing::fixed_clock());
+    ASSERT_EQ(jobs.create(config::kUsersProcLock, {"1002", "1003"}, "Left the organisation",
+                          "CN=a crashed operator", "test"),
+              1u);
+  }
+  testing::ResponderProcess server = testing::start_responder(REVOCORE_BINARY, data, dir.path());
+  ASSERT_NE(server.admin_port, 0) << read_text(dir.path() / "serve.err");
+  std::string answer;
+  for (int i = 0; i < 100 && answer.find("\"status\":\"done\"") == std::string::npos; ++i) {
+    ::usleep(50'000);
+    testing::run_command(
+        fmt::format("curl -s --cacert {0}/pki/root-ca.pem --cert {0}/pki/operator-1.pem --key "
+                    "{0}/pki/operator-1.key https://127.0.0.1:{1}/api/v1/jobs/1",
+                    data.string(), server.admin_port),
+        &answer);
+  }
+  EXPECT_NE(answer.find("\"applied\":2"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("\"crls_published\":true"), std::string::npos) << answer;
+  EXPECT_NE(read_text(dir.path() / "serve.err").find("event=job_resume job=1"), std::string::npos);
+  testing::stop_responder(server);
 }
 
 // A full store (LMDB's map) is a 507 naming the setting to raise; nothing is half-registered and
