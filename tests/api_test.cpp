@@ -37,10 +37,11 @@ std::string read_text(const fs::path& file) {
 }
 
 // A demo data directory with CardsProcLock configured to need approval, and `revocore serve`
-// with both listeners on free loopback ports.
+// with both listeners on free loopback ports; fresh for every test, since tests change it.
 class ApiTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
+  static void prepare() {
+    responder_ = {};
     dir_ = new testing::TempDir();
     ASSERT_EQ(testing::run_command(fmt::format("{} --data-dir {} --operator demo demo",
                                                REVOCORE_BINARY, data().string())),
@@ -55,14 +56,15 @@ class ApiTest : public ::testing::Test {
     responder_ = testing::start_responder(REVOCORE_BINARY, data(), dir_->path());
   }
 
-  static void TearDownTestSuite() {
-    testing::stop_responder(responder_);
-    delete dir_;
+  void SetUp() override {
+    prepare();
+    ASSERT_NE(responder_.admin_port, 0) << read_text(dir_->path() / "serve.err");
   }
 
-  // A failed SetUpTestSuite would only skip the tests; fail each of them instead.
-  void SetUp() override {
-    ASSERT_NE(responder_.admin_port, 0) << read_text(dir_->path() / "serve.err");
+  void TearDown() override {
+    testing::stop_responder(responder_);
+    delete dir_;
+    dir_ = nullptr;
   }
 
   static fs::path data() { return dir_->path() / "data"; }
