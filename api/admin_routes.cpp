@@ -13,6 +13,7 @@
 #include "lifecycle/batch_job.hpp"
 #include "lifecycle/crl_regeneration.hpp"
 #include "lifecycle/lifecycle_processes.hpp"
+#include "revocation/codec.hpp"
 
 namespace revocore::api {
 namespace {
@@ -31,16 +32,6 @@ void require(const HttpRequest& request, http::verb verb, const char* allow) {
   }
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 // One path segment or query value, %XX decoded (RFC 3986 2.1).
 std::string percent_decode(std::string_view text) {
   std::string out;
@@ -50,8 +41,8 @@ std::string percent_decode(std::string_view text) {
       out += text[i];
       continue;
     }
-    const int high = i + 2 < text.size() ? hex_value(text[i + 1]) : -1;
-    const int low = high >= 0 ? hex_value(text[i + 2]) : -1;
+    const int high = i + 2 < text.size() ? codec::hex_digit(text[i + 1]) : -1;
+    const int low = high >= 0 ? codec::hex_digit(text[i + 2]) : -1;
     if (low < 0) {
       throw Error(ErrorCode::kInvalidArgument,
                   fmt::format("'{}' has a % that is not followed by two hex digits; encode a "
@@ -180,7 +171,9 @@ HttpResponse AdminRoutes::handle(const HttpRequest& request, const OperatorIdent
   const std::size_t question = target.find('?');
   const std::string_view path = target.substr(0, question);
   try {
-    Reply reply = route(request, caller, path);
+    const std::string_view query =
+        question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
+    Reply reply = route(request, caller, path, query);
     HttpResponse response{reply.status, request.version()};
     response.set(http::field::content_type, "application/json");
     response.set(http::field::cache_control, "no-store");
@@ -213,11 +206,7 @@ HttpResponse AdminRoutes::handle(const HttpRequest& request, const OperatorIdent
 }
 
 AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const OperatorIdentity& caller,
-                                      std::string_view path) const {
-  const std::string_view target(request.target().data(), request.target().size());
-  const std::size_t question = target.find('?');
-  const std::string_view query =
-      question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
+                                      std::string_view path, std::string_view query) const {
   const std::vector<std::string> all = split_path(path);
   if (all.size() < 3 || all[0] != "api" || all[1] != "v1") {
     throw Error(

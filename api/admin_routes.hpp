@@ -40,8 +40,8 @@ class AdminRoutes {
 
  private:
   struct Reply;
-  Reply route(const HttpRequest& request, const OperatorIdentity& caller,
-              std::string_view path) const;
+  Reply route(const HttpRequest& request, const OperatorIdentity& caller, std::string_view path,
+              std::string_view query) const;
   Reply run_process(std::string_view name, const HttpRequest& request,
                     const OperatorIdentity& caller) const;
   Reply decide_approval(std::uint64_t id, std::string_view decision, const HttpRequest& request,
