@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 
 #include <chrono>
-#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -14,25 +13,6 @@ namespace revocore::ocsp {
 namespace {
 
 namespace http = boost::beast::http;
-
-// RFC 9110 5.6.7 IMF-fixdate.
-std::string http_date(UnixTime t) {
-  const std::time_t seconds = static_cast<std::time_t>(t);
-  std::tm tm{};
-  ::gmtime_r(&seconds, &tm);
-  char buffer[64];
-  std::strftime(buffer, sizeof buffer, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return buffer;
-}
-
-HttpResponse plain(const HttpRequest& request, http::status status, std::string body) {
-  HttpResponse response{status, request.version()};
-  response.set(http::field::server, "revocore");
-  response.set(http::field::content_type, "text/plain; charset=utf-8");
-  response.body() = std::move(body);
-  response.prepare_payload();
-  return response;
-}
 
 bool safe_file_name(std::string_view name) {
   if (name.empty() || name[0] == '.') {
@@ -60,100 +40,101 @@ HttpRoutes::HttpRoutes(OcspResponder& responder, ResponderMetrics& metrics,
   }
 }
 
-HttpResponse HttpRoutes::too_large(unsigned version) const {
+void HttpRoutes::too_large(unsigned version, HttpResponseBuffer& response) const {
   metrics_.record_http_error(413);
-  HttpRequest request;
-  request.version(version);
-  HttpResponse response =
-      plain(request, http::status::payload_too_large,
-            fmt::format("OCSP requests are limited to {} bytes\n", config_.ocsp.max_request_bytes));
-  response.keep_alive(false);
-  return response;
+  response.text(
+      http::status::payload_too_large, version, /*keep_alive=*/false,
+      fmt::format("OCSP requests are limited to {} bytes\n", config_.ocsp.max_request_bytes));
 }
 
-HttpResponse HttpRoutes::handle(const HttpRequest& request) const {
-  const std::string_view target = request.target();
-  const bool get = request.method() == http::verb::get;
+void HttpRoutes::handle(const HttpRequestView& request, HttpResponseBuffer& response,
+                        ConnectionBuffers& buffers) const {
+  const std::string_view target = request.target;
+  const bool get = request.method == http::verb::get;
+  const bool post = request.method == http::verb::post;
+  const auto text = [&](http::status status, std::string_view body) {
+    response.text(status, request.version, request.keep_alive, body);
+  };
+  const auto refuse_method = [&](std::string_view allow, std::string_view body) {
+    metrics_.record_http_error(405);
+    response.start(http::status::method_not_allowed, request.version, request.keep_alive);
+    response.header("Allow", allow);
+    response.finish("text/plain; charset=utf-8", body);
+  };
+  const bool local = target == "/health" || target == "/metrics" || target.starts_with("/crl/");
+  if (post && local) {
+    return refuse_method("GET", "use GET\n");
+  }
   if (get && target == "/health") {
-    return plain(request, http::status::ok, "ok\n");
+    return text(http::status::ok, "ok\n");
   }
   if (get && target == "/metrics") {
-    HttpResponse response = plain(request, http::status::ok, metrics_.render());
-    response.set(http::field::content_type, "text/plain; version=0.0.4");
-    return response;
+    response.start(http::status::ok, request.version, request.keep_alive);
+    return response.finish("text/plain; version=0.0.4", metrics_.render());
   }
   if (get && target.starts_with("/crl/")) {
-    return crl(request, target.substr(5));
+    return crl(request, target.substr(5), response);
   }
   // The operator API has its own TLS listener; say so rather than answer in OCSP terms. (A
   // base64 OCSP request starts with 'M', the encoding of its outer SEQUENCE, never with "api/".)
   if (target.starts_with("/api/")) {
     metrics_.record_http_error(404);
-    return plain(request, http::status::not_found,
-                 "the operator API is not served on the public OCSP listener\n");
+    return text(http::status::not_found,
+                "the operator API is not served on the public OCSP listener\n");
   }
-  if (request.method() == http::verb::post) {
-    if (target.starts_with("/crl/") || target == "/metrics" || target == "/health") {
-      metrics_.record_http_error(405);
-      HttpResponse response = plain(request, http::status::method_not_allowed, "use GET\n");
-      response.set(http::field::allow, "GET");
-      return response;
+  if (post) {
+    if (request.body.size() > config_.ocsp.max_request_bytes) {
+      return too_large(request.version, response);
     }
-    if (request.body().size() > config_.ocsp.max_request_bytes) {
-      return too_large(request.version());
-    }
-    return ocsp(request, request.body(), /*get=*/false);
+    return ocsp(request, request.body, /*get=*/false, response, buffers.answer);
   }
   if (get) {
     if (target == "/" || target.empty()) {
       metrics_.record_http_error(404);
-      return plain(request, http::status::not_found,
-                   "revocore OCSP responder: POST an application/ocsp-request to /, or GET "
-                   "/<base64 request>\n");
+      return text(http::status::not_found,
+                  "revocore OCSP responder: POST an application/ocsp-request to /, or GET "
+                  "/<base64 request>\n");
     }
     if (target.size() > config_.ocsp.max_request_bytes * 4 / 3 + 16) {
-      return too_large(request.version());
+      return too_large(request.version, response);
     }
-    const auto der = decode_get_path(target.substr(1));
-    if (!der) {
-      // Not base64: answered in OCSP terms, which is what a relying party can act on.
-      return ocsp(request, "", /*get=*/true);
-    }
-    return ocsp(request, *der, /*get=*/true);
+    // Not base64: answered in OCSP terms (malformedRequest), which a relying party can act on.
+    const bool decoded = decode_get_path(target.substr(1), buffers.unescaped, buffers.der);
+    return ocsp(request, decoded ? std::string_view(buffers.der) : std::string_view(),
+                /*get=*/true, response, buffers.answer);
   }
-  metrics_.record_http_error(405);
-  HttpResponse response =
-      plain(request, http::status::method_not_allowed, "OCSP takes GET or POST (RFC 6960 A.1)\n");
-  response.set(http::field::allow, "GET, POST");
-  return response;
+  refuse_method("GET, POST", "OCSP takes GET or POST (RFC 6960 A.1)\n");
 }
 
-HttpResponse HttpRoutes::ocsp(const HttpRequest& request, std::string_view der, bool get) const {
+void HttpRoutes::ocsp(const HttpRequestView& request, std::string_view der, bool get,
+                      HttpResponseBuffer& response, OcspAnswer& answer) const {
   const auto start = std::chrono::steady_clock::now();
-  OcspAnswer answer = responder_.answer(der);
-  HttpResponse response{http::status::ok, request.version()};
-  response.set(http::field::server, "revocore");
-  response.set(http::field::content_type, "application/ocsp-response");
+  responder_.answer(der, answer);
+  response.start(http::status::ok, request.version, request.keep_alive);
   // RFC 9919 (as RFC 5019 6.2): GET answers carry caching headers up to nextUpdate; answers to
   // nonce requests and error answers are not to be cached.
   const UnixTime now = clock_();
   if (get && !answer.etag.empty() && answer.next_update > now) {
-    response.set(
-        http::field::cache_control,
-        fmt::format("max-age={}, public, no-transform, must-revalidate", answer.next_update - now));
-    response.set(http::field::last_modified, http_date(answer.this_update));
-    response.set(http::field::expires, http_date(answer.next_update));
-    response.set(http::field::etag, answer.etag);
+    char max_age[64];
+    const auto end = fmt::format_to_n(max_age, sizeof max_age,
+                                      "max-age={}, public, no-transform, must-revalidate",
+                                      answer.next_update - now);
+    response.header("Cache-Control", std::string_view(max_age, end.size));
+    char date[kHttpDateSize];
+    format_http_date(answer.this_update, date);
+    response.header("Last-Modified", std::string_view(date, kHttpDateSize));
+    format_http_date(answer.next_update, date);
+    response.header("Expires", std::string_view(date, kHttpDateSize));
+    response.header("ETag", answer.etag);
   } else {
-    response.set(http::field::cache_control, "no-store");
+    response.header("Cache-Control", "no-store");
   }
-  response.body() = std::move(answer.der);
-  response.prepare_payload();
+  response.finish("application/ocsp-response", answer.der);
   metrics_.record_ocsp(answer.outcome, answer.from_store, std::chrono::steady_clock::now() - start);
-  return response;
 }
 
-HttpResponse HttpRoutes::crl(const HttpRequest& request, std::string_view name) const {
+void HttpRoutes::crl(const HttpRequestView& request, std::string_view name,
+                     HttpResponseBuffer& response) const {
   if (safe_file_name(name)) {
     for (const auto& directory : crl_directories_) {
       const std::filesystem::path file = directory / std::string(name);
@@ -163,18 +144,20 @@ HttpResponse HttpRoutes::crl(const HttpRequest& request, std::string_view name) 
       }
       std::ostringstream bytes;
       bytes << in.rdbuf();
-      HttpResponse response = plain(request, http::status::ok, bytes.str());
-      response.set(http::field::content_type,
-                   name.ends_with(".pem") ? "application/x-pem-file" : "application/pkix-crl");
+      response.start(http::status::ok, request.version, request.keep_alive);
       struct stat info {};
       if (::stat(file.c_str(), &info) == 0) {
-        response.set(http::field::last_modified, http_date(info.st_mtime));
+        char date[kHttpDateSize];
+        format_http_date(info.st_mtime, date);
+        response.header("Last-Modified", std::string_view(date, kHttpDateSize));
       }
-      return response;
+      return response.finish(
+          name.ends_with(".pem") ? "application/x-pem-file" : "application/pkix-crl", bytes.str());
     }
   }
   metrics_.record_http_error(404);
-  return plain(request, http::status::not_found, fmt::format("no CRL named {}\n", name));
+  response.text(http::status::not_found, request.version, request.keep_alive,
+                fmt::format("no CRL named {}\n", name));
 }
 
 }  // namespace revocore::ocsp

@@ -8,18 +8,23 @@
 //   GET  /health           "ok"
 //   /api/...               404: the operator API has its own listener (api/admin_server.hpp)
 // Anything else: 404, 405 with Allow, or 413 for a request over the size limit.
-#include <boost/beast/http.hpp>
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "config/configuration.hpp"
+#include "ocsp/http_message.hpp"
 #include "ocsp/metrics.hpp"
 #include "ocsp/ocsp_responder.hpp"
 
 namespace revocore::ocsp {
 
-using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
-using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
+// What a connection keeps from one request to the next, so that answering reuses its buffers.
+struct ConnectionBuffers {
+  std::string unescaped;  // a GET path without its %-escapes
+  std::string der;        // the request's DER
+  OcspAnswer answer;
+};
 
 class HttpRoutes {
  public:
@@ -27,13 +32,18 @@ class HttpRoutes {
   HttpRoutes(OcspResponder& responder, ResponderMetrics& metrics,
              const config::Configuration& config, Clock clock);
 
-  HttpResponse handle(const HttpRequest& request) const;
-  // The answer to a request refused before it was read whole (body or path too long).
-  HttpResponse too_large(unsigned version) const;
+  // Writes the answer to `request` into `response`. Never throws for a request's content.
+  void handle(const HttpRequestView& request, HttpResponseBuffer& response,
+              ConnectionBuffers& buffers) const;
+  // The answer to a request refused before it was read whole (body or path too long): 413, and
+  // the connection closes.
+  void too_large(unsigned version, HttpResponseBuffer& response) const;
 
  private:
-  HttpResponse ocsp(const HttpRequest& request, std::string_view der, bool get) const;
-  HttpResponse crl(const HttpRequest& request, std::string_view name) const;
+  void ocsp(const HttpRequestView& request, std::string_view der, bool get,
+            HttpResponseBuffer& response, OcspAnswer& answer) const;
+  void crl(const HttpRequestView& request, std::string_view name,
+           HttpResponseBuffer& response) const;
 
   OcspResponder& responder_;
   ResponderMetrics& metrics_;

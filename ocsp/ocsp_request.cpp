@@ -19,18 +19,17 @@ std::string_view view_of(const ASN1_OCTET_STRING* s) {
 
 }  // namespace
 
-std::optional<std::string> decode_get_path(std::string_view path) {
-  std::string base64;
-  base64.reserve(path.size());
+bool decode_get_path(std::string_view path, std::string& base64, std::string& der) {
+  base64.clear();
   for (std::size_t i = 0; i < path.size(); ++i) {
     if (path[i] == '%') {
       if (i + 2 >= path.size()) {
-        return std::nullopt;
+        return false;
       }
       const int high = codec::hex_digit(path[i + 1]);
       const int low = codec::hex_digit(path[i + 2]);
       if (high < 0 || low < 0) {
-        return std::nullopt;
+        return false;
       }
       base64.push_back(static_cast<char>(high * 16 + low));
       i += 2;
@@ -43,21 +42,21 @@ std::optional<std::string> decode_get_path(std::string_view path) {
     base64.push_back('=');
   }
   if (base64.empty()) {
-    return std::nullopt;
+    return false;
   }
   for (const char c : base64) {
     const bool valid = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
                        c == '+' || c == '/' || c == '=';
     if (!valid) {
-      return std::nullopt;
+      return false;
     }
   }
-  std::string der(base64.size() / 4 * 3, '\0');
+  der.resize(base64.size() / 4 * 3);
   const int length = ::EVP_DecodeBlock(reinterpret_cast<unsigned char*>(der.data()),
                                        reinterpret_cast<const unsigned char*>(base64.data()),
                                        static_cast<int>(base64.size()));
   if (length < 0) {
-    return std::nullopt;
+    return false;
   }
   // EVP_DecodeBlock counts padding as zero octets; drop them.
   std::size_t padding = 0;
@@ -65,6 +64,15 @@ std::optional<std::string> decode_get_path(std::string_view path) {
     ++padding;
   }
   der.resize(static_cast<std::size_t>(length) - std::min<std::size_t>(padding, 2));
+  return true;
+}
+
+std::optional<std::string> decode_get_path(std::string_view path) {
+  std::string base64;
+  std::string der;
+  if (!decode_get_path(path, base64, der)) {
+    return std::nullopt;
+  }
   return der;
 }
 

@@ -51,7 +51,8 @@ DecodedRequest decode_ocsp_request(std::string_view der, std::size_t max_ids);
 
 // The request in a GET path (RFC 6960 appendix A.1: url-encoding of base-64 encoding of the DER),
 // after the responder's prefix. '/' may appear raw or as %2F; '+' and '=' raw or escaped.
-// Returns nullopt when it is not base64.
+// Returns false when it is not base64. `base64` and `der` are the caller's, reused between calls.
+bool decode_get_path(std::string_view path, std::string& base64, std::string& der);
 std::optional<std::string> decode_get_path(std::string_view path);
 
 }  // namespace revocore::ocsp

@@ -23,13 +23,17 @@ std::string digest(const EVP_MD* md, std::string_view data) {
   return std::string(reinterpret_cast<const char*>(out), length);
 }
 
-std::string quoted_hex(std::string_view bytes) {
-  std::string out = "\"";
+// An ETag (RFC 9110 8.8.3): the SHA-1 of the response in quoted hex, written into `out`'s
+// existing capacity.
+void quoted_hex(std::string_view bytes, std::string& out) {
+  static constexpr std::string_view kHex = "0123456789abcdef";
+  out.assign(1, '"');
   for (const char c : bytes) {
-    out += fmt::format("{:02x}", static_cast<std::uint8_t>(c));
+    const auto octet = static_cast<std::uint8_t>(c);
+    out.push_back(kHex[octet >> 4]);
+    out.push_back(kHex[octet & 0x0F]);
   }
-  out += '"';
-  return out;
+  out.push_back('"');
 }
 
 // Store key of a pre-signed response: the certificate key and the CertID hash algorithm.
@@ -187,25 +191,35 @@ const OcspResponder::Issuer* OcspResponder::find_issuer(const CertIdView& id) co
 }
 
 OcspAnswer OcspResponder::answer(std::string_view request_der) noexcept {
+  OcspAnswer answer;
+  this->answer(request_der, answer);
+  return answer;
+}
+
+void OcspResponder::answer(std::string_view request_der, OcspAnswer& answer) noexcept {
+  answer.der.clear();
+  answer.etag.clear();
+  answer.from_store = false;
+  answer.this_update = 0;
+  answer.next_update = 0;
   try {
-    return answer_or_throw(request_der);
+    answer_or_throw(request_der, answer);
   } catch (...) {
     // RFC 6960 2.3: internalError, never a crash or a silence.
     ::ERR_clear_error();
-    OcspAnswer answer;
     answer.outcome = OcspOutcome::kInternalError;
     answer.der = error_response(answer.outcome);
-    return answer;
+    answer.etag.clear();
+    answer.from_store = false;
   }
 }
 
-OcspAnswer OcspResponder::answer_or_throw(std::string_view request_der) {
-  OcspAnswer answer;
+void OcspResponder::answer_or_throw(std::string_view request_der, OcspAnswer& answer) {
   DecodedRequest decoded = decode_ocsp_request(request_der, settings_.max_cert_ids);
   if (!decoded.request) {
     answer.outcome = OcspOutcome::kMalformedRequest;
     answer.der = error_response(answer.outcome);
-    return answer;
+    return;
   }
   OcspRequest& request = *decoded.request;
   const Issuer* issuer = find_issuer(request.ids.front());
@@ -214,7 +228,7 @@ OcspAnswer OcspResponder::answer_or_throw(std::string_view request_der) {
       // One signer per response: every CertID must name an issuer this responder serves.
       answer.outcome = OcspOutcome::kUnauthorized;
       answer.der = error_response(answer.outcome);
-      return answer;
+      return;
     }
   }
 
@@ -264,8 +278,8 @@ OcspAnswer OcspResponder::answer_or_throw(std::string_view request_der) {
                 answer.from_store = true;
                 answer.this_update = this_update;
                 answer.next_update = next_update;
-                answer.etag = quoted_hex(stored.substr(25, 20));
-                return answer;
+                quoted_hex(stored.substr(25, 20), answer.etag);
+                return;
               }
             }
           }
@@ -283,7 +297,7 @@ OcspAnswer OcspResponder::answer_or_throw(std::string_view request_der) {
   // A nonce makes the response unique: no ETag, not for HTTP caches.
   const std::string sha1 = request.has_nonce ? std::string() : digest(::EVP_sha1(), answer.der);
   if (!request.has_nonce) {
-    answer.etag = quoted_hex(sha1);
+    quoted_hex(sha1, answer.etag);
   }
   if (!cache_key.empty()) {
     std::string value;
@@ -297,7 +311,6 @@ OcspAnswer OcspResponder::answer_or_throw(std::string_view request_der) {
     const std::lock_guard lock(pending_mutex_);
     pending_.emplace_back(std::move(cache_key), std::move(value));
   }
-  return answer;
 }
 
 std::string OcspResponder::sign(const Issuer& issuer, const std::vector<Answerable>& answers,

@@ -7,6 +7,8 @@
 #include <openssl/rand.h>
 #include <openssl/x509_vfy.h>
 
+#include <boost/beast/http.hpp>
+#include <ctime>
 #include <fstream>
 
 #include "config/configuration.hpp"
@@ -323,18 +325,43 @@ TEST(GetPath, DecodesBase64WithRawOrEscapedSlashesAndPadding) {
   EXPECT_FALSE(decode_get_path("").has_value());
 }
 
+TEST(HttpDate, MatchesStrftimeAcrossCenturiesLeapDaysAndEveryWeekday) {
+  for (UnixTime t : {UnixTime{0}, UnixTime{784111777}, UnixTime{951782400}, UnixTime{1709164800},
+                     UnixTime{2524607999}, UnixTime{4102444800}, UnixTime{253401000000}}) {
+    for (UnixTime step = 0; step < 8 * 86400; step += 86400 + 3661) {
+      const std::time_t seconds = static_cast<std::time_t>(t + step);
+      std::tm tm{};
+      ::gmtime_r(&seconds, &tm);
+      char expected[64];
+      std::strftime(expected, sizeof expected, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+      EXPECT_EQ(http_date(t + step), expected) << t + step;
+    }
+  }
+  EXPECT_EQ(http_date(784111777), "Sun, 06 Nov 1994 08:49:37 GMT");  // RFC 9110 5.6.7
+}
+
 class RoutesTest : public OcspTest {
  protected:
-  HttpResponse get(const std::string& target) {
-    HttpRequest request{http::verb::get, target, 11};
-    return routes().handle(request);
+  using HttpResponse = http::response<http::string_body>;
+
+  // The routes' bytes, read back by Beast's parser: what a client would see.
+  HttpResponse handle(http::verb method, const std::string& target, const std::string& body,
+                      unsigned version = 11) {
+    HttpRequestView request{method, target, body, version, true};
+    HttpResponseBuffer out;
+    routes().handle(request, out, buffers_);
+    http::response_parser<http::string_body> parser;
+    parser.eager(true);
+    boost::beast::error_code ec;
+    const std::size_t used = parser.put(boost::asio::buffer(out.bytes()), ec);
+    EXPECT_FALSE(ec) << ec.message() << "\n" << out.bytes();
+    EXPECT_TRUE(parser.is_done()) << out.bytes();
+    EXPECT_EQ(used, out.bytes().size()) << "bytes after the response";
+    return parser.release();
   }
+  HttpResponse get(const std::string& target) { return handle(http::verb::get, target, ""); }
   HttpResponse post(const std::string& target, const std::string& body) {
-    HttpRequest request{http::verb::post, target, 11};
-    request.set(http::field::content_type, "application/ocsp-request");
-    request.body() = body;
-    request.prepare_payload();
-    return routes().handle(request);
+    return handle(http::verb::post, target, body);
   }
   HttpRoutes& routes() {
     if (!routes_) {
@@ -353,6 +380,7 @@ class RoutesTest : public OcspTest {
 
   ResponderMetrics metrics_;
   std::optional<HttpRoutes> routes_;
+  ConnectionBuffers buffers_;
 };
 
 TEST_F(RoutesTest, GetAndPostAnswerWithTheRightHeaders) {
@@ -370,6 +398,28 @@ TEST_F(RoutesTest, GetAndPostAnswerWithTheRightHeaders) {
   const HttpResponse by_post = post("/", req);
   EXPECT_EQ(by_post[http::field::cache_control], "no-store");
   EXPECT_EQ(parse(by_post.body(), req, 0x02).cert_status, V_OCSP_CERTSTATUS_REVOKED);
+}
+
+TEST_F(RoutesTest, ConnectionHeaderFollowsTheVersionAndTheRequest) {
+  const std::string req = request({0x01});
+  HttpResponseBuffer out;
+  routes().handle({http::verb::post, "/", req, 11, true}, out, buffers_);
+  EXPECT_TRUE(out.bytes().starts_with("HTTP/1.1 200 OK\r\n")) << out.bytes();
+  EXPECT_EQ(out.bytes().find("Connection:"), std::string::npos);  // HTTP/1.1 persists
+  routes().handle({http::verb::post, "/", req, 10, true}, out, buffers_);
+  EXPECT_TRUE(out.bytes().starts_with("HTTP/1.0 200 OK\r\n")) << out.bytes();
+  EXPECT_NE(out.bytes().find("Connection: keep-alive\r\n"), std::string::npos);
+  routes().handle({http::verb::post, "/", req, 11, false}, out, buffers_);
+  EXPECT_NE(out.bytes().find("Connection: close\r\n"), std::string::npos);
+  EXPECT_FALSE(out.keep_alive());
+  // The same buffers answer again with a different length: nothing left over from before.
+  const HttpResponse health = get("/health");
+  EXPECT_EQ(health.body(), "ok\n");
+  EXPECT_EQ(health[http::field::server], "revocore");
+  EXPECT_EQ(health[http::field::date].size(), kHttpDateSize);  // RFC 9110 6.6.1
+  routes().too_large(11, out);
+  EXPECT_TRUE(out.bytes().starts_with("HTTP/1.1 413 Payload Too Large\r\n")) << out.bytes();
+  EXPECT_FALSE(out.keep_alive());
 }
 
 TEST_F(RoutesTest, SlashesInTheBase64WorkRawAndEscaped) {
@@ -398,8 +448,7 @@ TEST_F(RoutesTest, SlashesInTheBase64WorkRawAndEscaped) {
 TEST_F(RoutesTest, HttpErrors) {
   EXPECT_EQ(post("/", std::string(9000, 'x')).result(), http::status::payload_too_large);
   EXPECT_EQ(get("/" + std::string(12000, 'A')).result(), http::status::payload_too_large);
-  HttpRequest put{http::verb::put, "/", 11};
-  const HttpResponse refused = routes().handle(put);
+  const HttpResponse refused = handle(http::verb::put, "/", "");
   EXPECT_EQ(refused.result(), http::status::method_not_allowed);
   EXPECT_EQ(refused[http::field::allow], "GET, POST");
   EXPECT_EQ(get("/").result(), http::status::not_found);
