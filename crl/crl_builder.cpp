@@ -1,6 +1,6 @@
 #include "crl/crl_builder.hpp"
 
-#include "crl/der_writer.hpp"
+#include "pki/der_writer.hpp"
 
 namespace revocore::crl {
 namespace {

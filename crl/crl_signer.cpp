@@ -10,14 +10,6 @@
 namespace revocore::crl {
 namespace {
 
-// AlgorithmIdentifier DER for each supported key (RFC 5758 3.2, RFC 4055 5, RFC 8410 3).
-constexpr std::string_view kEcdsaSha256{"\x30\x0a\x06\x08\x2a\x86\x48\xce\x3d\x04\x03\x02", 12};
-constexpr std::string_view kEcdsaSha384{"\x30\x0a\x06\x08\x2a\x86\x48\xce\x3d\x04\x03\x03", 12};
-constexpr std::string_view kEcdsaSha512{"\x30\x0a\x06\x08\x2a\x86\x48\xce\x3d\x04\x03\x04", 12};
-constexpr std::string_view kRsaSha256{
-    "\x30\x0d\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0b\x05\x00", 15};
-constexpr std::string_view kEd25519{"\x30\x05\x06\x03\x2b\x65\x70", 7};
-
 [[noreturn]] void refuse(std::string_view issuer, std::string message) {
   throw Error(ErrorCode::kInvalidConfig, fmt::format("issuer '{}': {}", issuer, message));
 }
@@ -52,24 +44,11 @@ CrlSigner CrlSigner::load(std::string_view issuer_name, const std::filesystem::p
                        certificate.string()));
   }
 
-  signer.digest_ =
-      pki::signature_digest(fmt::format("issuer '{}'", issuer_name), signer.key_.get());
-  if (signer.digest_ == nullptr) {
-    signer.algorithm_ = kEd25519;
-    signer.algorithm_name_ = "Ed25519";
-  } else if (::EVP_PKEY_get_base_id(signer.key_.get()) == EVP_PKEY_RSA) {
-    signer.algorithm_ = kRsaSha256;
-    signer.algorithm_name_ = "sha256WithRSAEncryption";
-  } else if (signer.digest_ == ::EVP_sha256()) {
-    signer.algorithm_ = kEcdsaSha256;
-    signer.algorithm_name_ = "ecdsa-with-SHA256";
-  } else if (signer.digest_ == ::EVP_sha384()) {
-    signer.algorithm_ = kEcdsaSha384;
-    signer.algorithm_name_ = "ecdsa-with-SHA384";
-  } else {
-    signer.algorithm_ = kEcdsaSha512;
-    signer.algorithm_name_ = "ecdsa-with-SHA512";
-  }
+  const pki::SignatureAlgorithm algorithm =
+      pki::signature_algorithm(fmt::format("issuer '{}'", issuer_name), signer.key_.get());
+  signer.digest_ = algorithm.digest;
+  signer.algorithm_ = algorithm.identifier_der;
+  signer.algorithm_name_ = algorithm.name;
 
   signer.issuer_name_ = signer.certificate_.subject_der();
   if (const ASN1_OCTET_STRING* ski = ::X509_get0_subject_key_id(cert)) {

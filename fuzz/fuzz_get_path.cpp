@@ -8,7 +8,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view path(reinterpret_cast<const char*>(data), size);
   if (const auto der = revocore::ocsp::decode_get_path(path)) {
-    (void)revocore::ocsp::decode_ocsp_request(*der, 16);
+    revocore::ocsp::OcspRequest request;
+    (void)revocore::ocsp::decode_ocsp_request(*der, 16, request);
   }
   return 0;
 }

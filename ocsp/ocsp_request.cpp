@@ -5,16 +5,65 @@
 
 #include <algorithm>
 
-#include "pki/x509_certificate.hpp"
+#include "pki/der_reader.hpp"
 #include "revocation/codec.hpp"
 #include "revocation/error.hpp"
 
 namespace revocore::ocsp {
 namespace {
 
-std::string_view view_of(const ASN1_OCTET_STRING* s) {
-  return {reinterpret_cast<const char*>(::ASN1_STRING_get0_data(s)),
-          static_cast<std::size_t>(::ASN1_STRING_length(s))};
+constexpr std::uint8_t kBoolean = 0x01;
+constexpr std::uint8_t kInteger = 0x02;
+constexpr std::uint8_t kOctetString = 0x04;
+constexpr std::uint8_t kOid = 0x06;
+constexpr std::uint8_t kSequence = 0x30;
+constexpr std::uint8_t kContext0 = 0xA0;  // [n] EXPLICIT: constructed, context-specific
+constexpr std::uint8_t kContext1 = 0xA1;
+constexpr std::uint8_t kContext2 = 0xA2;
+
+// Whole OID TLVs: id-sha1, id-sha256 (RFC 3279 2.2.1, RFC 4055 2.1), id-pkix-ocsp-nonce
+// (RFC 6960 4.4.1).
+constexpr std::string_view kSha1Oid{"\x06\x05\x2b\x0e\x03\x02\x1a", 7};
+constexpr std::string_view kSha256Oid{"\x06\x09\x60\x86\x48\x01\x65\x03\x04\x02\x01", 11};
+constexpr std::string_view kNonceOid{"\x06\x09\x2b\x06\x01\x05\x05\x07\x30\x01\x02", 11};
+
+// CertID ::= SEQUENCE { hashAlgorithm AlgorithmIdentifier, issuerNameHash OCTET STRING,
+//                       issuerKeyHash OCTET STRING, serialNumber CertificateSerialNumber }
+bool decode_cert_id(const der::Tlv& cert_id, CertIdView& out) {
+  der::Reader fields(cert_id.content);
+  der::Tlv algorithm, oid, parameters, name_hash, key_hash, serial;
+  if (!fields.expect(kSequence, algorithm) || !fields.expect(kOctetString, name_hash) ||
+      !fields.expect(kOctetString, key_hash) || !fields.expect(kInteger, serial) ||
+      !fields.empty() || serial.content.empty()) {
+    return false;
+  }
+  der::Reader algorithm_fields(algorithm.content);
+  if (!algorithm_fields.expect(kOid, oid) ||
+      (!algorithm_fields.empty() && !algorithm_fields.next(parameters)) ||
+      !algorithm_fields.empty()) {
+    return false;
+  }
+  out.hash.reset();
+  if (oid.whole == kSha1Oid) {
+    out.hash = HashAlgorithm::kSha1;
+  } else if (oid.whole == kSha256Oid) {
+    out.hash = HashAlgorithm::kSha256;
+  }
+  out.issuer_name_hash = name_hash.content;
+  out.issuer_key_hash = key_hash.content;
+  out.der = cert_id.whole;
+  // Canonical two's complement, as the store keys serials: a sign octet a sloppy encoder
+  // repeated is dropped (X.690 8.3.2).
+  std::string_view octets = serial.content;
+  while (octets.size() > 1 && ((octets[0] == '\x00' && !(octets[1] & 0x80)) ||
+                               (octets[0] == '\xff' && (octets[1] & 0x80)))) {
+    octets.remove_prefix(1);
+  }
+  out.serial.reset();
+  if (octets.size() <= Serial::kMaxOctets) {
+    out.serial = Serial::from_der_content(octets);
+  }
+  return true;
 }
 
 }  // namespace
@@ -76,76 +125,103 @@ std::optional<std::string> decode_get_path(std::string_view path) {
   return der;
 }
 
-DecodedRequest decode_ocsp_request(std::string_view der, std::size_t max_ids) {
-  DecodedRequest out;
-  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-  pki::ScopedOcspRequest request(::d2i_OCSP_REQUEST(nullptr, &p, static_cast<long>(der.size())));
-  if (!request || p != reinterpret_cast<const unsigned char*>(der.data() + der.size())) {
-    ::ERR_clear_error();
-    return out;
+RequestDecoding decode_ocsp_request(std::string_view der, std::size_t max_ids, OcspRequest& out) {
+  using der::Reader;
+  using der::Tlv;
+  out.ids.clear();
+  out.nonce_extension = {};
+  constexpr auto kMalformed = RequestDecoding::kMalformed;
+
+  // OCSPRequest ::= SEQUENCE { tbsRequest, optionalSignature [0] EXPLICIT OPTIONAL }
+  Reader top(der);
+  Tlv request, tbs, skipped;
+  if (!top.expect(kSequence, request) || !top.empty()) {
+    return kMalformed;
   }
-  const int count = ::OCSP_request_onereq_count(request.get());
-  if (count <= 0) {
-    return out;
+  Reader outer(request.content);
+  if (!outer.expect(kSequence, tbs) || (outer.peek() == kContext0 && !outer.next(skipped)) ||
+      !outer.empty()) {
+    return kMalformed;
   }
-  if (static_cast<std::size_t>(count) > max_ids) {
-    out.error = RequestError::kTooManyIds;
-    return out;
+  // TBSRequest ::= SEQUENCE { version [0], requestorName [1], requestList, requestExtensions [2] }
+  Reader fields(tbs.content);
+  if (fields.peek() == kContext0) {
+    Tlv version, integer;
+    fields.next(version);
+    Reader inner(version.content);
+    if (!inner.expect(kInteger, integer) || !inner.empty() || integer.content.empty()) {
+      return kMalformed;
+    }
+  }
+  if (fields.peek() == kContext1 && !fields.next(skipped)) {
+    return kMalformed;
+  }
+  Tlv list, extensions;
+  if (!fields.expect(kSequence, list)) {
+    return kMalformed;
+  }
+  if (fields.peek() == kContext2 && !fields.next(extensions)) {
+    return kMalformed;
+  }
+  if (!fields.empty()) {
+    return kMalformed;
   }
 
-  OcspRequest decoded;
-  for (int i = 0; i < count; ++i) {
-    OCSP_CERTID* id = ::OCSP_onereq_get0_id(::OCSP_request_onereq_get0(request.get(), i));
-    ASN1_OCTET_STRING* name_hash = nullptr;
-    ASN1_OCTET_STRING* key_hash = nullptr;
-    ASN1_OBJECT* algorithm = nullptr;
-    ASN1_INTEGER* serial = nullptr;
-    if (::OCSP_id_get0_info(&name_hash, &algorithm, &key_hash, &serial, id) != 1) {
-      return out;
+  // Request ::= SEQUENCE { reqCert CertID, singleRequestExtensions [0] EXPLICIT OPTIONAL }
+  Reader requests(list.content);
+  while (!requests.empty()) {
+    Tlv one, cert_id;
+    if (!requests.expect(kSequence, one)) {
+      return kMalformed;
     }
-    CertIdView view;
-    view.id = id;
-    switch (::OBJ_obj2nid(algorithm)) {
-      case NID_sha1:
-        view.hash = HashAlgorithm::kSha1;
-        break;
-      case NID_sha256:
-        view.hash = HashAlgorithm::kSha256;
-        break;
-      default:
-        break;
+    Reader single(one.content);
+    if (!single.expect(kSequence, cert_id) ||
+        (single.peek() == kContext0 && !single.next(skipped)) || !single.empty()) {
+      return kMalformed;
     }
-    view.issuer_name_hash = view_of(name_hash);
-    view.issuer_key_hash = view_of(key_hash);
-    try {
-      view.serial = pki::serial_of(serial);
-    } catch (const Error&) {
-      view.serial.reset();
+    if (out.ids.size() == max_ids) {
+      return RequestDecoding::kTooManyIds;
     }
-    decoded.ids.push_back(view);
+    if (!decode_cert_id(cert_id, out.ids.emplace_back())) {
+      return kMalformed;
+    }
+  }
+  if (out.ids.empty()) {
+    return kMalformed;
   }
 
-  // RFC 9654 2.1: Nonce ::= OCTET STRING (SIZE(1..32)), wrapped in the extension's extnValue.
-  const int nonce_index = ::OCSP_REQUEST_get_ext_by_NID(request.get(), NID_id_pkix_OCSP_Nonce, -1);
-  if (nonce_index >= 0) {
-    X509_EXTENSION* extension = ::OCSP_REQUEST_get_ext(request.get(), nonce_index);
-    const std::string_view value = view_of(::X509_EXTENSION_get_data(extension));
-    const auto* q = reinterpret_cast<const unsigned char*>(value.data());
-    pki::ScopedOpenSslType<ASN1_OCTET_STRING, ::ASN1_OCTET_STRING_free> nonce(
-        ::d2i_ASN1_OCTET_STRING(nullptr, &q, static_cast<long>(value.size())));
-    const bool whole =
-        nonce && q == reinterpret_cast<const unsigned char*>(value.data() + value.size());
-    const int length = nonce ? ::ASN1_STRING_length(nonce.get()) : 0;
-    if (!whole || length < 1 || length > 32) {
-      ::ERR_clear_error();
-      out.error = RequestError::kBadNonce;
-      return out;
+  // Extensions ::= SEQUENCE OF Extension; only the nonce is read (RFC 9654).
+  if (!extensions.whole.empty()) {
+    Reader wrapper(extensions.content);
+    Tlv sequence;
+    if (!wrapper.expect(kSequence, sequence) || !wrapper.empty()) {
+      return kMalformed;
     }
-    decoded.has_nonce = true;
+    Reader each(sequence.content);
+    while (!each.empty()) {
+      Tlv extension, oid, critical, value;
+      if (!each.expect(kSequence, extension)) {
+        return kMalformed;
+      }
+      Reader parts(extension.content);
+      if (!parts.expect(kOid, oid) || (parts.peek() == kBoolean && !parts.next(critical)) ||
+          !parts.expect(kOctetString, value) || !parts.empty()) {
+        return kMalformed;
+      }
+      if (oid.whole != kNonceOid || out.has_nonce()) {
+        continue;  // the first nonce counts, as with OpenSSL
+      }
+      // RFC 9654 2.1: Nonce ::= OCTET STRING (SIZE(1..32)), inside extnValue.
+      Reader nonce_reader(value.content);
+      Tlv nonce;
+      if (!nonce_reader.expect(kOctetString, nonce) || !nonce_reader.empty() ||
+          nonce.content.empty() || nonce.content.size() > 32) {
+        return RequestDecoding::kBadNonce;
+      }
+      out.nonce_extension = extension.whole;
+    }
   }
-  decoded.request = std::move(request);
-  out.request = std::move(decoded);
-  return out;
+  return RequestDecoding::kOk;
 }
 
 }  // namespace revocore::ocsp

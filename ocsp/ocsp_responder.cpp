@@ -6,6 +6,7 @@
 #include <atomic>
 
 #include "ocsp/ocsp_request.hpp"
+#include "pki/der_writer.hpp"
 #include "pki/private_key.hpp"
 #include "revocation/codec.hpp"
 #include "revocation/error.hpp"
@@ -36,16 +37,11 @@ void quoted_hex(std::string_view bytes, std::string& out) {
   out.push_back('"');
 }
 
-// Store key of a pre-signed response: the certificate key and the CertID hash algorithm.
-std::string stored_key(std::string_view certificate_key, HashAlgorithm hash) {
-  std::string key(certificate_key);
-  key.push_back(static_cast<char>(hash));
-  return key;
-}
-
-pki::ScopedAsn1Time generalized_time(UnixTime t) {
-  return pki::ScopedAsn1Time(::ASN1_GENERALIZEDTIME_set(nullptr, static_cast<time_t>(t)));
-}
+constexpr std::uint8_t kContext0 = 0xA0;  // [n] EXPLICIT, or IMPLICIT of a constructed type
+constexpr std::uint8_t kContext1 = 0xA1;
+constexpr std::uint8_t kContext2 = 0xA2;
+// id-pkix-ocsp-basic (RFC 6960 4.2.1), the whole OID TLV.
+constexpr std::string_view kBasicResponseOid{"\x06\x09\x2b\x06\x01\x05\x05\x07\x30\x01\x01", 11};
 
 }  // namespace
 
@@ -94,15 +90,18 @@ struct OcspResponder::Issuer {
   std::optional<pki::X509Certificate> ca;
   std::optional<pki::X509Certificate> signer;  // the delegated responder, or the CA again
   pki::ScopedEvpPkey key;
-  const EVP_MD* digest = nullptr;  // null for Ed25519
+  pki::SignatureAlgorithm algorithm;
   bool delegated = false;
+  // Fixed parts of every BasicOCSPResponse of this issuer, encoded once.
+  std::string responder_id;  // byKey [2] EXPLICIT KeyHash (RFC 6960 4.2.2.3)
+  std::string certs;         // [0] EXPLICIT SEQUENCE OF Certificate: the delegated responder's
 };
 
 // One CertID and what to say about it.
 struct OcspResponder::Answerable {
-  OCSP_CERTID* id = nullptr;
+  std::string_view cert_id;  // the request's CertID DER, repeated in the SingleResponse
   OcspOutcome status = OcspOutcome::kUnknown;
-  int reason = OCSP_REVOKED_STATUS_NOSTATUS;
+  std::optional<ReasonCode> reason;  // absent: revoked without a reason (RFC 5280 5.3.1)
   UnixTime revocation_time = 0;
 };
 
@@ -153,7 +152,21 @@ OcspResponder::OcspResponder(Store& store, const config::Configuration& config, 
       throw Error(ErrorCode::kInvalidConfig,
                   fmt::format("{}: the OCSP signing key does not match its certificate", owner));
     }
-    issuer->digest = pki::signature_digest(owner, issuer->key.get());
+    issuer->algorithm = pki::signature_algorithm(owner, issuer->key.get());
+    unsigned char key_hash[EVP_MAX_MD_SIZE];
+    unsigned int key_hash_length = 0;
+    ::X509_pubkey_digest(issuer->signer->handle(), ::EVP_sha1(), key_hash, &key_hash_length);
+    std::string key_hash_tlv;
+    der::tlv(key_hash_tlv, der::kOctetString,
+             std::string_view(reinterpret_cast<const char*>(key_hash), key_hash_length));
+    der::tlv(issuer->responder_id, kContext2, key_hash_tlv);
+    // A delegated responder's certificate goes in `certs` so clients can check it (RFC 6960
+    // 4.2.2.2); the CA's own does not.
+    if (issuer->delegated) {
+      std::string sequence;
+      der::tlv(sequence, der::kSequence, issuer->signer->der());
+      der::tlv(issuer->certs, kContext0, sequence);
+    }
     const auto record = txn.issuer_by_name(configured.name);
     if (!record) {
       throw Error(ErrorCode::kNotFound,
@@ -215,13 +228,14 @@ void OcspResponder::answer(std::string_view request_der, OcspAnswer& answer) noe
 }
 
 void OcspResponder::answer_or_throw(std::string_view request_der, OcspAnswer& answer) {
-  DecodedRequest decoded = decode_ocsp_request(request_der, settings_.max_cert_ids);
-  if (!decoded.request) {
+  // Kept by each I/O thread from one request to the next: answering allocates nothing once warm.
+  thread_local OcspRequest request;
+  thread_local std::vector<Answerable> answers;
+  if (decode_ocsp_request(request_der, settings_.max_cert_ids, request) != RequestDecoding::kOk) {
     answer.outcome = OcspOutcome::kMalformedRequest;
     answer.der = error_response(answer.outcome);
     return;
   }
-  OcspRequest& request = *decoded.request;
   const Issuer* issuer = find_issuer(request.ids.front());
   for (const auto& id : request.ids) {
     if (issuer == nullptr || find_issuer(id) != issuer) {
@@ -233,72 +247,76 @@ void OcspResponder::answer_or_throw(std::string_view request_der, OcspAnswer& an
   }
 
   const UnixTime now = clock_();
-  std::vector<Answerable> answers;
-  answers.reserve(request.ids.size());
-  std::string cache_key;
+  answers.clear();
+  // Store key of the pre-signed response: the certificate key and the CertID hash algorithm.
+  std::array<char, CertificateKey::kMaxEncodedSize + 1> cache_key_buffer;
+  std::string_view cache_key;
   std::uint64_t status_sequence = 0;
   {
     const StoreTransaction txn = store_.read();
     const Databases& dbs = txn.databases();
     for (const auto& id : request.ids) {
-      Answerable item;
-      item.id = id.id;
-      if (id.serial) {
-        std::array<char, CertificateKey::kMaxEncodedSize> buffer;
-        const std::string_view key = CertificateKey{issuer->id, *id.serial}.encode(buffer);
-        std::string_view value;
-        CertificateStatusView status;
-        if (txn.raw().get(dbs.certificates, key, value) &&
-            decode_certificate_status(key, value, status)) {
-          if (status.status == CertificateStatus::kValid) {
-            item.status = OcspOutcome::kGood;
-          } else {
-            item.status = OcspOutcome::kRevoked;
-            item.revocation_time = status.revocation_time;
-            // RFC 6960 2.2: on hold is revoked with reason certificateHold.
-            item.reason = status.reason == ReasonCode::kUnspecified
-                              ? OCSP_REVOKED_STATUS_NOSTATUS
-                              : static_cast<int>(status.reason);
-          }
-          if (request.ids.size() == 1 && !request.has_nonce) {
-            cache_key = stored_key(key, *id.hash);
-            status_sequence = status.status_sequence;
-            std::string_view stored;
-            if (txn.raw().get(dbs.ocsp_responses, cache_key, stored) &&
-                stored.size() > kStoredHeaderSize && stored[0] == kStoredResponseVersion) {
-              const std::uint64_t signed_for = codec::load_u64_at(stored.data() + 1);
-              const auto this_update = static_cast<UnixTime>(codec::load_u64_at(stored.data() + 9));
-              const auto next_update =
-                  static_cast<UnixTime>(codec::load_u64_at(stored.data() + 17));
-              // Served only when signed for the status read in this very transaction.
-              if (signed_for == status.status_sequence && this_update <= now &&
-                  now < next_update - settings_.refresh_before_seconds) {
-                answer.der.assign(stored.substr(kStoredHeaderSize));
-                answer.outcome = item.status;
-                answer.from_store = true;
-                answer.this_update = this_update;
-                answer.next_update = next_update;
-                quoted_hex(stored.substr(25, 20), answer.etag);
-                return;
-              }
-            }
-          }
+      Answerable& item = answers.emplace_back();
+      item.cert_id = id.der;
+      if (!id.serial) {
+        continue;  // unknown
+      }
+      std::array<char, CertificateKey::kMaxEncodedSize> key_buffer;
+      const std::string_view key = CertificateKey{issuer->id, *id.serial}.encode(key_buffer);
+      std::string_view value;
+      CertificateStatusView status;
+      if (!txn.raw().get(dbs.certificates, key, value) ||
+          !decode_certificate_status(key, value, status)) {
+        continue;  // unknown
+      }
+      if (status.status == CertificateStatus::kValid) {
+        item.status = OcspOutcome::kGood;
+      } else {
+        item.status = OcspOutcome::kRevoked;
+        item.revocation_time = status.revocation_time;
+        // RFC 6960 2.2: on hold is revoked with reason certificateHold.
+        if (status.reason != ReasonCode::kUnspecified) {
+          item.reason = status.reason;
         }
       }
-      answers.push_back(item);
+      if (request.ids.size() != 1 || request.has_nonce()) {
+        continue;
+      }
+      key.copy(cache_key_buffer.data(), key.size());
+      cache_key_buffer[key.size()] = static_cast<char>(*id.hash);
+      cache_key = std::string_view(cache_key_buffer.data(), key.size() + 1);
+      status_sequence = status.status_sequence;
+      std::string_view stored;
+      if (txn.raw().get(dbs.ocsp_responses, cache_key, stored) &&
+          stored.size() > kStoredHeaderSize && stored[0] == kStoredResponseVersion) {
+        const std::uint64_t signed_for = codec::load_u64_at(stored.data() + 1);
+        const auto this_update = static_cast<UnixTime>(codec::load_u64_at(stored.data() + 9));
+        const auto next_update = static_cast<UnixTime>(codec::load_u64_at(stored.data() + 17));
+        // Served only when signed for the status read in this very transaction.
+        if (signed_for == status.status_sequence && this_update <= now &&
+            now < next_update - settings_.refresh_before_seconds) {
+          answer.der.assign(stored.substr(kStoredHeaderSize));
+          answer.outcome = item.status;
+          answer.from_store = true;
+          answer.this_update = this_update;
+          answer.next_update = next_update;
+          quoted_hex(stored.substr(25, 20), answer.etag);
+          return;
+        }
+      }
     }
   }
 
   answer.this_update = now;
   answer.next_update = now + settings_.response_validity_seconds;
-  answer.der = sign(*issuer, answers, request.has_nonce ? request.request.get() : nullptr,
-                    answer.this_update, answer.next_update);
+  sign(*issuer, answers, request.nonce_extension, answer.this_update, answer.next_update,
+       answer.der);
   answer.outcome = answers.front().status;
-  // A nonce makes the response unique: no ETag, not for HTTP caches.
-  const std::string sha1 = request.has_nonce ? std::string() : digest(::EVP_sha1(), answer.der);
-  if (!request.has_nonce) {
-    quoted_hex(sha1, answer.etag);
+  if (request.has_nonce()) {
+    return;  // a nonce makes the response unique: no ETag, not for HTTP caches, not stored
   }
+  const std::string sha1 = digest(::EVP_sha1(), answer.der);
+  quoted_hex(sha1, answer.etag);
   if (!cache_key.empty()) {
     std::string value;
     codec::ByteWriter w(value);
@@ -309,71 +327,151 @@ void OcspResponder::answer_or_throw(std::string_view request_der, OcspAnswer& an
     w.bytes(sha1);
     w.bytes(answer.der);
     const std::lock_guard lock(pending_mutex_);
-    pending_.emplace_back(std::move(cache_key), std::move(value));
+    pending_.emplace_back(std::string(cache_key), std::move(value));
   }
 }
 
-std::string OcspResponder::sign(const Issuer& issuer, const std::vector<Answerable>& answers,
-                                OCSP_REQUEST* nonce_from, UnixTime this_update,
-                                UnixTime next_update) const {
-  pki::ScopedOcspBasicResponse basic(::OCSP_BASICRESP_new());
-  const pki::ScopedAsn1Time this_time = generalized_time(this_update);
-  const pki::ScopedAsn1Time next_time = generalized_time(next_update);
+namespace {
+
+constexpr std::size_t kTimeSize = 17;  // a GeneralizedTime TLV: 18 0F YYYYMMDDHHMMSSZ
+
+// CertStatus ::= CHOICE { good [0] IMPLICIT NULL, revoked [1] IMPLICIT RevokedInfo,
+//                         unknown [2] IMPLICIT UnknownInfo }                  (RFC 6960 4.2.1)
+// RevokedInfo ::= SEQUENCE { revocationTime GeneralizedTime,
+//                            revocationReason [0] EXPLICIT CRLReason OPTIONAL }
+std::size_t revoked_info_size(bool with_reason) {
+  return kTimeSize + (with_reason ? 5 : 0);
+}
+
+}  // namespace
+
+std::size_t OcspResponder::single_response_size(const Answerable& item) {
+  // SingleResponse ::= SEQUENCE { certID, certStatus, thisUpdate, nextUpdate [0] EXPLICIT }
+  const std::size_t status = item.status == OcspOutcome::kRevoked
+                                 ? der::tlv_size(revoked_info_size(item.reason.has_value()))
+                                 : 2;
+  return item.cert_id.size() + status + kTimeSize + der::tlv_size(kTimeSize);
+}
+
+void OcspResponder::write_single_response(std::string& out, const Answerable& item,
+                                          UnixTime this_update, UnixTime next_update) {
+  der::header(out, der::kSequence, single_response_size(item));
+  out.append(item.cert_id);
+  if (item.status == OcspOutcome::kGood) {
+    out.append("\x80\x00", 2);
+  } else if (item.status == OcspOutcome::kRevoked) {
+    der::header(out, kContext1, revoked_info_size(item.reason.has_value()));
+    der::generalized_time(out, item.revocation_time);
+    if (item.reason) {
+      der::header(out, kContext0, 3);
+      const char reason[] = {static_cast<char>(der::kEnumerated), 1,
+                             static_cast<char>(*item.reason)};
+      out.append(reason, sizeof reason);
+    }
+  } else {
+    out.append("\x82\x00", 2);
+  }
+  der::generalized_time(out, this_update);
+  der::header(out, kContext0, kTimeSize);
+  der::generalized_time(out, next_update);
+}
+
+void OcspResponder::sign(const Issuer& issuer, const std::vector<Answerable>& answers,
+                         std::string_view nonce_extension, UnixTime this_update,
+                         UnixTime next_update, std::string& out) const {
+  // Encoded here rather than with OpenSSL's OCSP_basic_sign, whose ASN.1 tree building took
+  // about as long as the P-256 signature itself; tests compare the two byte for byte.
+  thread_local std::string tbs;
+  thread_local std::string signature;
+
+  // ResponseData ::= SEQUENCE { version [0] EXPLICIT DEFAULT v1 (left out), responderID,
+  //     producedAt, responses SEQUENCE OF SingleResponse, responseExtensions [1] EXPLICIT }
+  std::size_t responses = 0;
   for (const Answerable& item : answers) {
-    int status = V_OCSP_CERTSTATUS_UNKNOWN;
-    pki::ScopedAsn1Time revoked_at;
-    if (item.status == OcspOutcome::kGood) {
-      status = V_OCSP_CERTSTATUS_GOOD;
-    } else if (item.status == OcspOutcome::kRevoked) {
-      status = V_OCSP_CERTSTATUS_REVOKED;
-      revoked_at = generalized_time(item.revocation_time);
-    }
-    if (::OCSP_basic_add1_status(basic.get(), item.id, status, item.reason, revoked_at.get(),
-                                 this_time.get(), next_time.get()) == nullptr) {
-      throw Error(ErrorCode::kStoreIo, "cannot add a SingleResponse");
-    }
+    responses += der::tlv_size(single_response_size(item));
   }
-  // RFC 9654: the request's nonce, echoed.
-  if (nonce_from != nullptr && ::OCSP_copy_nonce(basic.get(), nonce_from) <= 0) {
-    throw Error(ErrorCode::kStoreIo, "cannot copy the nonce");
+  // RFC 9654: the request's nonce extension, echoed.
+  const std::size_t extensions =
+      nonce_extension.empty() ? 0 : der::tlv_size(der::tlv_size(nonce_extension.size()));
+  tbs.clear();
+  der::header(tbs, der::kSequence,
+              issuer.responder_id.size() + kTimeSize + der::tlv_size(responses) + extensions);
+  tbs.append(issuer.responder_id);
+  der::generalized_time(tbs, this_update);  // producedAt
+  der::header(tbs, der::kSequence, responses);
+  for (const Answerable& item : answers) {
+    write_single_response(tbs, item, this_update, next_update);
   }
+  if (!nonce_extension.empty()) {
+    der::header(tbs, kContext1, der::tlv_size(nonce_extension.size()));
+    der::header(tbs, der::kSequence, nonce_extension.size());
+    tbs.append(nonce_extension);
+  }
+
+  sign_bytes(issuer, tbs, signature);
+
+  // BasicOCSPResponse ::= SEQUENCE { tbsResponseData, signatureAlgorithm, signature BIT STRING,
+  //     certs [0] EXPLICIT SEQUENCE OF Certificate OPTIONAL }
+  const std::size_t basic = tbs.size() + issuer.algorithm.identifier_der.size() +
+                            der::tlv_size(1 + signature.size()) + issuer.certs.size();
+  // OCSPResponse ::= SEQUENCE { responseStatus ENUMERATED, responseBytes [0] EXPLICIT
+  //     ResponseBytes }; ResponseBytes ::= SEQUENCE { responseType OID, response OCTET STRING }
+  const std::size_t response_bytes = kBasicResponseOid.size() + der::tlv_size(der::tlv_size(basic));
+  out.clear();
+  der::header(out, der::kSequence, 3 + der::tlv_size(der::tlv_size(response_bytes)));
+  out.append("\x0a\x01\x00", 3);  // successful (RFC 6960 4.2.1)
+  der::header(out, kContext0, der::tlv_size(response_bytes));
+  der::header(out, der::kSequence, response_bytes);
+  out.append(kBasicResponseOid);
+  der::header(out, der::kOctetString, der::tlv_size(basic));
+  der::header(out, der::kSequence, basic);
+  out.append(tbs);
+  out.append(issuer.algorithm.identifier_der);
+  der::header(out, der::kBitString, 1 + signature.size());
+  out.push_back('\0');  // no unused bits
+  out.append(signature);
+  out.append(issuer.certs);
+}
+
+void OcspResponder::sign_bytes(const Issuer& issuer, std::string_view tbs,
+                               std::string& signature) const {
   // Setting up a signing context fetches the algorithm from the provider every time in
   // OpenSSL 3, a large part of a P-256 signature's cost; each thread keeps one set up per issuer
   // and signs with a copy of it.
-  thread_local std::vector<std::pair<std::uint64_t, pki::ScopedEvpMdCtx>> templates;
-  EVP_MD_CTX* prototype = nullptr;
-  for (auto& [generation, ready] : templates) {
-    if (generation == issuer.generation) {
-      prototype = ready.get();
+  struct Prepared {
+    std::uint64_t generation;
+    pki::ScopedEvpMdCtx prototype;
+    pki::ScopedEvpMdCtx working;
+  };
+  thread_local std::vector<Prepared> contexts;
+  Prepared* prepared = nullptr;
+  for (auto& candidate : contexts) {
+    if (candidate.generation == issuer.generation) {
+      prepared = &candidate;
     }
   }
-  if (prototype == nullptr) {
-    pki::ScopedEvpMdCtx ready(::EVP_MD_CTX_new());
-    if (::EVP_DigestSignInit(ready.get(), nullptr, issuer.digest, nullptr, issuer.key.get()) != 1) {
+  if (prepared == nullptr) {
+    pki::ScopedEvpMdCtx prototype(::EVP_MD_CTX_new());
+    pki::ScopedEvpMdCtx working(::EVP_MD_CTX_new());
+    if (!prototype || !working ||
+        ::EVP_DigestSignInit(prototype.get(), nullptr, issuer.algorithm.digest, nullptr,
+                             issuer.key.get()) != 1) {
       throw Error(ErrorCode::kStoreIo, "cannot start signing");
     }
-    prototype = ready.get();
-    templates.emplace_back(issuer.generation, std::move(ready));
+    prepared = &contexts.emplace_back(
+        Prepared{issuer.generation, std::move(prototype), std::move(working)});
   }
-  pki::ScopedEvpMdCtx ctx(::EVP_MD_CTX_new());
-  if (::EVP_MD_CTX_copy_ex(ctx.get(), prototype) != 1) {
+  if (::EVP_MD_CTX_copy_ex(prepared->working.get(), prepared->prototype.get()) != 1) {
     throw Error(ErrorCode::kStoreIo, "cannot copy the signing context");
   }
-  // responderID by key hash (RFC 6960 4.2.2.3); a delegated responder's certificate goes in
-  // `certs` so clients can check it (4.2.2.2), the CA's does not.
-  const unsigned long flags = OCSP_RESPID_KEY | (issuer.delegated ? 0 : OCSP_NOCERTS);
-  if (::OCSP_basic_sign_ctx(basic.get(), issuer.signer->handle(), ctx.get(), nullptr, flags) != 1) {
+  std::size_t length = static_cast<std::size_t>(::EVP_PKEY_get_size(issuer.key.get()));
+  signature.resize(length);
+  if (::EVP_DigestSign(prepared->working.get(), reinterpret_cast<unsigned char*>(signature.data()),
+                       &length, reinterpret_cast<const unsigned char*>(tbs.data()),
+                       tbs.size()) != 1) {
     throw Error(ErrorCode::kStoreIo, "cannot sign the response");
   }
-  pki::ScopedOcspResponse response(
-      ::OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, basic.get()));
-  unsigned char* der = nullptr;
-  const int length = ::i2d_OCSP_RESPONSE(response.get(), &der);
-  pki::ScopedOpenSslBytes owned(der);
-  if (length <= 0) {
-    throw Error(ErrorCode::kStoreIo, "cannot encode the response");
-  }
-  return std::string(reinterpret_cast<const char*>(der), static_cast<std::size_t>(length));
+  signature.resize(length);
 }
 
 std::size_t OcspResponder::flush_pending() {

@@ -74,8 +74,14 @@ class OcspResponder {
 
   const Issuer* find_issuer(const struct CertIdView& id) const noexcept;
   void answer_or_throw(std::string_view request_der, OcspAnswer& answer);
-  std::string sign(const Issuer& issuer, const std::vector<Answerable>& answers,
-                   OCSP_REQUEST* nonce_from, UnixTime this_update, UnixTime next_update) const;
+  // Encodes and signs an OCSPResponse with a BasicOCSPResponse (RFC 6960 4.2.1) into `out`.
+  void sign(const Issuer& issuer, const std::vector<Answerable>& answers,
+            std::string_view nonce_extension, UnixTime this_update, UnixTime next_update,
+            std::string& out) const;
+  void sign_bytes(const Issuer& issuer, std::string_view tbs, std::string& signature) const;
+  static std::size_t single_response_size(const Answerable& item);
+  static void write_single_response(std::string& out, const Answerable& item, UnixTime this_update,
+                                    UnixTime next_update);
 
   Store& store_;
   const config::OcspSettings& settings_;

@@ -75,4 +75,32 @@ const EVP_MD* signature_digest(std::string_view owner, EVP_PKEY* key) {
   }
 }
 
+SignatureAlgorithm signature_algorithm(std::string_view owner, EVP_PKEY* key) {
+  // AlgorithmIdentifier DER for each supported key (RFC 5758 3.2, RFC 4055 5, RFC 8410 3).
+  static constexpr std::string_view kEcdsaSha256{"\x30\x0a\x06\x08\x2a\x86\x48\xce\x3d\x04\x03\x02",
+                                                 12};
+  static constexpr std::string_view kEcdsaSha384{"\x30\x0a\x06\x08\x2a\x86\x48\xce\x3d\x04\x03\x03",
+                                                 12};
+  static constexpr std::string_view kEcdsaSha512{"\x30\x0a\x06\x08\x2a\x86\x48\xce\x3d\x04\x03\x04",
+                                                 12};
+  static constexpr std::string_view kRsaSha256{
+      "\x30\x0d\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0b\x05\x00", 15};
+  static constexpr std::string_view kEd25519{"\x30\x05\x06\x03\x2b\x65\x70", 7};
+
+  const EVP_MD* digest = signature_digest(owner, key);
+  if (digest == nullptr) {
+    return {nullptr, kEd25519, "Ed25519"};
+  }
+  if (::EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA) {
+    return {digest, kRsaSha256, "sha256WithRSAEncryption"};
+  }
+  if (digest == ::EVP_sha256()) {
+    return {digest, kEcdsaSha256, "ecdsa-with-SHA256"};
+  }
+  if (digest == ::EVP_sha384()) {
+    return {digest, kEcdsaSha384, "ecdsa-with-SHA384"};
+  }
+  return {digest, kEcdsaSha512, "ecdsa-with-SHA512"};
+}
+
 }  // namespace revocore::pki

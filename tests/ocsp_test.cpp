@@ -18,6 +18,7 @@
 #include "ocsp/ocsp_request.hpp"
 #include "ocsp/ocsp_responder.hpp"
 #include "pki/demo_pki.hpp"
+#include "pki/der_writer.hpp"
 #include "revocation/error.hpp"
 #include "revocation/status_transition.hpp"
 #include "tests/test_support.hpp"
@@ -189,6 +190,46 @@ TEST_F(OcspTest, GoodRevokedHeldAndUnknownAreSignedAndVerify) {
   EXPECT_EQ(last_.outcome, OcspOutcome::kUnknown);
 }
 
+// The responder encodes responses itself: OpenSSL must read every kind back and, encoding what
+// it read, produce the very same bytes (so they are DER, with every field where it belongs).
+TEST_F(OcspTest, ResponsesAreTheDerOpenSslWouldEncode) {
+  const std::vector<std::string> requests = {
+      request({0x01}),
+      request({0x02}, ::EVP_sha256()),
+      request({0x03}),
+      request({0x04}),
+      request({0x99}),
+      request({0x01, 0x02, 0x03, 0x04, 0x99}),
+      request({0x02}, ::EVP_sha1(), 32),
+      request({0x01}, ::EVP_sha256(), 1),
+  };
+  for (const std::string& req : requests) {
+    const OcspAnswer answer = responder_->answer(req);
+    const auto* p = reinterpret_cast<const unsigned char*>(answer.der.data());
+    pki::ScopedOcspResponse response(
+        ::d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(answer.der.size())));
+    ASSERT_TRUE(response);
+    EXPECT_EQ(p, reinterpret_cast<const unsigned char*>(answer.der.data() + answer.der.size()));
+    unsigned char* again = nullptr;
+    const int length = ::i2d_OCSP_RESPONSE(response.get(), &again);
+    pki::ScopedOpenSslBytes owned(again);
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(again), static_cast<std::size_t>(length)),
+              answer.der);
+    // producedAt is the moment of signing, and the response is the delegated responder's.
+    pki::ScopedOcspBasicResponse basic(::OCSP_response_get1_basic(response.get()));
+    ASSERT_TRUE(basic);
+    int days = 0, seconds = 0;
+    pki::ScopedAsn1Time now_time(::ASN1_GENERALIZEDTIME_set(nullptr, now_));
+    ::ASN1_TIME_diff(&days, &seconds, now_time.get(), ::OCSP_resp_get0_produced_at(basic.get()));
+    EXPECT_EQ(days * 86400 + seconds, 0);
+    EXPECT_EQ(sk_X509_num(::OCSP_resp_get0_certs(basic.get())), 1);
+    const ASN1_OCTET_STRING* key_id = nullptr;
+    const X509_NAME* name = nullptr;
+    ASSERT_EQ(::OCSP_resp_get0_id(basic.get(), &key_id, &name), 1);
+    EXPECT_NE(key_id, nullptr);  // responderID byKey (RFC 6960 4.2.2.3)
+  }
+}
+
 TEST_F(OcspTest, SeveralCertIdsInOneRequest) {
   const std::string req = request({0x01, 0x02, 0x99});
   const OcspAnswer answer = responder_->answer(req);
@@ -215,6 +256,71 @@ TEST_F(OcspTest, ErrorAnswers) {
   EXPECT_EQ(responder_->answer(request({0x01}, ::EVP_sha1(), 0, &*root_)).der, unauthorized);
   EXPECT_EQ(responder_->answer(request({0x01}, ::EVP_sha1(), 0, &*root_)).outcome,
             OcspOutcome::kUnauthorized);
+}
+
+// A DER TLV, for hand-made requests.
+std::string tlv(unsigned char tag, const std::string& content) {
+  std::string out;
+  der::tlv(out, tag, content);
+  return out;
+}
+
+// The request decoder is revocore's own: every optional part of RFC 6960 4.1.1 is read, and
+// what is not DER is refused.
+TEST_F(OcspTest, RequestDecoderReadsEveryOptionalPartAndRefusesWhatIsNotDer) {
+  OcspRequest decoded;
+  const std::string plain = request({0x01});
+  ASSERT_EQ(decode_ocsp_request(plain, 16, decoded), RequestDecoding::kOk);
+  const std::string cert_id(decoded.ids.front().der);
+  const auto wrap = [](const std::string& tbs_fields, const std::string& after_tbs = "") {
+    return tlv(0x30, tlv(0x30, tbs_fields) + after_tbs);
+  };
+  const std::string list = tlv(0x30, tlv(0x30, cert_id));
+  EXPECT_EQ(wrap(list), plain);
+
+  const std::string algorithm =
+      tlv(0x30, std::string("\x06\x08\x2a\x86\x48\xce\x3d\x04\x03\x02", 10));
+  const std::string with_everything =
+      wrap(tlv(0xA0, std::string("\x02\x01\x00", 3)) +  // version v1, spelled out
+               tlv(0xA1, tlv(0xA4, tlv(0x30, ""))) +    // requestorName
+               tlv(0x30, tlv(0x30, cert_id + tlv(0xA0, tlv(0x30, "")))) +  // single extensions
+               tlv(0xA2, tlv(0x30, tlv(0x30, std::string("\x06\x03\x55\x1d\x0e", 5) +
+                                                 tlv(0x04, tlv(0x04, "x"))))),        // not a nonce
+           tlv(0xA0, tlv(0x30, algorithm + tlv(0x03, std::string("\x00\x01", 2)))));  // signed
+  ASSERT_EQ(decode_ocsp_request(with_everything, 16, decoded), RequestDecoding::kOk);
+  EXPECT_EQ(decoded.ids.size(), 1u);
+  EXPECT_FALSE(decoded.has_nonce());
+  EXPECT_EQ(responder_->answer(with_everything).outcome, OcspOutcome::kGood);
+
+  // A serial with a needless sign octet names the same certificate (X.690 8.3.2).
+  std::string sloppy = cert_id;
+  ASSERT_EQ(sloppy.substr(sloppy.size() - 3), std::string("\x02\x01\x01", 3));
+  sloppy.replace(sloppy.size() - 3, 3, std::string("\x02\x02\x00\x01", 4));
+  sloppy[1] = static_cast<char>(sloppy[1] + 1);
+  EXPECT_EQ(responder_->answer(wrap(tlv(0x30, tlv(0x30, sloppy)))).outcome, OcspOutcome::kGood);
+
+  const auto refused = [&](const std::string& der) {
+    return decode_ocsp_request(der, 16, decoded);
+  };
+  EXPECT_EQ(refused(wrap(tlv(0x30, ""))), RequestDecoding::kMalformed);  // no CertID
+  std::string indefinite = plain;
+  indefinite[1] = '\x80';
+  EXPECT_EQ(refused(indefinite + std::string(2, '\0')), RequestDecoding::kMalformed);
+  std::string long_form = plain;
+  long_form.insert(1, 1, '\x81');  // 0x81 0x4? for a length under 128: not DER
+  EXPECT_EQ(refused(long_form), RequestDecoding::kMalformed);
+  EXPECT_EQ(refused(wrap(list + tlv(0x04, ""))), RequestDecoding::kMalformed);  // stray field
+  EXPECT_EQ(refused(wrap(tlv(0xA0, std::string("\x04\x00", 2)) + list)),
+            RequestDecoding::kMalformed);  // a version that is not an INTEGER
+  const std::string empty_nonce = tlv(
+      0xA2, tlv(0x30, tlv(0x30, std::string("\x06\x09\x2b\x06\x01\x05\x05\x07\x30\x01\x02", 11) +
+                                    tlv(0x04, tlv(0x04, "")))));
+  EXPECT_EQ(refused(wrap(list + empty_nonce)), RequestDecoding::kBadNonce);
+  std::string many;
+  for (int i = 0; i < 3; ++i) {
+    many += tlv(0x30, cert_id);
+  }
+  EXPECT_EQ(decode_ocsp_request(wrap(tlv(0x30, many)), 2, decoded), RequestDecoding::kTooManyIds);
 }
 
 TEST_F(OcspTest, NoncesAreEchoedWithinRfc9654Lengths) {

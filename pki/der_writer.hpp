@@ -1,7 +1,8 @@
 #pragma once
-// Minimal DER (X.690) encoding for what revocore emits: lengths, INTEGER, ENUMERATED, OID bytes,
-// times. Appends to a caller's buffer so the CRL builder can encode a million entries into one
-// allocation. Sizes can be computed before writing (tlv_size), which nested SEQUENCEs need.
+// Minimal DER (X.690) encoding for what revocore emits (CRLs, OCSP responses): lengths, INTEGER,
+// ENUMERATED, OID bytes, times. Appends to a caller's buffer so the CRL builder can encode a
+// million entries into one allocation. Sizes can be computed before writing (tlv_size), which
+// nested SEQUENCEs need.
 #include <cstddef>
 #include <cstdint>
 #include <string>

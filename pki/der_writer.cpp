@@ -1,4 +1,4 @@
-#include "crl/der_writer.hpp"
+#include "pki/der_writer.hpp"
 
 #include <ctime>
 
