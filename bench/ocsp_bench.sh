@@ -47,13 +47,17 @@ LUA
 }
 
 # run_wrk NAME URL [LUA]: REPEAT runs; prints "NAME rps p99" as medians.
-declare -A rps p99
+declare -A rps p99 requests
 run_wrk() {
   local name=$1 url=$2 lua=${3:-}
   local all_rps=() all_p99=()
+  requests[$name]=0
   for _ in $(seq "$repeat"); do
     local out
     out=$(timeout $((seconds + 20)) wrk -t2 -c"$connections" -d"${seconds}s" --latency ${lua:+-s "$lua"} "$url" 2>&1)
+    local count
+    count=$(awk '/requests in/ {print $1}' <<<"$out")
+    requests[$name]=$(( ${requests[$name]} + ${count:-0} ))
     if grep -q "Non-2xx\|Socket errors" <<<"$out"; then echo "$name: $(grep -E 'Non-2xx|Socket errors' <<<"$out")" >&2; fi
     all_rps+=("$(awk '/Requests\/sec/ {print $2}' <<<"$out")")
     all_p99+=("$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}' <<<"$out")")
@@ -74,7 +78,13 @@ sleep 0.3
 curl -s -o /dev/null "http://127.0.0.1:$port/$request_b64"
 run_wrk "revocore GET" "http://127.0.0.1:$port/$request_b64"
 run_wrk "revocore POST" "http://127.0.0.1:$port/" "$(post_lua "$work/request.der")"
+# CPU time the responder itself spends on nonce requests (utime + stime, /proc/PID/stat fields
+# 14 and 15): wrk runs on the same two cores, so signatures per CPU-second is the fair comparison
+# with what `openssl speed` signs per core.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+before=$(cpu_ticks "${pids[-1]}")
 run_wrk "revocore POST nonce (signs)" "http://127.0.0.1:$port/" "$(post_lua "$work/request-nonce.der")"
+nonce_cpu_seconds=$(awk -v a="$before" -v b="$(cpu_ticks "${pids[-1]}")" -v hz="$(getconf CLK_TCK)" 'BEGIN {print (b - a) / hz}')
 presigned=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^revocore_ocsp_presigned_total/ {print $2}')
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 
@@ -158,4 +168,6 @@ awk -v a="${rps[revocore GET (conn/req)]}" -v b="${rps[openssl ocsp GET (conn/re
 echo "p99 ms: revocore GET ${p99[revocore GET]}, nginx ${p99[nginx static GET]}"
 echo "nonce: ${rps[revocore POST nonce (signs)]} signatures/s; openssl speed ecdsap256 sign on 2 cores: $speed/s"
 awk -v a="${rps[revocore POST nonce (signs)]}" -v b="$speed" 'BEGIN {printf "nonce signing / openssl speed: %.2f\n", a/b}'
+awk -v n="${requests[revocore POST nonce (signs)]}" -v cpu="$nonce_cpu_seconds" -v b="$speed" \
+  'BEGIN {printf "nonce: %d signed answers in %.1f s of responder CPU: %.0f per CPU-second; openssl speed per core %.0f; ratio %.2f\n", n, cpu, n/cpu, b/2, (n/cpu)/(b/2)}'
 echo "responses served pre-signed: $presigned"

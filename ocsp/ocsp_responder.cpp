@@ -91,6 +91,7 @@ struct OcspResponder::Issuer {
   std::optional<pki::X509Certificate> signer;  // the delegated responder, or the CA again
   pki::ScopedEvpPkey key;
   pki::SignatureAlgorithm algorithm;
+  pki::ScopedEvpMd digest;  // algorithm.digest fetched once; null for Ed25519
   bool delegated = false;
   // Fixed parts of every BasicOCSPResponse of this issuer, encoded once.
   std::string responder_id;  // byKey [2] EXPLICIT KeyHash (RFC 6960 4.2.2.3)
@@ -153,6 +154,10 @@ OcspResponder::OcspResponder(Store& store, const config::Configuration& config, 
                   fmt::format("{}: the OCSP signing key does not match its certificate", owner));
     }
     issuer->algorithm = pki::signature_algorithm(owner, issuer->key.get());
+    if (issuer->algorithm.digest != nullptr) {
+      issuer->digest.reset(
+          ::EVP_MD_fetch(nullptr, ::EVP_MD_get0_name(issuer->algorithm.digest), nullptr));
+    }
     unsigned char key_hash[EVP_MAX_MD_SIZE];
     unsigned int key_hash_length = 0;
     ::X509_pubkey_digest(issuer->signer->handle(), ::EVP_sha1(), key_hash, &key_hash_length);
@@ -435,13 +440,15 @@ void OcspResponder::sign(const Issuer& issuer, const std::vector<Answerable>& an
 
 void OcspResponder::sign_bytes(const Issuer& issuer, std::string_view tbs,
                                std::string& signature) const {
-  // Setting up a signing context fetches the algorithm from the provider every time in
-  // OpenSSL 3, a large part of a P-256 signature's cost; each thread keeps one set up per issuer
-  // and signs with a copy of it.
+  // Each thread keeps its signing context per issuer, set up once: in OpenSSL 3 setting one up
+  // fetches the algorithm from the provider, and EVP_DigestSign copies its context on every
+  // call. Hashing here and signing the digest with EVP_PKEY_sign, as `openssl speed` does, took
+  // a nonce answer from 27.1 us to 26.1 us, against 23.7 us for the bare P-256 signature
+  // (bench/ocsp_sign_bench, medians of 5).
   struct Prepared {
     std::uint64_t generation;
-    pki::ScopedEvpMdCtx prototype;
-    pki::ScopedEvpMdCtx working;
+    pki::ScopedEvpPkeyCtx digest_signer;  // EC and RSA: signs a digest
+    pki::ScopedEvpMdCtx message_signer;   // Ed25519: signs the message itself (RFC 8032)
   };
   thread_local std::vector<Prepared> contexts;
   Prepared* prepared = nullptr;
@@ -451,25 +458,44 @@ void OcspResponder::sign_bytes(const Issuer& issuer, std::string_view tbs,
     }
   }
   if (prepared == nullptr) {
-    pki::ScopedEvpMdCtx prototype(::EVP_MD_CTX_new());
-    pki::ScopedEvpMdCtx working(::EVP_MD_CTX_new());
-    if (!prototype || !working ||
-        ::EVP_DigestSignInit(prototype.get(), nullptr, issuer.algorithm.digest, nullptr,
-                             issuer.key.get()) != 1) {
-      throw Error(ErrorCode::kStoreIo, "cannot start signing");
+    Prepared fresh{issuer.generation, nullptr, nullptr};
+    bool ready = false;
+    if (issuer.digest) {
+      fresh.digest_signer.reset(::EVP_PKEY_CTX_new(issuer.key.get(), nullptr));
+      ready = fresh.digest_signer && ::EVP_PKEY_sign_init(fresh.digest_signer.get()) == 1 &&
+              ::EVP_PKEY_CTX_set_signature_md(fresh.digest_signer.get(), issuer.digest.get()) == 1;
+    } else {
+      fresh.message_signer.reset(::EVP_MD_CTX_new());
+      ready = fresh.message_signer && ::EVP_DigestSignInit(fresh.message_signer.get(), nullptr,
+                                                           nullptr, nullptr, issuer.key.get()) == 1;
     }
-    prepared = &contexts.emplace_back(
-        Prepared{issuer.generation, std::move(prototype), std::move(working)});
-  }
-  if (::EVP_MD_CTX_copy_ex(prepared->working.get(), prepared->prototype.get()) != 1) {
-    throw Error(ErrorCode::kStoreIo, "cannot copy the signing context");
+    if (!ready) {
+      throw Error(ErrorCode::kStoreIo,
+                  fmt::format("cannot start signing: {}", pki::drain_openssl_errors()));
+    }
+    prepared = &contexts.emplace_back(std::move(fresh));
   }
   std::size_t length = static_cast<std::size_t>(::EVP_PKEY_get_size(issuer.key.get()));
   signature.resize(length);
-  if (::EVP_DigestSign(prepared->working.get(), reinterpret_cast<unsigned char*>(signature.data()),
-                       &length, reinterpret_cast<const unsigned char*>(tbs.data()),
-                       tbs.size()) != 1) {
-    throw Error(ErrorCode::kStoreIo, "cannot sign the response");
+  auto* out = reinterpret_cast<unsigned char*>(signature.data());
+  const auto* in = reinterpret_cast<const unsigned char*>(tbs.data());
+  bool signed_ok = false;
+  if (issuer.digest) {
+    unsigned char hash[EVP_MAX_MD_SIZE];
+    unsigned int hash_length = 0;
+    signed_ok =
+        ::EVP_Digest(in, tbs.size(), hash, &hash_length, issuer.digest.get(), nullptr) == 1 &&
+        ::EVP_PKEY_sign(prepared->digest_signer.get(), out, &length, hash, hash_length) == 1;
+  } else {
+    // An EdDSA context signs once; the next message needs it set up again.
+    signed_ok =
+        ::EVP_DigestSign(prepared->message_signer.get(), out, &length, in, tbs.size()) == 1 &&
+        ::EVP_DigestSignInit(prepared->message_signer.get(), nullptr, nullptr, nullptr,
+                             issuer.key.get()) == 1;
+  }
+  if (!signed_ok) {
+    throw Error(ErrorCode::kStoreIo,
+                fmt::format("cannot sign the response: {}", pki::drain_openssl_errors()));
   }
   signature.resize(length);
 }

@@ -1,5 +1,6 @@
 // Hostile HTTP clients against `revocore serve`: thousands of idle connections (the connection
-// limit and the header timeout), slow headers, oversized headers. Well-behaved clients keep
+// limit and the header timeout), slow headers, oversized headers, pipelining, chunked bodies,
+// HTTP/1.0 and bytes that are not HTTP. Well-behaved clients keep
 // being answered. Loopback only; every wait is bounded.
 #include <arpa/inet.h>
 #include <fmt/format.h>
@@ -140,6 +141,70 @@ TEST_F(OcspHostileClients, OversizedHeadersAreRefused) {
   if (n > 0) {
     EXPECT_NE(std::string(buffer).find("413"), std::string::npos) << buffer;
   }
+  EXPECT_TRUE(healthy_within(2));
+  EXPECT_TRUE(alive());
+}
+
+// Everything the connection sends until it closes (bounded by the 5 s receive timeout).
+std::string read_until_closed(int fd) {
+  std::string all;
+  char buffer[4096];
+  ssize_t n = 0;
+  while ((n = ::recv(fd, buffer, sizeof buffer, 0)) > 0) {
+    all.append(buffer, static_cast<std::size_t>(n));
+  }
+  return all;
+}
+
+std::size_t count(const std::string& text, const std::string& what) {
+  std::size_t found = 0;
+  for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) {
+    ++found;
+  }
+  return found;
+}
+
+TEST_F(OcspHostileClients, PipelinedRequestsAreAnsweredInOrderAndChunkedBodiesRead) {
+  const int fd = connect_to(port_);
+  ASSERT_GE(fd, 0);
+  // Three requests in one segment: a GET, a chunked POST of a body that is not an OCSP request,
+  // and a GET asking to close.
+  const std::string requests =
+      "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+      "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/ocsp-request\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n2\r\nju\r\n2\r\nnk\r\n0\r\n\r\n"
+      "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(::send(fd, requests.data(), requests.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(requests.size()));
+  const std::string answers = read_until_closed(fd);
+  ::close(fd);
+  EXPECT_EQ(count(answers, "HTTP/1.1 200 OK\r\n"), 3u) << answers;
+  const std::size_t first = answers.find("\r\n\r\nok\n");
+  const std::size_t malformed = answers.find(std::string("\r\n\r\n\x30\x03\x0a\x01\x01", 9));
+  const std::size_t last = answers.rfind("Connection: close\r\n");
+  EXPECT_LT(first, malformed);  // malformedRequest, in order
+  EXPECT_LT(malformed, last);
+  EXPECT_NE(last, std::string::npos);
+  EXPECT_TRUE(answers.ends_with("ok\n")) << answers;
+}
+
+TEST_F(OcspHostileClients, Http10ClosesUnlessAskedAndGarbageGets400) {
+  int fd = connect_to(port_);
+  ASSERT_GE(fd, 0);
+  const std::string old = "GET /health HTTP/1.0\r\n\r\n";
+  ::send(fd, old.data(), old.size(), MSG_NOSIGNAL);
+  const std::string answer = read_until_closed(fd);  // closed by the server, not the timeout
+  ::close(fd);
+  EXPECT_TRUE(answer.starts_with("HTTP/1.0 200 OK\r\n")) << answer;
+  EXPECT_NE(answer.find("Connection: close\r\n"), std::string::npos) << answer;
+
+  fd = connect_to(port_);
+  ASSERT_GE(fd, 0);
+  const std::string garbage = "\x16\x03\x01\x02\x00 not HTTP at all\r\n\r\n";
+  ::send(fd, garbage.data(), garbage.size(), MSG_NOSIGNAL);
+  const std::string refused = read_until_closed(fd);
+  ::close(fd);
+  EXPECT_TRUE(refused.starts_with("HTTP/1.1 400 Bad Request\r\n")) << refused;
   EXPECT_TRUE(healthy_within(2));
   EXPECT_TRUE(alive());
 }

@@ -230,6 +230,33 @@ TEST_F(OcspTest, ResponsesAreTheDerOpenSslWouldEncode) {
   }
 }
 
+// revocore signs the response itself: every key type the configuration accepts must give a
+// signature OpenSSL verifies. The responder certificates are made by the openssl command.
+TEST_F(OcspTest, RsaAndEd25519RespondersSignVerifiableResponses) {
+  for (const std::string key_type : {"rsa:2048", "ed25519"}) {
+    SCOPED_TRACE(key_type);
+    const fs::path dir = dir_.path();
+    const std::string name = key_type == "ed25519" ? "ed" : "rsa";
+    ASSERT_EQ(testing::run_command(fmt::format(
+                  "cd {0} && openssl req -new -newkey {1} -nodes -subj /CN={2}-responder "
+                  "-keyout {2}.key -out {2}.csr 2>/dev/null && "
+                  "printf 'extendedKeyUsage=critical,OCSPSigning\\n' > {2}.ext && "
+                  "openssl x509 -req -in {2}.csr -CA ca.pem -CAkey ca.key -set_serial 77 -days 1 "
+                  "-extfile {2}.ext -out {2}.pem 2>/dev/null && chmod 600 {2}.key",
+                  dir.string(), key_type, name)),
+              0);
+    load(fmt::format("ocsp_certificate = \"{0}.pem\"\nocsp_private_key = \"{0}.key\"\n", name));
+    responder_.emplace(store_, *config_, [this] { return now_; });
+    for (int round = 0; round < 2; ++round) {  // a signing context is used again
+      const Parsed revoked = ask(0x02, ::EVP_sha1(), 16);
+      EXPECT_TRUE(revoked.verified);
+      EXPECT_TRUE(revoked.nonce_echoed);
+      EXPECT_EQ(revoked.reason, OCSP_REVOKED_STATUS_KEYCOMPROMISE);
+      EXPECT_TRUE(ask(0x01).verified);
+    }
+  }
+}
+
 TEST_F(OcspTest, SeveralCertIdsInOneRequest) {
   const std::string req = request({0x01, 0x02, 0x99});
   const OcspAnswer answer = responder_->answer(req);
