@@ -27,6 +27,8 @@ struct HttpRequestView {
 
 class HttpResponseBuffer {
  public:
+  static constexpr std::size_t kKeptCapacity = 64 * 1024;
+
   // Starts a response: clears what a previous one left, writes the status line (RFC 9112 4)
   // and the Server header. `version` is the request's; keep_alive what the request allows.
   void start(boost::beast::http::status status, unsigned version, bool keep_alive);
@@ -42,6 +44,13 @@ class HttpResponseBuffer {
   boost::beast::http::status status() const noexcept { return status_; }
   bool keep_alive() const noexcept { return keep_alive_; }
   const std::string& bytes() const noexcept { return bytes_; }
+  // After a large answer (a CRL of a million entries is tens of megabytes), gives the memory
+  // back rather than keep it for the rest of the connection's life.
+  void release_if_large() {
+    if (bytes_.capacity() > kKeptCapacity) {
+      std::string().swap(bytes_);
+    }
+  }
 
  private:
   std::string bytes_;

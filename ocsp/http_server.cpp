@@ -226,6 +226,7 @@ class Session : public std::enable_shared_from_this<Session> {
     deadline_ = std::chrono::steady_clock::now() + kWriteTimeout;
     net::async_write(socket_, net::buffer(response_.bytes()),
                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->response_.release_if_large();
                        if (ec || !self->response_.keep_alive()) {
                          return self->close();
                        }

@@ -550,6 +550,14 @@ TEST_F(RoutesTest, ConnectionHeaderFollowsTheVersionAndTheRequest) {
   EXPECT_EQ(health.body(), "ok\n");
   EXPECT_EQ(health[http::field::server], "revocore");
   EXPECT_EQ(health[http::field::date].size(), kHttpDateSize);  // RFC 9110 6.6.1
+  // A large answer's memory is not kept for the rest of the connection; a small one's is.
+  out.text(http::status::ok, 11, true, std::string(200'000, 'x'));
+  out.release_if_large();
+  EXPECT_LE(out.bytes().capacity(), HttpResponseBuffer::kKeptCapacity);
+  out.text(http::status::ok, 11, true, "small");
+  const std::size_t kept = out.bytes().capacity();
+  out.release_if_large();
+  EXPECT_EQ(out.bytes().capacity(), kept);
   routes().too_large(11, out);
   EXPECT_TRUE(out.bytes().starts_with("HTTP/1.1 413 Payload Too Large\r\n")) << out.bytes();
   EXPECT_FALSE(out.keep_alive());
