@@ -20,15 +20,13 @@ namespace {
 // "ADDRESS:PORT" from the command line; port 0 picks a free one.
 void parse_listen_option(const std::string& listen, std::string_view option, std::string& address,
                          unsigned short& port) {
-  const auto colon = listen.rfind(':');
-  int number = -1;
-  if (colon == std::string::npos || std::sscanf(listen.c_str() + colon + 1, "%d", &number) != 1 ||
-      number < 0 || number > 65535) {
+  const auto split = config::split_listen(listen);
+  if (!split) {
     throw Error(ErrorCode::kInvalidArgument,
                 fmt::format("{} '{}' must be ADDRESS:PORT, e.g. 127.0.0.1:8080", option, listen));
   }
-  address = listen.substr(0, colon);
-  port = static_cast<unsigned short>(number);
+  address = split->address;
+  port = split->port;
 }
 
 }  // namespace

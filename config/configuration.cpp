@@ -1,9 +1,11 @@
 #include "config/configuration.hpp"
 
 #include <fmt/format.h>
+#include <charconv>
 
 #include <toml++/toml.h>
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <fstream>
 #include <set>
@@ -324,15 +326,13 @@ void parse_listen(const Validator& v, const toml::table& table, std::string_view
   if (listen.empty()) {
     return;
   }
-  const auto colon = listen.rfind(':');
-  int number = 0;
-  if (colon == std::string::npos || colon == 0 ||
-      std::sscanf(listen.c_str() + colon + 1, "%d", &number) != 1 || number < 0 || number > 65535) {
+  const auto split = split_listen(listen);
+  if (!split) {
     v.fail(table.get("listen"),
            fmt::format("'listen' in {} must be ADDRESS:PORT, e.g. 127.0.0.1:8443", section));
   }
-  address = listen.substr(0, colon);
-  port = static_cast<unsigned short>(number);
+  address = split->address;
+  port = split->port;
 }
 
 AdminSettings parse_admin(const Validator& v, const toml::node* node,
@@ -409,6 +409,21 @@ const IssuerConfig* Configuration::find_issuer(std::string_view name) const noex
     }
   }
   return nullptr;
+}
+
+std::optional<ListenAddress> split_listen(std::string_view text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    return std::nullopt;
+  }
+  const std::string_view digits = text.substr(colon + 1);
+  unsigned number = 0;
+  const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), number);
+  if (digits.empty() || error != std::errc() || end != digits.data() + digits.size() ||
+      number > 65535) {
+    return std::nullopt;
+  }
+  return ListenAddress{std::string(text.substr(0, colon)), static_cast<unsigned short>(number)};
 }
 
 Configuration Configuration::parse(std::string_view toml_text, std::string source,

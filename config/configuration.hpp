@@ -92,6 +92,14 @@ struct IssuerConfig {
 };
 
 // The OCSP responder (`revocore serve`).
+// "ADDRESS:PORT" (port 0 picks a free one), as in `listen = ...` and `serve --listen`; nullopt
+// when the text is not that. Each caller words its own error.
+struct ListenAddress {
+  std::string address;
+  unsigned short port = 0;
+};
+std::optional<ListenAddress> split_listen(std::string_view text);
+
 struct OcspSettings {
   std::string listen_address = "127.0.0.1";
   unsigned short port = 8080;

@@ -147,6 +147,21 @@ TEST(Configuration, OperatorApiNeedsItsCertificatesAndAGoodAddress) {
             std::string::npos);
 }
 
+TEST(ListenAddress, SplitsAddressAndPortAndRefusesTheRest) {
+  const auto v4 = split_listen("127.0.0.1:8080");
+  ASSERT_TRUE(v4);
+  EXPECT_EQ(v4->address, "127.0.0.1");
+  EXPECT_EQ(v4->port, 8080);
+  const auto v6 = split_listen("::1:0");  // the last colon separates the port
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->address, "::1");
+  EXPECT_EQ(v6->port, 0);
+  for (const char* bad : {"8080", ":8080", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:80x",
+                          "127.0.0.1:-1", "127.0.0.1: 80"}) {
+    EXPECT_FALSE(split_listen(bad)) << bad;
+  }
+}
+
 TEST(Configuration, SyntaxErrorNamesFileAndLine) {
   const std::string message = error_message("[store]\nmap_size_mib = 1\n[roles\ndefault = \"x\"\n");
   EXPECT_EQ(message.rfind("revocore.toml:3:", 0), 0u) << message;
