@@ -1,10 +1,10 @@
 #pragma once
 // The responder's HTTP/1.1 server (Boost.Asio, Beast's parser): keep-alive and pipelining, N
-// worker threads each with its own event loop and acceptor on the shared port, body and header
-// limits, a header timeout and a write timeout (checked by one sweep per worker, not a timer per
-// request), and a clean drain on SIGTERM or SIGINT: stop accepting, let requests in flight
-// finish, close idle connections, exit. Pre-signed responses queued by the responder are written to
-// the store by a separate thread, never by an I/O thread.
+// worker threads sharing one event loop with an acceptor each on the shared port, body and header
+// limits, a header timeout and a write timeout (checked by one sweep, not a timer per request),
+// and a clean drain on SIGTERM or SIGINT: stop accepting, let requests in flight finish, close
+// idle connections, exit. Pre-signed responses queued by the responder are written to the store
+// by a separate thread, never by an I/O thread.
 #include <atomic>
 #include <memory>
 #include <string>
