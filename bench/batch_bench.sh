@@ -11,16 +11,10 @@ users=${1:-250000}
 chunk=${2:-10000}
 build=${REVOCORE_BUILD_DIR:-build}
 scripts/setup.sh --bench
-source bench/bench_pki.sh
+source bench/bench_common.sh
 revocore=$build/cli/revocore
-work=$(mktemp -d /tmp/revocore-batch-bench.XXXXXX)
-server=""
-cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
-mkdir -p "$work/data"
-make_bench_pki "$work"
-"$build/bench/ocsp_bench_data" "$work" "$users"
+bench_start batch-bench
+bench_data "$users"
 "$revocore" --data-dir "$work/data" crl generate >/dev/null   # the base CRL before the lock
 
 # The job, timed as a whole (targets stored, chunks applied, CRL regenerated, fsyncs included).
@@ -36,10 +30,10 @@ crl_entries=$("$revocore" --data-dir "$work/data" --json crl show "$work/data/cr
   python3 -c 'import json,sys; print(len(json.load(sys.stdin)["entries"]))')
 
 # OCSP for the sample, from a responder started after the job.
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+port=$(free_port)
 "$revocore" --data-dir "$work/data" serve --listen "127.0.0.1:$port" >/dev/null 2>&1 &
-server=$!
-for _ in $(seq 100); do curl -s "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
+pids+=($!)
+wait_port "$port"
 revoked=0
 for request in "$work"/sample/*.der; do
   curl -s --max-time 5 --data-binary @"$request" -H 'Content-Type: application/ocsp-request' \

@@ -18,23 +18,11 @@ repeat=${3:-3}
 connections=${CONNECTIONS:-64}
 build=${REVOCORE_BUILD_DIR:-build}
 scripts/setup.sh --bench
-source bench/bench_pki.sh
+source bench/bench_common.sh
 revocore=$build/cli/revocore
-work=$(mktemp -d /tmp/revocore-ocsp-bench.XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; return 1; }
-
-mkdir -p "$work/data" "$work/www"
-make_bench_pki "$work"
-"$build/bench/ocsp_bench_data" "$work" "$users"
+bench_start ocsp-bench
+bench_data "$users"
+mkdir -p "$work/www"
 
 request_b64=$(base64 -w0 "$work/request.der" | sed 's|/|%2F|g; s|+|%2B|g; s|=|%3D|g')
 post_lua() {  # $1: request file

@@ -18,28 +18,18 @@ users=${2:-250000}
 job=${3:-5000}
 build=${REVOCORE_BUILD_DIR:-build}
 scripts/setup.sh --bench
-source bench/bench_pki.sh
+source bench/bench_common.sh
 revocore=$build/cli/revocore
-work=$(mktemp -d /tmp/revocore-soak.XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-mkdir -p "$work/data"
-make_bench_pki "$work"
-"$build/bench/ocsp_bench_data" "$work" "$users"
+bench_start soak
+bench_data "$users"
 "$revocore" --data-dir "$work/data" crl generate >/dev/null
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+port=$(free_port)
 "$revocore" --data-dir "$work/data" serve --listen "127.0.0.1:$port" --threads 2 \
   >"$work/serve.out" 2>"$work/serve.err" &
 server=$!
 pids+=("$server")
-for _ in $(seq 100); do curl -s "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
+wait_port "$port"
 
 # wrk's requests: the 64 sample requests as GET paths, round robin.
 {

@@ -29,9 +29,9 @@ std::string distribution_point_name(std::string_view uri) {
   std::string name;
   der::tlv(name, 0x86, uri);  // uniformResourceIdentifier [6]
   std::string full_name;
-  der::tlv(full_name, 0xA0, name);  // fullName [0]
+  der::tlv(full_name, der::kContext0, name);  // fullName [0]
   std::string out;
-  der::tlv(out, 0xA0, full_name);  // distributionPoint [0]
+  der::tlv(out, der::kContext0, full_name);  // distributionPoint [0]
   return out;
 }
 
@@ -132,7 +132,7 @@ std::string CrlBuilder::finish() const {
     der::header(tbs, der::kSequence, entries_.size());
     tbs.append(entries_);
   }
-  der::tlv(tbs, 0xA0, extensions_sequence);  // crlExtensions [0] EXPLICIT
+  der::tlv(tbs, der::kContext0, extensions_sequence);  // crlExtensions [0] EXPLICIT
 
   const std::string signature = signer_.sign(tbs);
   const std::size_t bit_string = 1 + signature.size();  // leading "unused bits" octet

@@ -44,11 +44,8 @@ CrlSigner CrlSigner::load(std::string_view issuer_name, const std::filesystem::p
                        certificate.string()));
   }
 
-  const pki::SignatureAlgorithm algorithm =
+  signer.algorithm_ =
       pki::signature_algorithm(fmt::format("issuer '{}'", issuer_name), signer.key_.get());
-  signer.digest_ = algorithm.digest;
-  signer.algorithm_ = algorithm.identifier_der;
-  signer.algorithm_name_ = algorithm.name;
 
   signer.issuer_name_ = signer.certificate_.subject_der();
   if (const ASN1_OCTET_STRING* ski = ::X509_get0_subject_key_id(cert)) {
@@ -69,7 +66,8 @@ std::string CrlSigner::sign(std::string_view tbs) const {
   std::size_t length = 0;
   const auto* data = reinterpret_cast<const unsigned char*>(tbs.data());
   if (!ctx ||
-      ::EVP_DigestSignInit_ex(ctx.get(), nullptr, digest_ ? ::EVP_MD_get0_name(digest_) : nullptr,
+      ::EVP_DigestSignInit_ex(ctx.get(), nullptr,
+                              algorithm_.digest ? ::EVP_MD_get0_name(algorithm_.digest) : nullptr,
                               nullptr, nullptr, key_.get(), nullptr) != 1 ||
       ::EVP_DigestSign(ctx.get(), nullptr, &length, data, tbs.size()) != 1) {
     throw Error(ErrorCode::kStoreIo, fmt::format("issuer '{}': cannot start signing: {}", issuer_,

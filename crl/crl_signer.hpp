@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "pki/openssl_handles.hpp"
+#include "pki/private_key.hpp"
 #include "pki/x509_certificate.hpp"
 
 namespace revocore::crl {
@@ -19,11 +20,11 @@ class CrlSigner {
                         const std::filesystem::path& private_key);
 
   // DER AlgorithmIdentifier, used for TBSCertList.signature and CertificateList.signatureAlgorithm.
-  const std::string& algorithm_identifier() const noexcept { return algorithm_; }
+  std::string_view algorithm_identifier() const noexcept { return algorithm_.identifier_der; }
   const std::string& issuer_name_der() const noexcept { return issuer_name_; }
   const std::string& key_identifier() const noexcept { return key_id_; }  // for AKI
   const pki::X509Certificate& certificate() const noexcept { return certificate_; }
-  std::string_view algorithm_name() const noexcept { return algorithm_name_; }
+  std::string_view algorithm_name() const noexcept { return algorithm_.name; }
 
   // The signature over `tbs` (for ECDSA, the DER Ecdsa-Sig-Value).
   std::string sign(std::string_view tbs) const;
@@ -34,9 +35,7 @@ class CrlSigner {
 
   pki::X509Certificate certificate_;
   pki::ScopedEvpPkey key_;
-  const EVP_MD* digest_ = nullptr;  // null for Ed25519, which signs the message itself
-  std::string algorithm_;
-  std::string algorithm_name_;
+  pki::SignatureAlgorithm algorithm_;
   std::string issuer_name_;
   std::string key_id_;
   std::string issuer_;  // configured name, for messages

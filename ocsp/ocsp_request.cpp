@@ -6,20 +6,12 @@
 #include <algorithm>
 
 #include "pki/der_reader.hpp"
+#include "pki/der_tags.hpp"
 #include "revocation/codec.hpp"
 #include "revocation/error.hpp"
 
 namespace revocore::ocsp {
 namespace {
-
-constexpr std::uint8_t kBoolean = 0x01;
-constexpr std::uint8_t kInteger = 0x02;
-constexpr std::uint8_t kOctetString = 0x04;
-constexpr std::uint8_t kOid = 0x06;
-constexpr std::uint8_t kSequence = 0x30;
-constexpr std::uint8_t kContext0 = 0xA0;  // [n] EXPLICIT: constructed, context-specific
-constexpr std::uint8_t kContext1 = 0xA1;
-constexpr std::uint8_t kContext2 = 0xA2;
 
 // Whole OID TLVs: id-sha1, id-sha256 (RFC 3279 2.2.1, RFC 4055 2.1), id-pkix-ocsp-nonce
 // (RFC 6960 4.4.1).
@@ -32,13 +24,13 @@ constexpr std::string_view kNonceOid{"\x06\x09\x2b\x06\x01\x05\x05\x07\x30\x01\x
 bool decode_cert_id(const der::Tlv& cert_id, CertIdView& out) {
   der::Reader fields(cert_id.content);
   der::Tlv algorithm, oid, parameters, name_hash, key_hash, serial;
-  if (!fields.expect(kSequence, algorithm) || !fields.expect(kOctetString, name_hash) ||
-      !fields.expect(kOctetString, key_hash) || !fields.expect(kInteger, serial) ||
+  if (!fields.expect(der::kSequence, algorithm) || !fields.expect(der::kOctetString, name_hash) ||
+      !fields.expect(der::kOctetString, key_hash) || !fields.expect(der::kInteger, serial) ||
       !fields.empty() || serial.content.empty()) {
     return false;
   }
   der::Reader algorithm_fields(algorithm.content);
-  if (!algorithm_fields.expect(kOid, oid) ||
+  if (!algorithm_fields.expect(der::kOid, oid) ||
       (!algorithm_fields.empty() && !algorithm_fields.next(parameters)) ||
       !algorithm_fields.empty()) {
     return false;
@@ -135,32 +127,32 @@ RequestDecoding decode_ocsp_request(std::string_view der, std::size_t max_ids, O
   // OCSPRequest ::= SEQUENCE { tbsRequest, optionalSignature [0] EXPLICIT OPTIONAL }
   Reader top(der);
   Tlv request, tbs, skipped;
-  if (!top.expect(kSequence, request) || !top.empty()) {
+  if (!top.expect(der::kSequence, request) || !top.empty()) {
     return kMalformed;
   }
   Reader outer(request.content);
-  if (!outer.expect(kSequence, tbs) || (outer.peek() == kContext0 && !outer.next(skipped)) ||
-      !outer.empty()) {
+  if (!outer.expect(der::kSequence, tbs) ||
+      (outer.peek() == der::kContext0 && !outer.next(skipped)) || !outer.empty()) {
     return kMalformed;
   }
   // TBSRequest ::= SEQUENCE { version [0], requestorName [1], requestList, requestExtensions [2] }
   Reader fields(tbs.content);
-  if (fields.peek() == kContext0) {
+  if (fields.peek() == der::kContext0) {
     Tlv version, integer;
     fields.next(version);
     Reader inner(version.content);
-    if (!inner.expect(kInteger, integer) || !inner.empty() || integer.content.empty()) {
+    if (!inner.expect(der::kInteger, integer) || !inner.empty() || integer.content.empty()) {
       return kMalformed;
     }
   }
-  if (fields.peek() == kContext1 && !fields.next(skipped)) {
+  if (fields.peek() == der::kContext1 && !fields.next(skipped)) {
     return kMalformed;
   }
   Tlv list, extensions;
-  if (!fields.expect(kSequence, list)) {
+  if (!fields.expect(der::kSequence, list)) {
     return kMalformed;
   }
-  if (fields.peek() == kContext2 && !fields.next(extensions)) {
+  if (fields.peek() == der::kContext2 && !fields.next(extensions)) {
     return kMalformed;
   }
   if (!fields.empty()) {
@@ -171,12 +163,12 @@ RequestDecoding decode_ocsp_request(std::string_view der, std::size_t max_ids, O
   Reader requests(list.content);
   while (!requests.empty()) {
     Tlv one, cert_id;
-    if (!requests.expect(kSequence, one)) {
+    if (!requests.expect(der::kSequence, one)) {
       return kMalformed;
     }
     Reader single(one.content);
-    if (!single.expect(kSequence, cert_id) ||
-        (single.peek() == kContext0 && !single.next(skipped)) || !single.empty()) {
+    if (!single.expect(der::kSequence, cert_id) ||
+        (single.peek() == der::kContext0 && !single.next(skipped)) || !single.empty()) {
       return kMalformed;
     }
     if (out.ids.size() == max_ids) {
@@ -194,18 +186,19 @@ RequestDecoding decode_ocsp_request(std::string_view der, std::size_t max_ids, O
   if (!extensions.whole.empty()) {
     Reader wrapper(extensions.content);
     Tlv sequence;
-    if (!wrapper.expect(kSequence, sequence) || !wrapper.empty()) {
+    if (!wrapper.expect(der::kSequence, sequence) || !wrapper.empty()) {
       return kMalformed;
     }
     Reader each(sequence.content);
     while (!each.empty()) {
       Tlv extension, oid, critical, value;
-      if (!each.expect(kSequence, extension)) {
+      if (!each.expect(der::kSequence, extension)) {
         return kMalformed;
       }
       Reader parts(extension.content);
-      if (!parts.expect(kOid, oid) || (parts.peek() == kBoolean && !parts.next(critical)) ||
-          !parts.expect(kOctetString, value) || !parts.empty()) {
+      if (!parts.expect(der::kOid, oid) ||
+          (parts.peek() == der::kBoolean && !parts.next(critical)) ||
+          !parts.expect(der::kOctetString, value) || !parts.empty()) {
         return kMalformed;
       }
       if (oid.whole != kNonceOid || out.has_nonce()) {
@@ -214,7 +207,7 @@ RequestDecoding decode_ocsp_request(std::string_view der, std::size_t max_ids, O
       // RFC 9654 2.1: Nonce ::= OCTET STRING (SIZE(1..32)), inside extnValue.
       Reader nonce_reader(value.content);
       Tlv nonce;
-      if (!nonce_reader.expect(kOctetString, nonce) || !nonce_reader.empty() ||
+      if (!nonce_reader.expect(der::kOctetString, nonce) || !nonce_reader.empty() ||
           nonce.content.empty() || nonce.content.size() > 32) {
         return RequestDecoding::kBadNonce;
       }

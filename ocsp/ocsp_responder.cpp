@@ -37,9 +37,6 @@ void quoted_hex(std::string_view bytes, std::string& out) {
   out.push_back('"');
 }
 
-constexpr std::uint8_t kContext0 = 0xA0;  // [n] EXPLICIT, or IMPLICIT of a constructed type
-constexpr std::uint8_t kContext1 = 0xA1;
-constexpr std::uint8_t kContext2 = 0xA2;
 // id-pkix-ocsp-basic (RFC 6960 4.2.1), the whole OID TLV.
 constexpr std::string_view kBasicResponseOid{"\x06\x09\x2b\x06\x01\x05\x05\x07\x30\x01\x01", 11};
 
@@ -74,6 +71,20 @@ std::string error_response(OcspOutcome outcome) {
   }
   return std::string{'\x30', '\x03', '\x0a', '\x01', status};
 }
+
+namespace {
+
+// An OCSPResponse without responseBytes, with nothing an HTTP cache could use.
+void answer_with_error(OcspAnswer& answer, OcspOutcome outcome) {
+  answer.outcome = outcome;
+  answer.der = error_response(outcome);
+  answer.etag.clear();
+  answer.from_store = false;
+  answer.this_update = 0;
+  answer.next_update = 0;
+}
+
+}  // namespace
 
 std::uint64_t next_generation() {
   static std::atomic<std::uint64_t> counter{0};
@@ -164,13 +175,13 @@ OcspResponder::OcspResponder(Store& store, const config::Configuration& config, 
     std::string key_hash_tlv;
     der::tlv(key_hash_tlv, der::kOctetString,
              std::string_view(reinterpret_cast<const char*>(key_hash), key_hash_length));
-    der::tlv(issuer->responder_id, kContext2, key_hash_tlv);
+    der::tlv(issuer->responder_id, der::kContext2, key_hash_tlv);
     // A delegated responder's certificate goes in `certs` so clients can check it (RFC 6960
     // 4.2.2.2); the CA's own does not.
     if (issuer->delegated) {
       std::string sequence;
       der::tlv(sequence, der::kSequence, issuer->signer->der());
-      der::tlv(issuer->certs, kContext0, sequence);
+      der::tlv(issuer->certs, der::kContext0, sequence);
     }
     const auto record = txn.issuer_by_name(configured.name);
     if (!record) {
@@ -215,20 +226,12 @@ OcspAnswer OcspResponder::answer(std::string_view request_der) noexcept {
 }
 
 void OcspResponder::answer(std::string_view request_der, OcspAnswer& answer) noexcept {
-  answer.der.clear();
-  answer.etag.clear();
-  answer.from_store = false;
-  answer.this_update = 0;
-  answer.next_update = 0;
   try {
     answer_or_throw(request_der, answer);
   } catch (...) {
     // RFC 6960 2.3: internalError, never a crash or a silence.
     ::ERR_clear_error();
-    answer.outcome = OcspOutcome::kInternalError;
-    answer.der = error_response(answer.outcome);
-    answer.etag.clear();
-    answer.from_store = false;
+    answer_with_error(answer, OcspOutcome::kInternalError);
   }
 }
 
@@ -237,21 +240,19 @@ void OcspResponder::answer_or_throw(std::string_view request_der, OcspAnswer& an
   thread_local OcspRequest request;
   thread_local std::vector<Answerable> answers;
   if (decode_ocsp_request(request_der, settings_.max_cert_ids, request) != RequestDecoding::kOk) {
-    answer.outcome = OcspOutcome::kMalformedRequest;
-    answer.der = error_response(answer.outcome);
-    return;
+    return answer_with_error(answer, OcspOutcome::kMalformedRequest);
   }
   const Issuer* issuer = find_issuer(request.ids.front());
   for (const auto& id : request.ids) {
     if (issuer == nullptr || find_issuer(id) != issuer) {
       // One signer per response: every CertID must name an issuer this responder serves.
-      answer.outcome = OcspOutcome::kUnauthorized;
-      answer.der = error_response(answer.outcome);
-      return;
+      return answer_with_error(answer, OcspOutcome::kUnauthorized);
     }
   }
 
   const UnixTime now = clock_();
+  answer.etag.clear();
+  answer.from_store = false;
   answers.clear();
   // Store key of the pre-signed response: the certificate key and the CertID hash algorithm.
   std::array<char, CertificateKey::kMaxEncodedSize + 1> cache_key_buffer;
@@ -365,10 +366,10 @@ void OcspResponder::write_single_response(std::string& out, const Answerable& it
   if (item.status == OcspOutcome::kGood) {
     out.append("\x80\x00", 2);
   } else if (item.status == OcspOutcome::kRevoked) {
-    der::header(out, kContext1, revoked_info_size(item.reason.has_value()));
+    der::header(out, der::kContext1, revoked_info_size(item.reason.has_value()));
     der::generalized_time(out, item.revocation_time);
     if (item.reason) {
-      der::header(out, kContext0, 3);
+      der::header(out, der::kContext0, 3);
       const char reason[] = {static_cast<char>(der::kEnumerated), 1,
                              static_cast<char>(*item.reason)};
       out.append(reason, sizeof reason);
@@ -377,7 +378,7 @@ void OcspResponder::write_single_response(std::string& out, const Answerable& it
     out.append("\x82\x00", 2);
   }
   der::generalized_time(out, this_update);
-  der::header(out, kContext0, kTimeSize);
+  der::header(out, der::kContext0, kTimeSize);
   der::generalized_time(out, next_update);
 }
 
@@ -408,7 +409,7 @@ void OcspResponder::sign(const Issuer& issuer, const std::vector<Answerable>& an
     write_single_response(tbs, item, this_update, next_update);
   }
   if (!nonce_extension.empty()) {
-    der::header(tbs, kContext1, der::tlv_size(nonce_extension.size()));
+    der::header(tbs, der::kContext1, der::tlv_size(nonce_extension.size()));
     der::header(tbs, der::kSequence, nonce_extension.size());
     tbs.append(nonce_extension);
   }
@@ -425,7 +426,7 @@ void OcspResponder::sign(const Issuer& issuer, const std::vector<Answerable>& an
   out.clear();
   der::header(out, der::kSequence, 3 + der::tlv_size(der::tlv_size(response_bytes)));
   out.append("\x0a\x01\x00", 3);  // successful (RFC 6960 4.2.1)
-  der::header(out, kContext0, der::tlv_size(response_bytes));
+  der::header(out, der::kContext0, der::tlv_size(response_bytes));
   der::header(out, der::kSequence, response_bytes);
   out.append(kBasicResponseOid);
   der::header(out, der::kOctetString, der::tlv_size(basic));

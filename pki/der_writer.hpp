@@ -8,17 +8,10 @@
 #include <string>
 #include <string_view>
 
+#include "pki/der_tags.hpp"
 #include "revocation/types.hpp"
 
 namespace revocore::der {
-
-inline constexpr std::uint8_t kInteger = 0x02;
-inline constexpr std::uint8_t kBitString = 0x03;
-inline constexpr std::uint8_t kOctetString = 0x04;
-inline constexpr std::uint8_t kEnumerated = 0x0A;
-inline constexpr std::uint8_t kUtcTime = 0x17;
-inline constexpr std::uint8_t kGeneralizedTime = 0x18;
-inline constexpr std::uint8_t kSequence = 0x30;
 
 inline std::size_t length_size(std::size_t length) noexcept {
   if (length < 0x80)
