@@ -209,7 +209,7 @@ unsigned short AdminServer::listen() {
     acceptor.listen(net::socket_base::max_listen_connections, ec);
   }
   if (ec) {
-    throw Error(ErrorCode::kStoreIo,
+    throw Error(ErrorCode::kNetwork,
                 fmt::format("cannot listen on {}:{} for the operator API: {}",
                             settings.listen_address, settings.port, ec.message()));
   }

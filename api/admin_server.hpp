@@ -21,7 +21,7 @@ class AdminServer {
               const config::AdminSettings& settings);
   ~AdminServer();  // stop()
 
-  // Binds the configured address (port 0 picks one); returns the port. Throws kStoreIo.
+  // Binds the configured address (port 0 picks one); returns the port. Throws kNetwork.
   unsigned short listen();
   // Serves on a thread of its own until stop().
   void start();

@@ -39,6 +39,12 @@ std::string_view code_name(ErrorCode code) noexcept {
       return "store-full";
     case ErrorCode::kStoreIo:
       return "store-io";
+    case ErrorCode::kIo:
+      return "io";
+    case ErrorCode::kNetwork:
+      return "network";
+    case ErrorCode::kSigning:
+      return "signing";
     case ErrorCode::kCrlNotPublished:
       return "crl-not-published";
     case ErrorCode::kNotAuthenticated:
@@ -76,6 +82,9 @@ http::status http_status_for(ErrorCode code) noexcept {
     case ErrorCode::kStoreCorrupt:
     case ErrorCode::kStoreVersion:
     case ErrorCode::kStoreIo:
+    case ErrorCode::kIo:
+    case ErrorCode::kNetwork:
+    case ErrorCode::kSigning:
     case ErrorCode::kCrlNotPublished:
       return http::status::internal_server_error;
   }

@@ -59,15 +59,15 @@ void init_command(const GlobalOptions& options, std::ostream& out) {
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);
   if (ec) {
-    throw Error(ErrorCode::kStoreIo, fmt::format("cannot create the data directory {}: {}",
-                                                 options.data_dir.string(), ec.message()));
+    throw Error(ErrorCode::kIo, fmt::format("cannot create the data directory {}: {}",
+                                            options.data_dir.string(), ec.message()));
   }
   const auto config_file = options.config_path();
   if (!std::filesystem::exists(config_file)) {
     std::ofstream file(config_file);
     file << config::kDefaultConfigToml;
     if (!file) {
-      throw Error(ErrorCode::kStoreIo, fmt::format("cannot write {}", config_file.string()));
+      throw Error(ErrorCode::kIo, fmt::format("cannot write {}", config_file.string()));
     }
     fmt::print(out, "wrote the default configuration to {}\n", config_file.string());
   }

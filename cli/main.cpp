@@ -43,6 +43,9 @@ void add_process_command(CLI::App& parent, const GlobalOptions& options, const s
 int main(int argc, char** argv) {
   CLI::App app{"revocore: certificate revocation core (lifecycle processes, CRL and OCSP)"};
   app.require_subcommand(1);
+  // Global options (--json, --data-dir, ...) are accepted after a subcommand too, as in
+  // `revocore user show 1002 --json`: subcommands created below inherit this.
+  app.fallthrough();
   GlobalOptions options;
   if (const char* from_env = std::getenv("REVOCORE_DATA_DIR"); from_env && *from_env) {
     options.data_dir = from_env;
@@ -213,7 +216,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help prints and exits 0; every usage error exits 2, as documented (CLI11's own codes,
+    // 105-109, say which parser check failed, which a script cannot act on).
+    const int parser_code = app.exit(e);
+    return parser_code == 0 ? 0 : 2;
   } catch (const revocore::Error& e) {
     std::cout.flush();
     std::cerr << "revocore: error: " << e.what() << "\n";

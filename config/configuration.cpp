@@ -13,6 +13,7 @@
 
 #include "config/default_config.hpp"
 #include "revocation/error.hpp"
+#include "revocation/posix_file.hpp"
 #include "revocation/status_transition.hpp"
 
 namespace revocore::config {
@@ -593,16 +594,17 @@ Configuration Configuration::parse(std::string_view toml_text, std::string sourc
 }
 
 Configuration Configuration::load_file(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
+  if (!std::filesystem::exists(file)) {
     throw Error(ErrorCode::kInvalidConfig,
                 fmt::format("cannot read the configuration {}; create it with `revocore init` or "
                             "pass --config",
                             file.string()));
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse(text.str(), file.string(), file.parent_path());
+  constexpr std::size_t kMaxConfigurationBytes = 16 << 20;
+  const std::string text = read_regular_file(file, kMaxConfigurationBytes,
+                                             ErrorCode::kInvalidConfig, "the configuration")
+                               .bytes;
+  return parse(text, file.string(), file.parent_path());
 }
 
 Configuration Configuration::built_in_default() {

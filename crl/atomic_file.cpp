@@ -16,7 +16,7 @@ namespace revocore::crl {
 namespace {
 
 [[noreturn]] void fail(std::string_view what, const std::filesystem::path& file) {
-  throw Error(ErrorCode::kStoreIo,
+  throw Error(ErrorCode::kIo,
               fmt::format("cannot {} {}: {}", what, file.string(), std::strerror(errno)));
 }
 
@@ -40,19 +40,48 @@ void remove_abandoned_temporaries(const std::filesystem::path& directory) {
 
 }  // namespace
 
-FileDescriptor::~FileDescriptor() {
-  if (fd_ >= 0) {
-    ::close(fd_);
+namespace {
+
+FileDescriptor open_directory(const std::filesystem::path& directory) {
+  FileDescriptor dir(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.valid()) {
+    fail("open the directory", directory);
   }
+  return dir;
 }
+
+// Creates `name` in `dir` as a new file, never through a link: O_EXCL with O_CREAT fails on any
+// existing entry, a symbolic link included (POSIX open(2)), so a link planted under our temporary
+// name cannot redirect the write to a file outside the directory. An entry already there (ours
+// from a killed writer with a recycled PID, or planted) is unlinked, which removes the entry and
+// never its target, and the creation is tried once more.
+FileDescriptor create_exclusively(int dir, const std::string& name, mode_t mode) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    FileDescriptor fd(
+        ::openat(dir, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
+    if (fd.valid() || errno != EEXIST) {
+      return fd;
+    }
+    if (::unlinkat(dir, name.c_str(), 0) != 0 && errno != ENOENT) {
+      return FileDescriptor();
+    }
+  }
+  errno = EEXIST;
+  return FileDescriptor();
+}
+
+}  // namespace
 
 void write_file_atomically(const std::filesystem::path& file, std::string_view bytes) {
   const std::filesystem::path directory = file.parent_path();
   remove_abandoned_temporaries(directory);
-  const std::filesystem::path temporary =
-      directory / fmt::format(".{}.tmp.{}", file.filename().string(), ::getpid());
+  const FileDescriptor dir = open_directory(directory);
+  const std::string temporary_name =
+      fmt::format(".{}.tmp.{}", file.filename().string(), ::getpid());
+  const std::string target_name = file.filename().string();
+  const std::filesystem::path temporary = directory / temporary_name;
   {
-    FileDescriptor fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    FileDescriptor fd = create_exclusively(dir.get(), temporary_name, 0644);
     if (!fd.valid()) {
       fail("create", temporary);
     }
@@ -65,7 +94,7 @@ void write_file_atomically(const std::filesystem::path& file, std::string_view b
       }
       if (written <= 0) {
         const int saved = errno;
-        ::unlink(temporary.c_str());
+        ::unlinkat(dir.get(), temporary_name.c_str(), 0);
         errno = saved;
         fail("write", temporary);
       }
@@ -73,17 +102,18 @@ void write_file_atomically(const std::filesystem::path& file, std::string_view b
       left -= static_cast<std::size_t>(written);
     }
     if (::fsync(fd.get()) != 0) {
-      ::unlink(temporary.c_str());
+      ::unlinkat(dir.get(), temporary_name.c_str(), 0);
       fail("fsync", temporary);
     }
   }
-  if (::rename(temporary.c_str(), file.c_str()) != 0) {
-    ::unlink(temporary.c_str());
+  // rename(2) replaces the directory entry itself: a link planted under the target name is
+  // replaced, not followed.
+  if (::renameat(dir.get(), temporary_name.c_str(), dir.get(), target_name.c_str()) != 0) {
+    ::unlinkat(dir.get(), temporary_name.c_str(), 0);
     fail("rename into place", file);
   }
   // The rename is durable only once the directory entry is.
-  FileDescriptor dir(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir.valid() || ::fsync(dir.get()) != 0) {
+  if (::fsync(dir.get()) != 0) {
     fail("fsync the directory of", file);
   }
 }
@@ -92,22 +122,24 @@ void check_writable_directory(const std::filesystem::path& directory) {
   std::error_code ec;
   std::filesystem::create_directories(directory, ec);
   if (ec) {
-    throw Error(ErrorCode::kStoreIo, fmt::format("cannot create the publish directory {}: {}",
-                                                 directory.string(), ec.message()));
+    throw Error(ErrorCode::kIo, fmt::format("cannot create the publish directory {}: {}",
+                                            directory.string(), ec.message()));
   }
-  const std::filesystem::path probe = directory / fmt::format(".write-check.{}", ::getpid());
-  FileDescriptor fd(::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  const FileDescriptor dir = open_directory(directory);
+  const std::string probe = fmt::format(".write-check.{}", ::getpid());
+  FileDescriptor fd = create_exclusively(dir.get(), probe, 0600);
   if (!fd.valid()) {
-    throw Error(ErrorCode::kStoreIo,
+    throw Error(ErrorCode::kIo,
                 fmt::format("the publish directory {} is not writable ({}); fix its permissions "
                             "or configure another publish_directory",
                             directory.string(), std::strerror(errno)));
   }
-  ::unlink(probe.c_str());
+  ::unlinkat(dir.get(), probe.c_str(), 0);
 }
 
 DirectoryLock::DirectoryLock(const std::filesystem::path& file)
-    : fd_(::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)) {
+    // O_NOFOLLOW: a link planted under the lock's name is refused, not opened.
+    : fd_(::open(file.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) {
   if (!fd_.valid()) {
     fail("create the lock file", file);
   }

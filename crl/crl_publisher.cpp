@@ -171,8 +171,7 @@ PublishedCrl CrlPublisher::publish(std::string_view issuer_name, CrlKind kind) {
   const std::string der = builder.finish();
 
   // 4. Publish: the numbered copy, then the stable name; each appears whole or not at all.
-  const std::string stem =
-      kind == CrlKind::kFull ? issuer.name : fmt::format("{}-delta", issuer.name);
+  const std::string stem = crl_file_stem(issuer.name, kind);
   published.file = settings.publish_directory / fmt::format("{}.crl", stem);
   published.numbered_file =
       settings.publish_directory / fmt::format("{}-{}.crl", stem, published.number);

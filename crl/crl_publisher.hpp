@@ -10,13 +10,12 @@
 #include <vector>
 
 #include "config/configuration.hpp"
+#include "crl/crl_file_names.hpp"
 #include "revocation/batch_order.hpp"
 #include "revocation/clock.hpp"
 #include "revocation/store.hpp"
 
 namespace revocore::crl {
-
-enum class CrlKind { kFull, kDelta };
 
 struct PublishedCrl {
   std::string issuer;

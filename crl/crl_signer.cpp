@@ -70,13 +70,13 @@ std::string CrlSigner::sign(std::string_view tbs) const {
                               algorithm_.digest ? ::EVP_MD_get0_name(algorithm_.digest) : nullptr,
                               nullptr, nullptr, key_.get(), nullptr) != 1 ||
       ::EVP_DigestSign(ctx.get(), nullptr, &length, data, tbs.size()) != 1) {
-    throw Error(ErrorCode::kStoreIo, fmt::format("issuer '{}': cannot start signing: {}", issuer_,
+    throw Error(ErrorCode::kSigning, fmt::format("issuer '{}': cannot start signing: {}", issuer_,
                                                  pki::drain_openssl_errors()));
   }
   std::string signature(length, '\0');
   if (::EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &length, data,
                        tbs.size()) != 1) {
-    throw Error(ErrorCode::kStoreIo, fmt::format("issuer '{}': signing failed: {}", issuer_,
+    throw Error(ErrorCode::kSigning, fmt::format("issuer '{}': signing failed: {}", issuer_,
                                                  pki::drain_openssl_errors()));
   }
   signature.resize(length);

@@ -1,31 +1,38 @@
 #include "ocsp/http_routes.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <chrono>
-#include <fstream>
-#include <sstream>
 
+#include "crl/crl_file_names.hpp"
 #include "ocsp/ocsp_request.hpp"
+#include "revocation/posix_file.hpp"
 
 namespace revocore::ocsp {
 namespace {
 
 namespace http = boost::beast::http;
 
-bool safe_file_name(std::string_view name) {
-  if (name.empty() || name[0] == '.') {
-    return false;
-  }
-  for (const char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '-' || c == '_';
-    if (!ok) {
+// Reads an open regular file whole; false on a read error.
+bool read_whole(int fd, std::size_t size, std::string& out) {
+  out.resize(size);
+  std::size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::read(fd, out.data() + done, size - done);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
       return false;
     }
+    done += static_cast<std::size_t>(n);
   }
-  return name.ends_with(".crl") || name.ends_with(".crl.pem");
+  return true;
 }
 
 }  // namespace
@@ -35,7 +42,7 @@ HttpRoutes::HttpRoutes(OcspResponder& responder, ResponderMetrics& metrics,
     : responder_(responder), metrics_(metrics), config_(config), clock_(std::move(clock)) {
   for (const auto& issuer : config.issuers) {
     if (issuer.crl) {
-      crl_directories_.push_back(issuer.crl->publish_directory);
+      crl_issuers_.push_back(&issuer);
     }
   }
 }
@@ -135,29 +142,36 @@ void HttpRoutes::ocsp(const HttpRequestView& request, std::string_view der, bool
 
 void HttpRoutes::crl(const HttpRequestView& request, std::string_view name,
                      HttpResponseBuffer& response) const {
-  if (safe_file_name(name)) {
-    for (const auto& directory : crl_directories_) {
-      const std::filesystem::path file = directory / std::string(name);
-      std::ifstream in(file, std::ios::binary);
-      if (!in) {
-        continue;
-      }
-      std::ostringstream bytes;
-      bytes << in.rdbuf();
-      response.start(http::status::ok, request.version, request.keep_alive);
-      struct stat info {};
-      if (::stat(file.c_str(), &info) == 0) {
-        char date[kHttpDateSize];
-        format_http_date(info.st_mtime, date);
-        response.header("Last-Modified", std::string_view(date, kHttpDateSize));
-      }
-      return response.finish(
-          name.ends_with(".pem") ? "application/x-pem-file" : "application/pkix-crl", bytes.str());
+  // Only a name the publisher writes (crl/crl_file_names.hpp), opened without following a link
+  // and only if it is a regular file: whatever else someone puts in a publish directory (a link
+  // to a key, a FIFO) is never served.
+  for (const config::IssuerConfig* issuer : crl_issuers_) {
+    if (!crl::is_published_crl_name(*issuer, name)) {
+      continue;
     }
+    const FileDescriptor directory(
+        ::open(issuer->crl->publish_directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!directory.valid()) {
+      break;
+    }
+    const std::string file_name(name);
+    const FileDescriptor file = open_regular_file_at(directory.get(), file_name.c_str());
+    struct stat info {};
+    std::string bytes;
+    if (!file.valid() || ::fstat(file.get(), &info) != 0 ||
+        !read_whole(file.get(), static_cast<std::size_t>(info.st_size), bytes)) {
+      break;
+    }
+    response.start(http::status::ok, request.version, request.keep_alive);
+    char date[kHttpDateSize];
+    format_http_date(info.st_mtime, date);
+    response.header("Last-Modified", std::string_view(date, kHttpDateSize));
+    return response.finish(
+        name.ends_with(".pem") ? "application/x-pem-file" : "application/pkix-crl", bytes);
   }
   metrics_.record_http_error(404);
-  response.text(http::status::not_found, request.version, request.keep_alive,
-                fmt::format("no CRL named {}\n", name));
+  // The name is echoed only when it is one we could publish: no arbitrary bytes in an answer.
+  response.text(http::status::not_found, request.version, request.keep_alive, "no such CRL\n");
 }
 
 }  // namespace revocore::ocsp

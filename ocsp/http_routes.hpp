@@ -49,7 +49,7 @@ class HttpRoutes {
   ResponderMetrics& metrics_;
   const config::Configuration& config_;
   Clock clock_;
-  std::vector<std::filesystem::path> crl_directories_;
+  std::vector<const config::IssuerConfig*> crl_issuers_;  // those with CRLs configured
 };
 
 }  // namespace revocore::ocsp

@@ -381,7 +381,7 @@ unsigned short OcspServer::listen(const std::string& address, unsigned short por
     // Port 0 picks a free port for the first acceptor; the others join it.
     const tcp::endpoint endpoint(ip, port);
     auto fail = [&](const char* what) {
-      throw Error(ErrorCode::kStoreIo,
+      throw Error(ErrorCode::kNetwork,
                   fmt::format("cannot {} {}:{}: {}", what, address, port, ec.message()));
     };
     acceptor.open(endpoint.protocol(), ec);

@@ -21,7 +21,7 @@ class OcspServer {
              const config::OcspSettings& settings);
   ~OcspServer();
 
-  // Binds and listens; throws kStoreIo naming the address. Returns the port (useful with 0).
+  // Binds and listens; throws kNetwork naming the address. Returns the port (useful with 0).
   unsigned short listen(const std::string& address, unsigned short port);
   // Serves until SIGTERM or SIGINT; returns once drained.
   void run();

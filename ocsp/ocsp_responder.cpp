@@ -471,7 +471,7 @@ void OcspResponder::sign_bytes(const Issuer& issuer, std::string_view tbs,
                                                            nullptr, nullptr, issuer.key.get()) == 1;
     }
     if (!ready) {
-      throw Error(ErrorCode::kStoreIo,
+      throw Error(ErrorCode::kSigning,
                   fmt::format("cannot start signing: {}", pki::drain_openssl_errors()));
     }
     prepared = &contexts.emplace_back(std::move(fresh));
@@ -495,7 +495,7 @@ void OcspResponder::sign_bytes(const Issuer& issuer, std::string_view tbs,
                              issuer.key.get()) == 1;
   }
   if (!signed_ok) {
-    throw Error(ErrorCode::kStoreIo,
+    throw Error(ErrorCode::kSigning,
                 fmt::format("cannot sign the response: {}", pki::drain_openssl_errors()));
   }
   signature.resize(length);

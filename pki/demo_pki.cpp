@@ -112,14 +112,14 @@ void write_certificate_pem(const std::filesystem::path& file, const X509Certific
   std::ofstream out(file, std::ios::binary | std::ios::trunc);
   out << certificate.pem();
   if (!out) {
-    throw Error(ErrorCode::kStoreIo, fmt::format("cannot write {}", file.string()));
+    throw Error(ErrorCode::kIo, fmt::format("cannot write {}", file.string()));
   }
 }
 
 void write_private_key_pem(const std::filesystem::path& file, EVP_PKEY* key) {
   const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) {
-    throw Error(ErrorCode::kStoreIo, fmt::format("cannot create {}", file.string()));
+    throw Error(ErrorCode::kIo, fmt::format("cannot create {}", file.string()));
   }
   ::fchmod(fd, 0600);  // also when the file existed with a wider mode
   ScopedBio bio(::BIO_new_fd(fd, BIO_CLOSE));

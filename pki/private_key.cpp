@@ -10,6 +10,7 @@
 
 #include "pki/x509_certificate.hpp"
 #include "revocation/error.hpp"
+#include "revocation/posix_file.hpp"
 
 namespace revocore::pki {
 namespace {
@@ -20,22 +21,22 @@ namespace {
 
 }  // namespace
 
-void check_private_key_permissions(std::string_view owner, const std::filesystem::path& file) {
-  struct stat info {};
-  if (::stat(file.c_str(), &info) != 0) {
-    refuse(owner,
-           fmt::format("cannot read the private key {}: {}", file.string(), std::strerror(errno)));
+ScopedEvpPkey load_private_key(std::string_view owner, const std::filesystem::path& file) {
+  // Mode and content come from the same descriptor; a FIFO or device is refused without
+  // blocking. A PEM private key is a few kilobytes.
+  constexpr std::size_t kMaxKeyFileBytes = 1 << 20;
+  RegularFile pem;
+  try {
+    pem = read_regular_file(file, kMaxKeyFileBytes, ErrorCode::kInvalidConfig, "the private key");
+  } catch (const Error& e) {
+    refuse(owner, e.what());
   }
-  if ((info.st_mode & 077) != 0) {
+  if ((pem.mode & 077) != 0) {
     refuse(owner, fmt::format("the private key {} is readable by group or others (mode {:o}); "
                               "run `chmod 600 {}`",
-                              file.string(), info.st_mode & 0777, file.string()));
+                              file.string(), pem.mode & 0777, file.string()));
   }
-}
-
-ScopedEvpPkey load_private_key(std::string_view owner, const std::filesystem::path& file) {
-  check_private_key_permissions(owner, file);
-  ScopedBio bio(::BIO_new_file(file.c_str(), "r"));
+  ScopedBio bio(::BIO_new_mem_buf(pem.bytes.data(), static_cast<int>(pem.bytes.size())));
   ScopedEvpPkey key(bio ? ::PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr)
                         : nullptr);
   if (!key) {

@@ -8,8 +8,8 @@
 
 namespace revocore::pki {
 
-// Throws kInvalidConfig "<owner>: ..." naming the file.
-void check_private_key_permissions(std::string_view owner, const std::filesystem::path& file);
+// Throws kInvalidConfig "<owner>: ..." naming the file: unreadable, not a regular file (a FIFO
+// or device is refused at once), readable by group or others, or not a PEM private key.
 ScopedEvpPkey load_private_key(std::string_view owner, const std::filesystem::path& file);
 
 // The digest to sign with for this key: SHA-256/384/512 by EC curve, SHA-256 for RSA, none for

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "revocation/error.hpp"
+#include "revocation/posix_file.hpp"
 
 namespace revocore::pki {
 
@@ -47,14 +48,11 @@ std::string name_text(const X509_NAME* name) {
 }  // namespace
 
 std::vector<X509Certificate> X509Certificate::load_file(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    throw Error(ErrorCode::kInvalidCertificate,
-                fmt::format("cannot read certificate file {}", file.string()));
-  }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return parse(buffer.str(), file.string());
+  constexpr std::size_t kMaxCertificateFileBytes = 64 << 20;  // a large PEM bundle
+  return parse(read_regular_file(file, kMaxCertificateFileBytes, ErrorCode::kInvalidCertificate,
+                                 "certificate file")
+                   .bytes,
+               file.string());
 }
 
 std::vector<X509Certificate> X509Certificate::parse(std::string_view bytes, std::string_view what) {

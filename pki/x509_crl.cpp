@@ -7,17 +7,14 @@
 #include <sstream>
 
 #include "revocation/error.hpp"
+#include "revocation/posix_file.hpp"
 
 namespace revocore::pki {
 
 ScopedX509Crl load_crl_file(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    throw Error(ErrorCode::kNotFound, fmt::format("cannot read {}", file.string()));
-  }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string bytes = buffer.str();
+  constexpr std::size_t kMaxCrlFileBytes = std::size_t{1} << 30;
+  const std::string bytes =
+      read_regular_file(file, kMaxCrlFileBytes, ErrorCode::kNotFound, "the CRL").bytes;
   ScopedX509Crl crl;
   if (bytes.find("-----BEGIN X509 CRL") != std::string::npos) {
     ScopedBio bio(::BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));

@@ -21,7 +21,10 @@ enum class ErrorCode {
   kStoreCorrupt,        // the data directory is not a revocore store, or is damaged
   kStoreVersion,        // the data directory has a schema version this build does not know
   kStoreFull,           // LMDB's map is full
-  kStoreIo,             // any other LMDB or file system failure
+  kStoreIo,             // any other LMDB failure, or the store directory's file system
+  kIo,                  // a file outside the store: a CRL, a key, a demo or configuration file
+  kNetwork,             // a socket: a port in use, an address that cannot be bound
+  kSigning,             // a private key that cannot sign (a signing context, a token)
   kCrlNotPublished,     // a process was applied, but its CRL could not be published
   kNotAuthenticated,    // the operator API got no client certificate
   kOperatorRefused,     // the operator API refused the client certificate presented

@@ -143,6 +143,12 @@ int exit_code_for(ErrorCode code) noexcept {
     case ErrorCode::kNotAuthenticated:
     case ErrorCode::kOperatorRefused:
       return 9;
+    case ErrorCode::kIo:
+      return 10;
+    case ErrorCode::kNetwork:
+      return 11;
+    case ErrorCode::kSigning:
+      return 12;
   }
   return 1;
 }

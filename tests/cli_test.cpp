@@ -150,9 +150,22 @@ TEST_F(CliTest, ErrorsHaveClearMessagesAndExitCodes) {
   EXPECT_EQ(audit[0].at("target"), "1005");
 }
 
-TEST_F(CliTest, UsageErrorsComeFromTheParser) {
-  EXPECT_NE(revocore("user lock 1001").exit_code, 0);  // --reason missing
-  EXPECT_NE(revocore("frobnicate").exit_code, 0);
+TEST_F(CliTest, UsageErrorsExitTwoAsDocumented) {
+  // CLI11's own codes (105-109) say which check failed; the README promises 2 for all of them.
+  EXPECT_EQ(revocore("user lock 1001").exit_code, 2);  // --reason missing
+  EXPECT_EQ(revocore("frobnicate").exit_code, 2);
+  EXPECT_EQ(revocore("audit --limit many").exit_code, 2);
+  EXPECT_EQ(revocore("user show").exit_code, 2);
+  EXPECT_EQ(revocore("--help").exit_code, 0);
+}
+
+TEST_F(CliTest, JsonIsAcceptedBeforeAndAfterTheSubcommand) {
+  run_demo();
+  const Result before = revocore("--json user show 1002");
+  const Result after = revocore("user show 1002 --json");
+  EXPECT_EQ(after.exit_code, 0) << after.err;
+  EXPECT_EQ(after.out, before.out);
+  EXPECT_TRUE(after.out.starts_with("{")) << after.out;
 }
 
 TEST_F(CliTest, EveryReadCommandSpeaksJson) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <openssl/x509.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -419,7 +420,7 @@ TEST_F(CrlRefusals, CertificateWithoutCrlSign) {
 TEST_F(CrlRefusals, PublishDirectoryThatCannotBeWritten) {
   make_issuer(kP256);
   std::ofstream(crl_dir()) << "a file where the directory should be";
-  expect_refused("cannot create the publish directory " + crl_dir().string(), ErrorCode::kStoreIo);
+  expect_refused("cannot create the publish directory " + crl_dir().string(), ErrorCode::kIo);
   fs::remove(crl_dir());
 }
 
@@ -469,6 +470,42 @@ TEST_F(CrlTest, PemCopiesOnRequest) {
                                  &output),
             0)
       << output;
+}
+
+// Links planted in the publish directory (hardening, docs/RELIABILITY.md "files others may
+// write"): under the temporary name, the write-check probe, the lock and the stable name. The
+// file they point to is never written, truncated or linked to.
+TEST_F(CrlTest, LinksPlantedInThePublishDirectoryAreNeverFollowed) {
+  make_issuer(kP256);
+  fs::create_directories(crl_dir());
+  const fs::path victim = dir_.path() / "victim.txt";
+  std::ofstream(victim) << "precious";
+  const std::string pid = std::to_string(::getpid());
+  for (const std::string& name : {".ca.crl.tmp." + pid, ".ca-1.crl.tmp." + pid,
+                                  ".write-check." + pid, std::string(".ca.lock")}) {
+    fs::create_symlink(victim, crl_dir() / name);
+  }
+  fs::create_symlink(victim, crl_dir() / "ca.crl");
+  try {
+    publisher().publish("ca", CrlKind::kFull);
+  } catch (const Error& e) {
+    // Refusing the planted lock is fine; following any link is not.
+    EXPECT_NE(std::string(e.what()).find(".ca.lock"), std::string::npos) << e.what();
+    fs::remove(crl_dir() / ".ca.lock");
+    publisher().publish("ca", CrlKind::kFull);
+  }
+  EXPECT_EQ(read_file(victim), "precious");
+  EXPECT_FALSE(fs::is_symlink(crl_dir() / "ca.crl"));
+  EXPECT_TRUE(fs::is_regular_file(crl_dir() / "ca.crl"));
+  EXPECT_EQ(parse(crl_dir() / "ca.crl").number, 1);
+}
+
+TEST_F(CrlRefusals, KeyThatIsAFifoIsRefusedAtOnce) {
+  make_issuer(kP256);
+  fs::remove(dir_.path() / "ca.key");
+  ASSERT_EQ(::mkfifo((dir_.path() / "ca.key").c_str(), 0600), 0);
+  // Before the fix this blocked for ever in open(2), waiting for a writer.
+  expect_refused("is not a regular file");
 }
 
 }  // namespace

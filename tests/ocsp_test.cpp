@@ -6,6 +6,7 @@
 #include <openssl/ocsp.h>
 #include <openssl/rand.h>
 #include <openssl/x509_vfy.h>
+#include <sys/stat.h>
 
 #include <boost/beast/http.hpp>
 #include <ctime>
@@ -619,6 +620,25 @@ TEST_F(RoutesTest, HealthMetricsAndCrls) {
   EXPECT_EQ(crl.body(), "crl bytes");
   EXPECT_EQ(crl[http::field::content_type], "application/pkix-crl");
   EXPECT_EQ(get("/crl/missing.crl").result(), http::status::not_found);
+}
+
+// /crl/ serves only the names the publisher writes, as regular files, never through a link.
+TEST_F(RoutesTest, CrlRouteServesOnlyPublishedNamesAndNeverALink) {
+  const fs::path crl_dir = dir_.path() / "crl";
+  fs::create_directories(crl_dir);
+  std::ofstream(dir_.path() / "secret.key") << "PRIVATE KEY";
+  std::ofstream(crl_dir / "ca-7.crl") << "numbered";
+  std::ofstream(crl_dir / "other.crl") << "not a name revocore publishes";
+  fs::create_symlink("../secret.key", crl_dir / "leak.crl");
+  fs::create_symlink("../secret.key", crl_dir / "ca.crl");
+  ASSERT_EQ(::mkfifo((crl_dir / "ca-8.crl").c_str(), 0600), 0);
+  EXPECT_EQ(get("/crl/ca-7.crl").body(), "numbered");
+  for (const char* name : {"/crl/leak.crl", "/crl/ca.crl", "/crl/other.crl", "/crl/ca-8.crl",
+                           "/crl/ca-07.crl", "/crl/ca-delta.crl", "/crl/ca.crl.pem"}) {
+    const HttpResponse answer = get(name);
+    EXPECT_EQ(answer.result(), http::status::not_found) << name;
+    EXPECT_EQ(answer.body().find("PRIVATE"), std::string::npos) << name;
+  }
 }
 
 }  // namespace

@@ -1,0 +1,96 @@
+#include "revocation/posix_file.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace revocore {
+
+FileDescriptor::~FileDescriptor() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+  }
+}
+
+FileDescriptor& FileDescriptor::operator=(FileDescriptor&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) {
+      ::close(fd_);
+    }
+    fd_ = std::exchange(other.fd_, -1);
+  }
+  return *this;
+}
+
+RegularFile read_regular_file(const std::filesystem::path& file, std::size_t max_bytes,
+                              ErrorCode code, std::string_view what, FollowLinks follow) {
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+  int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+  if (follow == FollowLinks::kNo) {
+    flags |= O_NOFOLLOW;
+  }
+  FileDescriptor fd(::open(file.c_str(), flags));
+  if (!fd.valid()) {
+    if (errno == ELOOP) {
+      throw Error(code, fmt::format("{} {} is a symbolic link, which revocore does not follow "
+                                    "here; configure the file itself",
+                                    what, file.string()));
+    }
+    throw Error(code,
+                fmt::format("cannot read {} {}: {}", what, file.string(), std::strerror(errno)));
+  }
+  struct stat info {};
+  if (::fstat(fd.get(), &info) != 0) {
+    throw Error(code,
+                fmt::format("cannot read {} {}: {}", what, file.string(), std::strerror(errno)));
+  }
+  if (!S_ISREG(info.st_mode)) {
+    throw Error(code, fmt::format("{} {} is not a regular file (a FIFO, device or directory); "
+                                  "configure a regular file",
+                                  what, file.string()));
+  }
+  if (static_cast<std::uintmax_t>(info.st_size) > max_bytes) {
+    throw Error(code, fmt::format("{} {} is {} bytes, more than the {} bytes revocore reads", what,
+                                  file.string(), info.st_size, max_bytes));
+  }
+  // A regular file never blocks; clear O_NONBLOCK anyway so a short read means end of file.
+  ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
+  std::string bytes(static_cast<std::size_t>(info.st_size), '\0');
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::read(fd.get(), bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      throw Error(code,
+                  fmt::format("cannot read {} {}: {}", what, file.string(), std::strerror(errno)));
+    }
+    if (n == 0) {
+      break;  // the file shrank while we read it
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  bytes.resize(done);
+  return RegularFile{std::move(bytes), static_cast<unsigned>(info.st_mode & 07777)};
+}
+
+FileDescriptor open_regular_file_at(int directory_fd, const char* name) {
+  FileDescriptor fd(
+      ::openat(directory_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY));
+  if (!fd.valid()) {
+    return fd;
+  }
+  struct stat info {};
+  if (::fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) {
+    errno = EINVAL;
+    return FileDescriptor();
+  }
+  return fd;
+}
+
+}  // namespace revocore

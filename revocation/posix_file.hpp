@@ -1,0 +1,50 @@
+#pragma once
+// POSIX file descriptors, owned, and reading a file someone may have replaced by a FIFO, a device
+// or a link: revocore reads keys, certificates and CRLs from paths an operator configured, and a
+// FIFO there must be refused at once instead of blocking the process for ever.
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "revocation/error.hpp"
+
+namespace revocore {
+
+// Owns a POSIX file descriptor; closes it once.
+class FileDescriptor {
+ public:
+  FileDescriptor() = default;
+  explicit FileDescriptor(int fd) noexcept : fd_(fd) {}
+  ~FileDescriptor();
+  FileDescriptor(FileDescriptor&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  FileDescriptor& operator=(FileDescriptor&& other) noexcept;
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  int get() const noexcept { return fd_; }
+  bool valid() const noexcept { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+enum class FollowLinks { kYes, kNo };
+
+// Reads the whole of `file`, which must be a regular file of at most `max_bytes`. A FIFO, a
+// device, a directory or (with FollowLinks::kNo) a symbolic link is refused without blocking.
+// Throws Error(`code`) whose message starts with `what` (for example "the private key").
+struct RegularFile {
+  std::string bytes;
+  unsigned mode = 0;  // permission bits, read from the descriptor that was read
+};
+RegularFile read_regular_file(const std::filesystem::path& file, std::size_t max_bytes,
+                              ErrorCode code, std::string_view what,
+                              FollowLinks follow = FollowLinks::kYes);
+
+// Opens `name` inside the directory `directory_fd` for reading if it is a regular file and not a
+// link; an invalid descriptor otherwise (errno tells why). For serving files from a directory
+// that others may write to.
+FileDescriptor open_regular_file_at(int directory_fd, const char* name);
+
+}  // namespace revocore
