@@ -10,6 +10,7 @@
 
 #include <optional>
 
+#include "http/request_framing.hpp"
 #include "pki/private_key.hpp"
 #include "revocation/error.hpp"
 
@@ -89,34 +90,96 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
   }
 
  private:
+  // A request is read in two steps: the header (at most kHeaderLimit), then, once the header's
+  // framing is sound and the client certificate authenticated, the body (at most
+  // max_body_bytes). A client without a valid operator certificate never gets a byte of its
+  // body buffered.
   void read() {
     parser_.emplace();
+    parser_->header_limit(kHeaderLimit);
+    // Checked against Content-Length as soon as the header is in; no body byte is read before
+    // authentication beyond what one read of at most kMaxBufferedBytes brings along.
     parser_->body_limit(state_.settings.max_body_bytes);
-    parser_->header_limit(16 * 1024);
     beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&AdminSession::on_header, shared_from_this()));
+  }
+
+  // Answers a read error that deserves an answer; false when the connection just ends.
+  bool answer_read_error(beast::error_code ec) {
+    if (ec == http::error::end_of_stream) {
+      shutdown();
+      return true;
+    }
+    if (ec == http::error::body_limit || ec == http::error::header_limit ||
+        ec == http::error::buffer_overflow) {
+      response_ = problem_response(
+          http::status::payload_too_large, "too-large",
+          fmt::format("the request is larger than [admin] max_body_bytes ({} bytes) or its "
+                      "header larger than {} bytes; split it",
+                      state_.settings.max_body_bytes, kHeaderLimit),
+          "", 11);
+      write(true);
+      return true;
+    }
+    if (ec == http::error::bad_target || ec == http::error::bad_method ||
+        ec == http::error::bad_version || ec == http::error::bad_field ||
+        ec == http::error::bad_value || ec == http::error::bad_line_ending ||
+        ec == http::error::bad_content_length || ec == http::error::bad_transfer_encoding ||
+        ec == http::error::bad_chunk || ec == http::error::bad_chunk_extension ||
+        ec == http::error::bad_obs_fold) {
+      response_ = problem_response(http::status::bad_request, "bad-request",
+                                   "the request is not well-formed HTTP/1.1", "", 11);
+      write(true);
+      return true;
+    }
+    return false;  // timeouts, resets, TLS errors: nothing to answer
+  }
+
+  void on_header(beast::error_code ec, std::size_t) {
+    if (ec) {
+      answer_read_error(ec);
+      return;
+    }
+    const HttpRequest& request = parser_->get();
+    const std::string_view target(request.target().data(), request.target().size());
+    const revocore::http::FramingError framing_error =
+        revocore::http::check_framing(request.base(), request.version());
+    if (framing_error != revocore::http::FramingError::kNone) {
+      std::string detail(revocore::http::describe(framing_error));
+      detail.pop_back();  // the trailing newline of the plain-text form
+      response_ =
+          problem_response(http::status::bad_request, "bad-framing", detail, "", request.version());
+      return write(true);
+    }
+    // Authenticate before reading the body (the TLS handshake has the certificate already).
+    SSL* ssl = stream_.native_handle();
+    const pki::ScopedX509 peer(::SSL_get1_peer_certificate(ssl));
+    try {
+      caller_ = state_.authenticator.authenticate(peer.get(), ::SSL_get_peer_cert_chain(ssl));
+    } catch (const Error& e) {
+      spdlog::warn("event=api_refused path=\"{}\" error=\"{}\"", target.substr(0, 200), e.what());
+      response_ = problem_response(e, target.substr(0, target.find('?')), request.version());
+      // The body, if any, stays unread: the connection closes after the answer.
+      return write(true);
+    }
+    if (parser_->is_done()) {
+      return on_read({}, 0);
+    }
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&AdminSession::on_read, shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
-    if (ec == http::error::end_of_stream) {
-      return shutdown();
-    }
-    if (ec == http::error::body_limit || ec == http::error::header_limit) {
-      response_ = problem_response(
-          http::status::payload_too_large, "too-large",
-          fmt::format("the request is larger than [admin] max_body_bytes ({} bytes); split it",
-                      state_.settings.max_body_bytes),
-          "", 11);
-      return write(true);
-    }
     if (ec) {
-      return;  // timeouts, resets, TLS errors: nothing to answer
+      answer_read_error(ec);
+      return;
     }
     const HttpRequest& request = parser_->get();
     // Exceptions never leave this handler: every failure becomes an HTTP answer.
     try {
-      response_ = answer(request);
+      response_ = state_.routes.handle(request, caller_);
     } catch (const std::exception& e) {
       spdlog::error("event=api_failure error=\"{}\"", e.what());
       response_ = problem_response(http::status::internal_server_error, "internal",
@@ -125,20 +188,6 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
     }
     response_.keep_alive(request.keep_alive());
     write(!request.keep_alive());
-  }
-
-  HttpResponse answer(const HttpRequest& request) {
-    SSL* ssl = stream_.native_handle();
-    const pki::ScopedX509 peer(::SSL_get1_peer_certificate(ssl));
-    OperatorIdentity caller;
-    try {
-      caller = state_.authenticator.authenticate(peer.get(), ::SSL_get_peer_cert_chain(ssl));
-    } catch (const Error& e) {
-      const std::string_view target(request.target().data(), request.target().size());
-      spdlog::warn("event=api_refused path=\"{}\" error=\"{}\"", target.substr(0, 200), e.what());
-      return problem_response(e, target.substr(0, target.find('?')), request.version());
-    }
-    return state_.routes.handle(request, caller);
   }
 
   void write(bool close_after) {
@@ -160,9 +209,15 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
     stream_.async_shutdown([self = shared_from_this()](beast::error_code) {});
   }
 
+  // Before authentication only a header is read; after it, a chunk-size line or trailer must fit
+  // in what is buffered too (Beast parses each only once it has all of it).
+  static constexpr std::uint32_t kHeaderLimit = 16 * 1024;
+  static constexpr std::size_t kMaxBufferedBytes = 64 * 1024;
+
   beast::ssl_stream<beast::tcp_stream> stream_;
   AdminServer::State& state_;
-  beast::flat_buffer buffer_;
+  beast::flat_buffer buffer_{kMaxBufferedBytes};
+  OperatorIdentity caller_;
   std::optional<http::request_parser<http::string_body>> parser_;
   HttpResponse response_;
 };

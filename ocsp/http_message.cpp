@@ -67,6 +67,7 @@ void HttpResponseBuffer::finish(std::string_view content_type, std::string_view 
     bytes_.append("Connection: keep-alive\r\n");
   }
   bytes_.append("\r\n");
+  header_size_ = bytes_.size();
   bytes_.append(body);
 }
 

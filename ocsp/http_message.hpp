@@ -41,6 +41,10 @@ class HttpResponseBuffer {
   void text(boost::beast::http::status status, unsigned version, bool keep_alive,
             std::string_view body);
 
+  // For HEAD (RFC 9110 9.3.2): the same status and headers as GET, Content-Length included,
+  // without the body.
+  void drop_body() { bytes_.resize(header_size_); }
+
   boost::beast::http::status status() const noexcept { return status_; }
   bool keep_alive() const noexcept { return keep_alive_; }
   const std::string& bytes() const noexcept { return bytes_; }
@@ -54,6 +58,7 @@ class HttpResponseBuffer {
 
  private:
   std::string bytes_;
+  std::size_t header_size_ = 0;  // where the body starts
   boost::beast::http::status status_ = boost::beast::http::status::ok;
   unsigned version_ = 11;
   bool keep_alive_ = true;

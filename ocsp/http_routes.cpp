@@ -10,6 +10,7 @@
 #include <chrono>
 
 #include "crl/crl_file_names.hpp"
+#include "http/request_framing.hpp"
 #include "ocsp/ocsp_request.hpp"
 #include "revocation/posix_file.hpp"
 
@@ -56,7 +57,15 @@ void HttpRoutes::too_large(unsigned version, HttpResponseBuffer& response) const
 
 void HttpRoutes::handle(const HttpRequestView& request, HttpResponseBuffer& response,
                         ConnectionBuffers& buffers) const {
-  const std::string_view target = request.target;
+  if (request.method == http::verb::head) {
+    // RFC 9110 9.3.2: what GET would answer, without the body (CDNs and `curl -I` use it).
+    HttpRequestView as_get = request;
+    as_get.method = http::verb::get;
+    handle(as_get, response, buffers);
+    return response.drop_body();
+  }
+  // RFC 9112 3.2.2: the absolute form ("GET http://host/health") is routed by its path.
+  const std::string_view target = revocore::http::origin_form(request.target);
   const bool get = request.method == http::verb::get;
   const bool post = request.method == http::verb::post;
   const auto text = [&](http::status status, std::string_view body) {
@@ -70,7 +79,7 @@ void HttpRoutes::handle(const HttpRequestView& request, HttpResponseBuffer& resp
   };
   const bool local = target == "/health" || target == "/metrics" || target.starts_with("/crl/");
   if (post && local) {
-    return refuse_method("GET", "use GET\n");
+    return refuse_method("GET, HEAD", "use GET\n");
   }
   if (get && target == "/health") {
     return text(http::status::ok, "ok\n");
@@ -110,7 +119,7 @@ void HttpRoutes::handle(const HttpRequestView& request, HttpResponseBuffer& resp
     return ocsp(request, decoded ? std::string_view(buffers.der) : std::string_view(),
                 /*get=*/true, response, buffers.answer);
   }
-  refuse_method("GET, POST", "OCSP takes GET or POST (RFC 6960 A.1)\n");
+  refuse_method("GET, HEAD, POST", "OCSP takes GET or POST (RFC 6960 A.1)\n");
 }
 
 void HttpRoutes::ocsp(const HttpRequestView& request, std::string_view der, bool get,

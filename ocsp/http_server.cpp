@@ -4,7 +4,6 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 
 #include <list>
@@ -14,6 +13,7 @@
 
 #include <sys/socket.h>
 
+#include "ocsp/http_request_parser.hpp"
 #include "revocation/error.hpp"
 
 namespace revocore::ocsp {
@@ -34,49 +34,6 @@ constexpr auto kWriteTimeout = std::chrono::seconds(30);
 std::int64_t steady_after(std::chrono::nanoseconds delay) {
   return (std::chrono::steady_clock::now() + delay).time_since_epoch().count();
 }
-
-// Beast's HTTP/1.1 parser, keeping only what the routes read (method, target, body) in buffers
-// the connection reuses: beast::http::request_parser would allocate every header field.
-class RequestParser : public http::basic_parser<true> {
- public:
-  RequestParser(std::string& target, std::string& body) : target_(target), body_(body) {
-    target_.clear();
-    body_.clear();
-    eager(true);  // the body in the same put() as the header when it is there
-  }
-
-  http::verb method() const noexcept { return method_; }
-  unsigned version() const noexcept { return version_; }
-
- private:
-  void on_request_impl(http::verb method, beast::string_view, beast::string_view target,
-                       int version, beast::error_code&) override {
-    method_ = method;
-    version_ = version == 10 ? 10 : 11;
-    target_.assign(target.data(), target.size());
-  }
-  void on_response_impl(int, beast::string_view, int, beast::error_code&) override {}
-  void on_field_impl(http::field, beast::string_view, beast::string_view,
-                     beast::error_code&) override {}
-  void on_header_impl(beast::error_code&) override {}
-  void on_body_init_impl(const boost::optional<std::uint64_t>&, beast::error_code&) override {}
-  std::size_t on_body_impl(beast::string_view body, beast::error_code&) override {
-    body_.append(body.data(), body.size());
-    return body.size();
-  }
-  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
-  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body,
-                                 beast::error_code&) override {
-    body_.append(body.data(), body.size());
-    return body.size();
-  }
-  void on_finish_impl(beast::error_code&) override {}
-
-  std::string& target_;
-  std::string& body_;
-  http::verb method_ = http::verb::unknown;
-  unsigned version_ = 11;
-};
 
 class Session;
 
@@ -177,10 +134,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (state_.draining) {
       return close();
     }
-    parser_.emplace(target_, body_);
-    parser_->body_limit(state_.settings.max_request_bytes);
     // The GET form carries the request in the target: allow its base64 size and some headers.
-    parser_->header_limit(static_cast<std::uint32_t>(state_.settings.max_request_bytes * 2 + 8192));
+    parser_.emplace(target_, body_, state_.settings.max_request_bytes,
+                    static_cast<std::uint32_t>(header_limit()));
     deadline_.store(steady_after(std::chrono::seconds(state_.settings.header_timeout_seconds)),
                     std::memory_order_relaxed);
     parse_buffered();
@@ -188,18 +144,15 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Parses what has been read (a pipelined request may already be there), then reads more.
   void parse_buffered() {
-    while (buffer_.size() > 0) {
-      beast::error_code ec;
-      buffer_.consume(parser_->put(buffer_.data(), ec));
-      if (ec == http::error::need_more) {
-        break;
-      }
-      if (ec) {
-        return refuse(ec);
-      }
-      if (parser_->is_done()) {
+    switch (parse_request(*parser_, buffer_, header_limit())) {
+      case ParseStep::kDone:
         return answer();
-      }
+      case ParseStep::kTooLarge:
+        return refuse(http::error::header_limit);
+      case ParseStep::kMalformed:
+        return refuse(http::error::bad_value);
+      case ParseStep::kNeedMore:
+        break;
     }
     reading_.store(true, std::memory_order_release);
     socket_.async_read_some(buffer_.prepare(kReadSize),
@@ -214,10 +167,17 @@ class Session : public std::enable_shared_from_this<Session> {
                             });
   }
 
+  // The header, and also the most that may wait unparsed in the buffer (see parse_request).
+  // The header, and also the most that may wait unparsed in the buffer (see parse_request).
+  std::size_t header_limit() const noexcept { return state_.settings.max_request_bytes * 2 + 8192; }
+
   void refuse(beast::error_code ec) {
     const unsigned version = parser_->version();
-    if (ec == http::error::body_limit || ec == http::error::header_limit) {
+    if (ec == http::error::header_limit || parser_->too_large()) {
       state_.routes.too_large(version, response_);
+    } else if (parser_->framing_error() != revocore::http::FramingError::kNone) {
+      response_.text(http::status::bad_request, version, /*keep_alive=*/false,
+                     revocore::http::describe(parser_->framing_error()));
     } else {
       // Bytes that are not HTTP: say so once and hang up.
       response_.text(http::status::bad_request, version, /*keep_alive=*/false,

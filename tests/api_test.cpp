@@ -405,6 +405,58 @@ TEST_F(ApiTest, RefusedCertificatesGet401Or403) {
   EXPECT_EQ(user_state("1002"), "active");
 }
 
+// Raw bytes over TLS with `openssl s_client` (optionally as an operator); what came back.
+std::string raw_tls(int port, const std::string& credentials, const std::string& feed_command) {
+  std::string out;
+  testing::run_command(
+      fmt::format("( ({}) | timeout 20 openssl s_client -quiet -connect 127.0.0.1:{} {} "
+                  "2>/dev/null )",
+                  feed_command, port, credentials),
+      &out);
+  return out;
+}
+
+long peak_rss_kb(pid_t pid) {
+  std::ifstream status(fmt::format("/proc/{}/status", pid));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.starts_with("VmHWM:")) {
+      return std::stol(line.substr(6));
+    }
+  }
+  return -1;
+}
+
+// A client without a certificate is answered 401 on the header alone: its body is never read
+// (before, up to max_body_bytes of it were buffered first).
+TEST_F(ApiTest, UnauthenticatedBodiesAreNeverRead) {
+  const long before = peak_rss_kb(responder_.pid);
+  const std::string answer = raw_tls(
+      responder_.admin_port, "",
+      "printf 'POST /api/v1/jobs HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: "
+      "application/json\\r\\nContent-Length: 60000000\\r\\n\\r\\n'; head -c 60000000 /dev/zero");
+  EXPECT_TRUE(answer.starts_with("HTTP/1.1 401 Unauthorized\r\n")) << answer.substr(0, 300);
+  const long after = peak_rss_kb(responder_.pid);
+  EXPECT_LT(after - before, 8 * 1024) << before << " -> " << after << " kB";
+}
+
+// The operator API applies the same framing rules as the public port (RFC 9112 6.1, 6.3, 3.2).
+TEST_F(ApiTest, AmbiguousFramingIsRefusedOnTheApiToo) {
+  const std::string hidden = "GET /api/v1/whoami HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n";
+  const std::string smuggled =
+      raw_tls(responder_.admin_port, operator_1(),
+              "printf 'POST /api/v1/processes/UsersProcLock HTTP/1.1\\r\\nHost: x\\r\\n"
+              "Content-Type: application/json\\r\\nTransfer-Encoding: chunked, gzip\\r\\n"
+              "Content-Length: 43\\r\\n\\r\\n" +
+                  hidden + "'");
+  EXPECT_TRUE(smuggled.starts_with("HTTP/1.1 400 Bad Request\r\n")) << smuggled;
+  EXPECT_EQ(smuggled.find("operator-1"), std::string::npos) << "the hidden request was answered";
+  const std::string no_host =
+      raw_tls(responder_.admin_port, operator_1(),
+              "printf 'GET /api/v1/whoami HTTP/1.1\\r\\nConnection: close\\r\\n\\r\\n'");
+  EXPECT_TRUE(no_host.starts_with("HTTP/1.1 400 Bad Request\r\n")) << no_host;
+}
+
 TEST_F(ApiTest, TheApiIsNotOnThePublicListener) {
   std::string out;
   testing::run_command(

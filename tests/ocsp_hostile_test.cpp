@@ -209,5 +209,118 @@ TEST_F(OcspHostileClients, Http10ClosesUnlessAskedAndGarbageGets400) {
   EXPECT_TRUE(alive());
 }
 
+// Sends `request` on a fresh connection and returns all that comes back until the server closes.
+std::string exchange(int port, const std::string& request) {
+  const int fd = connect_to(port);
+  if (fd < 0) {
+    return "no connection";
+  }
+  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  std::string answer = read_until_closed(fd);
+  ::close(fd);
+  return answer;
+}
+
+// Smuggling primitives (RFC 9112 6.1, 6.3): a Transfer-Encoding that does not end in chunked,
+// or one beside a Content-Length, is refused with 400 and the connection closed, so a request
+// hidden in the body is never answered.
+TEST_F(OcspHostileClients, AmbiguousFramingIsRefusedAndTheConnectionClosed) {
+  const std::string hidden = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  for (const std::string coding : {"chunked, gzip", "xchunked", "identity", "gzip"}) {
+    const std::string request =
+        "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: " + coding +
+        "\r\nContent-Length: " + std::to_string(hidden.size()) + "\r\n\r\n" + hidden;
+    const std::string answer = exchange(port_, request);
+    EXPECT_TRUE(answer.starts_with("HTTP/1.1 400 Bad Request\r\n")) << coding << "\n" << answer;
+    EXPECT_NE(answer.find("Connection: close\r\n"), std::string::npos) << answer;
+    EXPECT_EQ(answer.find("ok\n"), std::string::npos) << "the hidden request was answered";
+  }
+  const std::string both =
+      "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nContent-Length: "
+      "5\r\n\r\n0\r\n\r\n" +
+      hidden;
+  const std::string answer = exchange(port_, both);
+  EXPECT_TRUE(answer.starts_with("HTTP/1.1 400 Bad Request\r\n")) << answer;
+  EXPECT_EQ(answer.find("ok\n"), std::string::npos) << answer;
+  EXPECT_TRUE(alive());
+}
+
+TEST_F(OcspHostileClients, HostIsRequiredOnceAndAbsoluteFormAndHeadWork) {
+  EXPECT_TRUE(exchange(port_, "GET /health HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 400"));
+  EXPECT_TRUE(exchange(port_, "GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")
+                  .starts_with("HTTP/1.1 400"));
+  // HTTP/1.0 may leave Host out (RFC 9112 3.2).
+  EXPECT_TRUE(exchange(port_, "GET /health HTTP/1.0\r\n\r\n").starts_with("HTTP/1.0 200"));
+  const std::string absolute =
+      exchange(port_,
+               "GET http://127.0.0.1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: "
+               "close\r\n\r\n");
+  EXPECT_TRUE(absolute.starts_with("HTTP/1.1 200 OK\r\n")) << absolute;
+  EXPECT_TRUE(absolute.ends_with("\r\n\r\nok\n")) << absolute;
+  // HEAD: GET's status and Content-Length, no body; the connection goes on to the next request.
+  const std::string head =
+      exchange(port_,
+               "HEAD /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+               "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(head.starts_with("HTTP/1.1 200 OK\r\n")) << head;
+  EXPECT_EQ(count(head, "Content-Length: 3\r\n"), 2u) << head;
+  EXPECT_EQ(count(head, "ok\n"), 1u) << head;
+  std::string curl;
+  EXPECT_EQ(testing::run_command(
+                fmt::format("curl -sI --max-time 5 http://127.0.0.1:{}/health", port_), &curl),
+            0);
+  EXPECT_TRUE(curl.starts_with("HTTP/1.1 200 OK")) << curl;
+}
+
+// The server's peak resident memory, from /proc (kB).
+long peak_rss_kb(pid_t pid) {
+  std::ifstream status(fmt::format("/proc/{}/status", pid));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.starts_with("VmHWM:")) {
+      return std::stol(line.substr(6));
+    }
+  }
+  return -1;
+}
+
+// Every part of a request is bounded before it is buffered: a chunk extension, a chunk-size
+// line and trailers without end are cut off after a few kilobytes, not buffered to gigabytes.
+TEST_F(OcspHostileClients, ChunkExtensionsAndTrailersAreBounded) {
+  const long before = peak_rss_kb(pid_);
+  ASSERT_GT(before, 0);
+  const std::string heads[] = {
+      // a chunk extension without end
+      "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n1;ext=",
+      // trailers without end
+      "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: ",
+  };
+  const std::string filler(1 << 20, 'a');
+  for (const std::string& head : heads) {
+    const int fd = connect_to(port_);
+    ASSERT_GE(fd, 0);
+    ::send(fd, head.data(), head.size(), MSG_NOSIGNAL);
+    std::size_t sent = 0;
+    // Up to 256 MiB; the server must refuse long before (the send then fails).
+    while (sent < (std::size_t{256} << 20)) {
+      const ssize_t n = ::send(fd, filler.data(), filler.size(), MSG_NOSIGNAL);
+      if (n <= 0) {
+        break;
+      }
+      sent += static_cast<std::size_t>(n);
+    }
+    EXPECT_LT(sent, std::size_t{64} << 20) << "the server kept reading";
+    std::string answer = read_until_closed(fd);
+    ::close(fd);
+    if (!answer.empty()) {
+      EXPECT_TRUE(answer.starts_with("HTTP/1.1 413")) << answer.substr(0, 200);
+    }
+  }
+  const long after = peak_rss_kb(pid_);
+  EXPECT_LT(after - before, 16 * 1024)
+      << "peak RSS grew from " << before << " to " << after << " kB";
+  EXPECT_TRUE(healthy_within(2));
+}
+
 }  // namespace
 }  // namespace revocore

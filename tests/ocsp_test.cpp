@@ -592,7 +592,7 @@ TEST_F(RoutesTest, HttpErrors) {
   EXPECT_EQ(get("/" + std::string(12000, 'A')).result(), http::status::payload_too_large);
   const HttpResponse refused = handle(http::verb::put, "/", "");
   EXPECT_EQ(refused.result(), http::status::method_not_allowed);
-  EXPECT_EQ(refused[http::field::allow], "GET, POST");
+  EXPECT_EQ(refused[http::field::allow], "GET, HEAD, POST");
   EXPECT_EQ(get("/").result(), http::status::not_found);
   const HttpResponse not_base64 = get("/favicon.ico");
   EXPECT_EQ(not_base64.result(), http::status::ok);
