@@ -14,6 +14,7 @@
 #include "lifecycle/crl_regeneration.hpp"
 #include "lifecycle/lifecycle_processes.hpp"
 #include "revocation/codec.hpp"
+#include "revocation/identifier.hpp"
 
 namespace revocore::api {
 namespace {
@@ -152,6 +153,18 @@ void add_crls(Store& store, const config::Configuration& config, const Clock& cl
     out["crl_error"] = e.what();
   }
   out["crls"] = std::move(crls);
+}
+
+// 404 naming the processes there are, for a process name from a path or a body.
+void require_configured_process(const config::Configuration& config, std::string_view name) {
+  if (!config.processes.contains(name)) {
+    std::vector<std::string_view> names;
+    for (const auto& [configured, policy] : config.processes) {
+      names.push_back(configured);
+    }
+    throw Error(ErrorCode::kNotFound, fmt::format("process '{}' is not configured; processes: {}",
+                                                  name, fmt::join(names, ", ")));
+  }
 }
 
 }  // namespace
@@ -302,14 +315,7 @@ AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const Operator
 
 AdminRoutes::Reply AdminRoutes::run_process(std::string_view name, const HttpRequest& request,
                                             const OperatorIdentity& caller) const {
-  if (!config_.processes.contains(name)) {
-    std::vector<std::string_view> names;
-    for (const auto& [configured, policy] : config_.processes) {
-      names.push_back(configured);
-    }
-    throw Error(ErrorCode::kNotFound, fmt::format("process '{}' is not configured; processes: {}",
-                                                  name, fmt::join(names, ", ")));
-  }
+  require_configured_process(config_, name);
   constexpr std::string_view example = R"({"target": "1001", "reason": "Left the organisation"})";
   const json::object body = body_object(request, {"target", "reason", "invalidity_date"}, example);
   lifecycle::ProcessRequest process{std::string(name), string_field(body, "target", true, example),
@@ -403,6 +409,7 @@ AdminRoutes::Reply AdminRoutes::create_job(const HttpRequest& request,
   if (process.empty()) {
     process = std::string(config::kUsersProcLock);
   }
+  require_configured_process(config_, process);
   const json::value* targets_value = body.if_contains("targets");
   if (targets_value == nullptr || !targets_value->is_array()) {
     throw Error(ErrorCode::kInvalidArgument,
@@ -417,6 +424,7 @@ AdminRoutes::Reply AdminRoutes::create_job(const HttpRequest& request,
           fmt::format("'targets' must hold strings; element {} is not one", targets.size() + 1));
     }
     targets.emplace_back(element.as_string());
+    check_identifier(fmt::format("'targets' element {}", targets.size()), targets.back());
   }
   std::string source = string_field(body, "source", false, example);
   if (source.empty()) {

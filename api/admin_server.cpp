@@ -8,6 +8,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <array>
 #include <optional>
 
 #include "http/request_framing.hpp"
@@ -151,6 +152,7 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
       detail.pop_back();  // the trailing newline of the plain-text form
       response_ =
           problem_response(http::status::bad_request, "bad-framing", detail, "", request.version());
+      unread_body_ = !parser_->is_done();
       return write(true);
     }
     // Authenticate before reading the body (the TLS handshake has the certificate already).
@@ -162,6 +164,7 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
       spdlog::warn("event=api_refused path=\"{}\" error=\"{}\"", target.substr(0, 200), e.what());
       response_ = problem_response(e, target.substr(0, target.find('?')), request.version());
       // The body, if any, stays unread: the connection closes after the answer.
+      unread_body_ = !parser_->is_done();
       return write(true);
     }
     if (parser_->is_done()) {
@@ -197,11 +200,40 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
                         if (ec) {
                           return;
                         }
+                        if (close_after && self->unread_body_) {
+                          return self->discard_then_close();
+                        }
                         if (close_after) {
                           return self->shutdown();
                         }
                         self->read();
                       });
+  }
+
+  // After answering a request whose body was left unread (refused before authentication or on
+  // its framing): closing now, with the client still sending, would make the kernel reset the
+  // connection and the client could lose the answer before reading it. So, as nginx's
+  // lingering close does, stop sending and drop what still comes, unbuffered, for at most
+  // kLingerSeconds and kLingerBytes, then close.
+  void discard_then_close() {
+    auto& tcp = beast::get_lowest_layer(stream_);
+    beast::error_code ignored;
+    tcp.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    tcp.expires_after(std::chrono::seconds(kLingerSeconds));
+    discard();
+  }
+
+  void discard() {
+    beast::get_lowest_layer(stream_).async_read_some(
+        net::buffer(discard_), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+          self->discarded_ += n;
+          if (ec || self->discarded_ >= kLingerBytes) {
+            beast::error_code ignored;
+            beast::get_lowest_layer(self->stream_).socket().close(ignored);
+            return;
+          }
+          self->discard();
+        });
   }
 
   void shutdown() {
@@ -213,11 +245,16 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
   // in what is buffered too (Beast parses each only once it has all of it).
   static constexpr std::uint32_t kHeaderLimit = 16 * 1024;
   static constexpr std::size_t kMaxBufferedBytes = 64 * 1024;
+  static constexpr int kLingerSeconds = 2;
+  static constexpr std::size_t kLingerBytes = 8 << 20;
 
   beast::ssl_stream<beast::tcp_stream> stream_;
   AdminServer::State& state_;
   beast::flat_buffer buffer_{kMaxBufferedBytes};
   OperatorIdentity caller_;
+  bool unread_body_ = false;  // the last answer was sent without reading the request's body
+  std::array<char, 16 * 1024> discard_;
+  std::size_t discarded_ = 0;
   std::optional<http::request_parser<http::string_body>> parser_;
   HttpResponse response_;
 };

@@ -17,7 +17,11 @@ JobRunner::~JobRunner() {
 
 void JobRunner::start() {
   for (const auto& job : lifecycle::BatchJobs(store_, config_, clock_).jobs()) {
-    if (job.status != JobStatus::kDone || !job.crls_published) {
+    if (job.status == JobStatus::kFailed) {
+      // Not retried on its own: it failed for a reason an operator should look at first.
+      spdlog::warn("event=job_failed job={} error=\"{}\" fix=\"revocore batch resume {}\"", job.id,
+                   job.failure, job.id);
+    } else if (job.status != JobStatus::kDone || !job.crls_published) {
       spdlog::info("event=job_resume job={} done={} total={}", job.id, job.position, job.total);
       enqueue(job.id);
     }

@@ -200,7 +200,7 @@ boost::json::object outcome_json(const lifecycle::ProcessOutcome& outcome) {
 
 boost::json::object job_json(const JobRecord& job) {
   return boost::json::object{{"id", job.id},
-                             {"status", job.status == JobStatus::kDone ? "done" : "running"},
+                             {"status", to_string(job.status)},
                              {"process", job.process},
                              {"reason", job.reason_label},
                              {"operator", job.operator_name},
@@ -211,7 +211,8 @@ boost::json::object job_json(const JobRecord& job) {
                              {"applied", job.applied},
                              {"failed", job.failed},
                              {"certificates_changed", job.certificates_changed},
-                             {"crls_published", job.crls_published}};
+                             {"crls_published", job.crls_published},
+                             {"failure", job.failure}};
 }
 
 std::pair<CertificateKey, CertificateRecord> find_certificate(const StoreTransaction& txn,

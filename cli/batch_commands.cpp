@@ -136,9 +136,16 @@ void batch_status_command(const GlobalOptions& options, std::uint64_t id, std::o
     fmt::print(out,
                "#{} {} {} \"{}\" by {} from {}: {}/{} done, {} applied, {} failed, {} "
                "certificates\n",
-               job.id, job.status == JobStatus::kDone ? "done" : "RUNNING", job.process,
-               job.reason_label, job.operator_name, job.source, job.position, job.total,
-               job.applied, job.failed, job.certificates_changed);
+               job.id,
+               job.status == JobStatus::kDone      ? "done"
+               : job.status == JobStatus::kRunning ? "RUNNING"
+                                                   : "FAILED",
+               job.process, job.reason_label, job.operator_name, job.source, job.position,
+               job.total, job.applied, job.failed, job.certificates_changed);
+    if (job.status == JobStatus::kFailed) {
+      fmt::print(out, "  stopped: {}; `revocore batch resume {}` tries again\n", job.failure,
+                 job.id);
+    }
     if (id != 0) {
       for (const auto& failure : jobs.failures(id, 1000)) {
         fmt::print(out, "  {}: {}\n", failure.target, failure.reason);

@@ -9,6 +9,7 @@
 #include "lifecycle/lifecycle_processes.hpp"
 #include "revocation/codec.hpp"
 #include "revocation/error.hpp"
+#include "revocation/identifier.hpp"
 
 namespace revocore::lifecycle {
 namespace {
@@ -72,6 +73,11 @@ std::uint64_t BatchJobs::create(std::string_view process, const std::vector<std:
   if (targets.empty()) {
     throw Error(ErrorCode::kInvalidArgument, fmt::format("{} lists no targets", source));
   }
+  // Every target is checked before the job exists: one that LMDB cannot store as a key would
+  // otherwise fail its chunk on every try.
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    check_identifier(fmt::format("target {} of {}", i + 1, source), targets[i]);
+  }
   if (operator_name.empty()) {
     throw Error(ErrorCode::kInvalidArgument, "an operator name is required for the audit trail");
   }
@@ -103,6 +109,29 @@ std::uint64_t BatchJobs::create(std::string_view process, const std::vector<std:
 JobRecord BatchJobs::run(std::uint64_t id, std::size_t chunk_size,
                          const std::function<void(const JobRecord&)>& progress,
                          const std::atomic<bool>* stop) {
+  try {
+    return run_chunks(id, chunk_size, progress, stop);
+  } catch (const Error& e) {
+    // Not one target's failure: the chunk was not committed. Say so in the job, so that it
+    // ends failed with the reason instead of staying "running" for ever; if even that write
+    // fails (a full store), the error goes to the caller as before.
+    if (e.code() == ErrorCode::kNotFound) {
+      throw;  // no such job
+    }
+    WriteTransaction txn = store_.write();
+    JobRecord job = load_job(txn, id);
+    job.status = JobStatus::kFailed;
+    job.failure = e.what();
+    job.finished_at = clock_();
+    txn.raw().put(txn.databases().jobs, sequence_key(id), job.encode());
+    txn.commit();
+    throw;
+  }
+}
+
+JobRecord BatchJobs::run_chunks(std::uint64_t id, std::size_t chunk_size,
+                                const std::function<void(const JobRecord&)>& progress,
+                                const std::atomic<bool>* stop) {
   chunk_size = std::max<std::size_t>(chunk_size, 1);
   LifecycleProcesses processes(store_, config_, clock_);
   while (true) {
@@ -111,6 +140,8 @@ JobRecord BatchJobs::run(std::uint64_t id, std::size_t chunk_size,
     if (job.status == JobStatus::kDone) {
       return job;
     }
+    job.status = JobStatus::kRunning;  // a failed job resumed: tried again from its position
+    job.failure.clear();
     const std::uint64_t end = std::min<std::uint64_t>(job.position + chunk_size, job.total);
     const UnixTime now = clock_();
     // Targets of this chunk, copied out: LMDB views end at the next write.
@@ -126,13 +157,15 @@ JobRecord BatchJobs::run(std::uint64_t id, std::size_t chunk_size,
     }
     for (std::uint64_t i = 0; i < targets.size(); ++i) {
       try {
-        // A target's own failures (unknown, wrong state) are thrown while planning, before it
-        // writes anything, so the chunk's transaction stays clean for the next target.
+        // Each target in its own nested transaction: a target that fails after some of its
+        // writes (whatever the policy allows) leaves none of them in the chunk.
+        WriteTransaction target_txn = store_.nested(txn);
         const ProcessOutcome outcome =
-            processes.run_in(txn,
+            processes.run_in(target_txn,
                              ProcessRequest{job.process, targets[i], job.reason_label,
                                             job.operator_name, std::nullopt},
                              now);
+        target_txn.commit();
         ++job.applied;
         job.certificates_changed += outcome.batch.certificates_changed;
         for (const IssuerId issuer : outcome.batch.issuers_changed) {

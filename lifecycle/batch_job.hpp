@@ -40,6 +40,8 @@ class BatchJobs {
 
   // Runs or resumes the job until it is done; `progress` is called after each chunk. Returns
   // early, the job still running, when `stop` is set and becomes true between two chunks.
+  // An error that is not one target's (a damaged record, a store failure) marks the job
+  // kFailed with the reason and is rethrown; running a failed job again retries it.
   JobRecord run(std::uint64_t id, std::size_t chunk_size,
                 const std::function<void(const JobRecord&)>& progress = {},
                 const std::atomic<bool>* stop = nullptr);
@@ -60,6 +62,9 @@ class BatchJobs {
   std::vector<JobFailure> failures(std::uint64_t id, std::size_t limit) const;
 
  private:
+  JobRecord run_chunks(std::uint64_t id, std::size_t chunk_size,
+                       const std::function<void(const JobRecord&)>& progress,
+                       const std::atomic<bool>* stop);
   Store& store_;
   const config::Configuration& config_;
   Clock clock_;

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "revocation/error.hpp"
+#include "revocation/identifier.hpp"
 
 namespace revocore::lifecycle {
 namespace {
@@ -57,6 +58,7 @@ struct Plan {
 // a request for approval (checked early) and an approval (checked again).
 Plan plan_process(const StoreTransaction& txn, const ProcessPolicy& policy,
                   std::string_view target_id) {
+  check_identifier("the target", target_id);
   Plan plan;
   if (policy.target == ProcessTarget::kUser) {
     plan.user = txn.user(target_id);

@@ -71,6 +71,11 @@ class Transaction {
     check(::mdb_txn_begin(env.handle(), nullptr, write_ ? 0 : MDB_RDONLY, &txn_),
           "begin transaction");
   }
+  // A child of a write transaction (an LMDB nested transaction): its writes join the parent's
+  // when it commits and vanish when it aborts. The parent must not be used while it lives.
+  Transaction(const Environment& env, Transaction& parent) : write_(true) {
+    check(::mdb_txn_begin(env.handle(), parent.handle(), 0, &txn_), "begin nested transaction");
+  }
   ~Transaction() { abort(); }
   Transaction(Transaction&& other) noexcept
       : txn_(std::exchange(other.txn_, nullptr)), write_(other.write_) {}

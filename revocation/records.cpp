@@ -443,6 +443,7 @@ std::string JobRecord::encode() const {
     w.u32(issuer);
   }
   w.u8(crls_published ? 1 : 0);
+  w.str(failure);  // added after version 1's first records: absent in those, read as ""
   return out;
 }
 
@@ -452,7 +453,7 @@ JobRecord JobRecord::decode(std::uint64_t id, std::string_view value) {
   JobRecord r;
   r.id = id;
   const std::uint8_t status = in.u8();
-  if (status < 1 || status > 2) {
+  if (status < 1 || status > 3) {
     in.fail("unknown job status");
   }
   r.status = static_cast<JobStatus>(status);
@@ -472,7 +473,22 @@ JobRecord JobRecord::decode(std::uint64_t id, std::string_view value) {
     issuer = in.u32();
   }
   r.crls_published = in.u8() != 0;
+  if (!in.at_end()) {
+    r.failure = std::string(in.str());
+  }
   return r;
+}
+
+std::string_view to_string(JobStatus status) noexcept {
+  switch (status) {
+    case JobStatus::kRunning:
+      return "running";
+    case JobStatus::kDone:
+      return "done";
+    case JobStatus::kFailed:
+      return "failed";
+  }
+  return "invalid";
 }
 
 std::string encode_user(const User& user) {

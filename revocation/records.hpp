@@ -202,7 +202,10 @@ struct CrlState {
 // A batch job (a lock of many users or credentials), applied in chunks; its position moves in the
 // same transaction as the chunk it covers, so a job resumes where it stopped, applying nothing
 // twice.
-enum class JobStatus : std::uint8_t { kRunning = 1, kDone = 2 };
+// kFailed: the job met an error that is not one target's (a damaged record, a store error) and
+// stopped; `failure` says what. `batch resume` tries it again.
+enum class JobStatus : std::uint8_t { kRunning = 1, kDone = 2, kFailed = 3 };
+std::string_view to_string(JobStatus status) noexcept;
 
 struct JobRecord {
   std::uint64_t id = 0;
@@ -220,6 +223,7 @@ struct JobRecord {
   std::uint64_t certificates_changed = 0;
   std::vector<IssuerId> issuers_changed;
   bool crls_published = false;
+  std::string failure;  // why a kFailed job stopped
 
   std::string encode() const;
   static JobRecord decode(std::uint64_t id, std::string_view value);

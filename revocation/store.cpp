@@ -5,6 +5,7 @@
 #include <system_error>
 
 #include "revocation/codec.hpp"
+#include "revocation/identifier.hpp"
 
 namespace revocore {
 namespace lmdb {
@@ -155,11 +156,25 @@ WriteTransaction Store::write() {
   return WriteTransaction(lmdb::Transaction(env_, lmdb::Transaction::Mode::kWrite), dbs_);
 }
 
+WriteTransaction Store::nested(WriteTransaction& parent) {
+  return WriteTransaction(lmdb::Transaction(env_, parent.txn_), dbs_);
+}
+
 // ---- reads ----
+
+namespace {
+
+// An id LMDB cannot hold as a key names nothing in the store (callers check ids at the boundary;
+// this keeps a lookup from failing with MDB_BAD_VALSIZE if one does not).
+bool storable_key(std::string_view id) noexcept {
+  return !id.empty() && id.size() <= kMaxIdentifierBytes;
+}
+
+}  // namespace
 
 std::optional<User> StoreTransaction::user(std::string_view id) const {
   std::string_view value;
-  if (!txn_.get(dbs_->users, id, value)) {
+  if (!storable_key(id) || !txn_.get(dbs_->users, id, value)) {
     return std::nullopt;
   }
   return decode_user(id, value);
@@ -167,7 +182,7 @@ std::optional<User> StoreTransaction::user(std::string_view id) const {
 
 std::optional<Credential> StoreTransaction::credential(std::string_view id) const {
   std::string_view value;
-  if (!txn_.get(dbs_->credentials, id, value)) {
+  if (!storable_key(id) || !txn_.get(dbs_->credentials, id, value)) {
     return std::nullopt;
   }
   return decode_credential(id, value);
@@ -175,6 +190,9 @@ std::optional<Credential> StoreTransaction::credential(std::string_view id) cons
 
 std::vector<Credential> StoreTransaction::credentials_of_user(std::string_view user_id) const {
   std::vector<Credential> out;
+  if (!storable_key(user_id)) {
+    return out;
+  }
   lmdb::Cursor cursor(txn_, dbs_->user_credentials);
   std::string_view key = user_id;
   std::string_view credential_id;
@@ -194,6 +212,9 @@ std::vector<Credential> StoreTransaction::credentials_of_user(std::string_view u
 std::vector<CertificateKey> StoreTransaction::certificates_of_credential(
     std::string_view credential_id) const {
   std::vector<CertificateKey> out;
+  if (!storable_key(credential_id)) {
+    return out;
+  }
   lmdb::Cursor cursor(txn_, dbs_->credential_certificates);
   std::string_view key = credential_id;
   std::string_view certificate_key;

@@ -132,6 +132,10 @@ class Store {
 
   StoreTransaction read() const;
   WriteTransaction write();
+  // A transaction inside `parent`: committing it adds its writes to the parent's, destroying it
+  // uncommitted undoes exactly its own. `parent` must not be used until it is gone. For one
+  // target of a batch job, so that a target that fails half-way leaves nothing behind.
+  WriteTransaction nested(WriteTransaction& parent);
   const std::filesystem::path& directory() const noexcept { return directory_; }
 
  private:

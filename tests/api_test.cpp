@@ -343,6 +343,20 @@ TEST_F(ApiTest, BadRequestsGetProblemDetailsAndChangeNothing) {
   expect_problem(post(lock, R"({"target": "9999", "reason": "Key compromise"})"), 404, "user 9999");
   expect_problem(post(lock, R"({"target": "1001", "reason": "Key compromise"})"), 409, "locked");
   expect_problem(post("/api/v1/processes/UsersProcTeleport", "{}"), 404, "not configured");
+  // Ids are checked at the boundary: 400 naming the field, never a 500 or a job that hangs.
+  expect_problem(post(lock, R"({"target": "", "reason": "Key compromise"})"), 400,
+                 "the target is empty");
+  expect_problem(post(lock, R"({"target": "a\u0000b", "reason": "Key compromise"})"), 400,
+                 "control character");
+  expect_problem(post("/api/v1/jobs", R"({"reason": "Key compromise", "targets": ["1002", ""]})"),
+                 400, "'targets' element 2 is empty");
+  expect_problem(post("/api/v1/jobs", R"({"reason": "Key compromise", "targets": [")" +
+                                          std::string(600, 'x') + R"("]})"),
+                 400, "'targets' element 1 is 600 bytes long");
+  expect_problem(post("/api/v1/jobs", R"({"process": "UsersProcTeleport", "reason": "x",
+                                          "targets": ["1002"]})"),
+                 404, "not configured");
+  EXPECT_TRUE(get("/api/v1/jobs").body.as_array().empty());
   expect_problem(get("/api/v1/users/nobody"), 404, "nobody");
   expect_problem(get("/api/v1/credentials/card-0"), 404, "card-0");
   expect_problem(get("/api/v1/certificates/no-ca/01"), 404, "demo-issuing-ca");

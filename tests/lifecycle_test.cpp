@@ -5,6 +5,7 @@
 
 #include "config/configuration.hpp"
 #include "config/default_config.hpp"
+#include "lifecycle/batch_job.hpp"
 #include "lifecycle/lifecycle_processes.hpp"
 #include "revocation/error.hpp"
 #include "tests/test_support.hpp"
@@ -445,6 +446,92 @@ TEST_F(Approvals, UnknownRequestAndProcessesWithoutApprovalStep) {
   const auto outcome = run(config::kUsersProcDeactivate, "1042", "Parental leave");
   EXPECT_EQ(outcome.kind, ProcessOutcome::Kind::kApplied);
   EXPECT_EQ(user("1042").state, L::kInactive);
+}
+
+// Batch jobs: a target that fails half-way leaves none of its writes in the chunk (each target
+// is a nested transaction), and a job that cannot go on ends failed with the reason.
+class BatchJobTargets : public LifecycleTest {
+ protected:
+  // u1 holds c1 (a valid certificate) and c2, whose relation names a certificate that is not in
+  // the store: Lock user locks c1 and revokes its certificate, then fails on c2 (kNotFound).
+  void SetUp() override {
+    build_.user("u1");
+    build_.credential("c1", CredentialType::kCard, "u1");
+    cert1_ = build_.certificate(issuer_, 1, "c1");
+    build_.credential("c2", CredentialType::kSoftToken, "u1");
+    {
+      WriteTransaction txn = store_.write();
+      std::array<char, CertificateKey::kMaxEncodedSize> buffer;
+      txn.raw().put(txn.databases().credential_certificates, "c2",
+                    testing::key_for(issuer_, 99).encode(buffer));
+      txn.commit();
+    }
+    build_.user("u2");
+    build_.credential("c3", CredentialType::kCard, "u2");
+    cert3_ = build_.certificate(issuer_, 3, "c3");
+  }
+
+  BatchJobs jobs() { return BatchJobs(store_, config_, testing::fixed_clock()); }
+
+  CertificateKey cert1_, cert3_;
+};
+
+TEST_F(BatchJobTargets, ATargetThatFailsHalfWayLeavesNothingOfItself) {
+  const std::uint64_t id =
+      jobs().create(config::kUsersProcLock, {"u1", "u2"}, "Key compromise", "alice", "test");
+  const JobRecord job = jobs().run(id, 10);
+  EXPECT_EQ(job.status, JobStatus::kDone);
+  EXPECT_EQ(job.applied, 1u);
+  EXPECT_EQ(job.failed, 1u);
+  const StoreTransaction txn = store_.read();
+  // u1's target failed: its first credential and certificate are as they were.
+  EXPECT_EQ(txn.user("u1")->state, L::kActive);
+  EXPECT_EQ(txn.credential("c1")->state, L::kActive);
+  EXPECT_EQ(txn.certificate(cert1_)->status, S::kValid);
+  // u2 was locked in the same chunk.
+  EXPECT_EQ(txn.user("u2")->state, L::kLocked);
+  EXPECT_EQ(txn.certificate(cert3_)->status, S::kRevoked);
+  const auto failures = jobs().failures(id, 10);
+  ASSERT_EQ(failures.size(), 1u);
+  EXPECT_EQ(failures[0].target, "u1");
+}
+
+TEST_F(BatchJobTargets, IdsThatCannotBeKeysAreRefusedBeforeTheJobExists) {
+  for (const std::string& bad : {std::string(""), std::string(300, 'x'), std::string("a\0b", 3),
+                                 std::string("\xff\xfe"), std::string("line\nbreak")}) {
+    try {
+      jobs().create(config::kUsersProcLock, {"u2", bad}, "Key compromise", "alice", "test");
+      FAIL() << "accepted " << bad;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+      EXPECT_NE(std::string(e.what()).find("target 2 of test"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_TRUE(jobs().jobs().empty());
+  EXPECT_EQ(
+      refused(config::kUsersProcLock, "", "Key compromise", ErrorCode::kInvalidArgument).what(),
+      std::string("the target is empty; give an id"));
+}
+
+TEST_F(BatchJobTargets, AJobThatCannotGoOnEndsFailedWithTheReasonAndCanBeResumed) {
+  const std::uint64_t id =
+      jobs().create(config::kUsersProcLock, {"u2"}, "Key compromise", "alice", "test");
+  {
+    WriteTransaction txn = store_.write();
+    txn.raw().put(txn.databases().users, "u2", "damaged");
+    txn.commit();
+  }
+  EXPECT_THROW(jobs().run(id, 10), Error);
+  JobRecord job = *jobs().job(id);
+  EXPECT_EQ(job.status, JobStatus::kFailed);
+  EXPECT_NE(job.failure.find("user"), std::string::npos) << job.failure;
+  EXPECT_EQ(job.position, 0u);
+  // Repaired, the job resumes where it stopped and ends done.
+  build_.user("u2");
+  job = jobs().run(id, 10);
+  EXPECT_EQ(job.status, JobStatus::kDone);
+  EXPECT_TRUE(job.failure.empty());
+  EXPECT_EQ(store_.read().user("u2")->state, L::kLocked);
 }
 
 }  // namespace
