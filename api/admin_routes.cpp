@@ -5,7 +5,10 @@
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <optional>
 #include <vector>
 
 #include "api/record_json.hpp"
@@ -150,7 +153,10 @@ void add_crls(Store& store, const config::Configuration& config, const Clock& cl
     }
   } catch (const Error& e) {
     spdlog::error("event=crl_not_published error=\"{}\"", e.what());
-    out["crl_error"] = e.what();
+    // The message names key and directory paths: those stay in the log, out of answers.
+    out["crl_error"] =
+        "the change is committed, but its CRLs could not be published; the server's log says why "
+        "(event=crl_not_published); run `revocore crl generate` once it is fixed";
   }
   out["crls"] = std::move(crls);
 }
@@ -165,6 +171,61 @@ void require_configured_process(const config::Configuration& config, std::string
     throw Error(ErrorCode::kNotFound, fmt::format("process '{}' is not configured; processes: {}",
                                                   name, fmt::join(names, ", ")));
   }
+}
+
+// An operator's browser presents the client certificate to any page that asks, so a page of
+// another site could make it post to the API (cross-site request forgery). A state-changing
+// request is therefore refused, before any route runs, when the browser says it comes from
+// elsewhere: an Origin that is not this listener's own (RFC 6454; "null" included), or
+// Sec-Fetch-Site cross-site or same-site (Fetch Metadata). And it must be application/json:
+// the types an HTML form or a "simple" cross-origin fetch can send without a preflight
+// (form-urlencoded, multipart, text/plain) are refused, so a page cannot smuggle JSON as text.
+// Returns the problem to answer, or nothing when the request may go on.
+std::optional<HttpResponse> refuse_cross_site(const HttpRequest& request, std::string_view path) {
+  const http::verb method = request.method();
+  if (method == http::verb::get || method == http::verb::head || method == http::verb::options) {
+    return std::nullopt;
+  }
+  const auto header = [&](http::field name) {
+    const auto it = request.find(name);
+    return it == request.end() ? std::string_view() : std::string_view(it->value());
+  };
+  const std::string_view origin = header(http::field::origin);
+  const std::string_view host = header(http::field::host);
+  if (!origin.empty() && origin != fmt::format("https://{}", host)) {
+    return problem_response(http::status::forbidden, "cross-site",
+                            fmt::format("a request from origin {} may not change anything here; "
+                                        "the operator API takes changes only from its own origin "
+                                        "or from programs that send no Origin",
+                                        origin.substr(0, 200)),
+                            path, request.version());
+  }
+  const auto site = request.find("Sec-Fetch-Site");
+  if (site != request.end() && site->value() != "same-origin" && site->value() != "none") {
+    return problem_response(http::status::forbidden, "cross-site",
+                            "the browser marked this request Sec-Fetch-Site: " +
+                                std::string(site->value().substr(0, 50)) +
+                                "; changes are taken only from the API's own origin",
+                            path, request.version());
+  }
+  std::string_view type = header(http::field::content_type);
+  type = type.substr(0, type.find(';'));
+  while (!type.empty() && type.back() == ' ') {
+    type.remove_suffix(1);
+  }
+  const bool json = type.size() == 16 &&
+                    std::equal(type.begin(), type.end(), "application/json", [](char a, char b) {
+                      return std::tolower(static_cast<unsigned char>(a)) == b;
+                    });
+  if (!json && (!type.empty() || !request.body().empty())) {
+    return problem_response(
+        http::status::unsupported_media_type, "unsupported-media-type",
+        fmt::format("a request that changes something must be Content-Type: application/json, "
+                    "not '{}'; with curl add -H 'Content-Type: application/json'",
+                    type.substr(0, 100)),
+        path, request.version());
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -183,6 +244,11 @@ HttpResponse AdminRoutes::handle(const HttpRequest& request, const OperatorIdent
   const std::string_view target(request.target().data(), request.target().size());
   const std::size_t question = target.find('?');
   const std::string_view path = target.substr(0, question);
+  if (auto refused = refuse_cross_site(request, path)) {
+    spdlog::warn("event=api_cross_site_refused path=\"{}\" operator=\"{}\"", path.substr(0, 200),
+                 caller.subject);
+    return std::move(*refused);
+  }
   try {
     const std::string_view query =
         question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);

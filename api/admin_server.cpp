@@ -50,11 +50,35 @@ void load_tls_identity(ssl::context& context, const config::AdminSettings& setti
 
 }  // namespace
 
+constexpr long kSessionSeconds = 300;
+
 struct AdminServer::State {
   State(const AdminRoutes& r, const OperatorAuthenticator& a, const config::AdminSettings& s)
       : routes(r), authenticator(a), settings(s) {
     tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                     ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    SSL_CTX* native = tls.native_handle();
+    // TLS 1.2: AEAD suites with forward secrecy only, as Mozilla's "intermediate" profile (no
+    // CBC, no static RSA); TLS 1.3 suites are all AEAD and stay OpenSSL's default.
+    ::SSL_CTX_set_cipher_list(native,
+                              "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                              "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                              "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+                              "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:"
+                              "DHE-RSA-CHACHA20-POLY1305");
+    // Session resumption (issue 19). A server that verifies client certificates must name a
+    // session id context, or OpenSSL refuses every resumption (alert 80, "session id context
+    // uninitialized"). Tickets are off: resumption uses the server's own session cache (TLS 1.2
+    // session ids; TLS 1.3 stateful tickets), so there is no ticket key to protect and rotate,
+    // and a session lives at most kSessionSeconds. A resumed session carries the client
+    // certificate of its full handshake, and every request checks it again (validity,
+    // revocation in the store or the CRL) exactly as on a new connection.
+    static constexpr unsigned char kSessionContext[] = "revocore-admin";
+    ::SSL_CTX_set_session_id_context(native, kSessionContext, sizeof kSessionContext - 1);
+    ::SSL_CTX_set_options(native, SSL_OP_NO_TICKET);
+    ::SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_SERVER);
+    ::SSL_CTX_sess_set_cache_size(native, 4096);
+    ::SSL_CTX_set_timeout(native, kSessionSeconds);
     load_tls_identity(tls, settings);
     ::SSL_CTX_set_verify(tls.native_handle(), SSL_VERIFY_PEER, defer_client_certificate_check);
     // Tells clients which CA's certificate to present.
@@ -194,6 +218,7 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
   }
 
   void write(bool close_after) {
+    add_security_headers(response_);
     beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
     http::async_write(stream_, response_,
                       [self = shared_from_this(), close_after](beast::error_code ec, std::size_t) {

@@ -1,6 +1,8 @@
 #include "api/operator_authentication.hpp"
 
 #include <fmt/format.h>
+#include <openssl/x509v3.h>
+#include <spdlog/spdlog.h>
 
 #include "api/record_json.hpp"
 #include "pki/x509_crl.hpp"
@@ -76,8 +78,9 @@ OperatorIdentity OperatorAuthenticator::authenticate(X509* peer, STACK_OF(X509) 
       crl = pki::load_crl_file(settings_.client_crl);
     } catch (const Error& e) {
       // Fail closed: without the CRL nobody can tell whether this operator was revoked.
-      refuse(subject, fmt::format("the operator CA's CRL cannot be read ({}); publish it to {}",
-                                  e.what(), settings_.client_crl.string()));
+      // The file and why go to the log; the answer names no path (docs/RELIABILITY.md).
+      spdlog::error("event=operator_crl_unreadable error=\"{}\"", e.what());
+      refuse(subject, "the operator CA's CRL cannot be read; the server's log says why");
     }
     ::X509_STORE_add_crl(trusted.get(), crl.get());
     flags |= X509_V_FLAG_CRL_CHECK;
@@ -100,6 +103,13 @@ OperatorIdentity OperatorAuthenticator::authenticate(X509* peer, STACK_OF(X509) 
         refuse(subject, fmt::format("the operator CA has revoked it (serial {})",
                                     certificate.serial().hex()));
       case X509_V_ERR_INVALID_PURPOSE:
+        // The purpose check covers keyUsage and extendedKeyUsage alike; say which one failed.
+        if ((::X509_get_extension_flags(peer) & EXFLAG_KUSAGE) != 0 &&
+            (::X509_get_key_usage(peer) & (KU_DIGITAL_SIGNATURE | KU_KEY_AGREEMENT)) == 0) {
+          refuse(subject,
+                 "its keyUsage allows neither digitalSignature nor keyAgreement, which TLS client "
+                 "authentication needs (RFC 5280 4.2.1.3)");
+        }
         refuse(subject, "its extendedKeyUsage does not allow clientAuth");
       case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
       case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
@@ -112,13 +122,21 @@ OperatorIdentity OperatorAuthenticator::authenticate(X509* peer, STACK_OF(X509) 
       case X509_V_ERR_UNABLE_TO_GET_CRL:
       case X509_V_ERR_CRL_SIGNATURE_FAILURE:
       case X509_V_ERR_CRL_NOT_YET_VALID:
-        refuse(subject,
-               fmt::format("revocation cannot be checked: the CRL {} {}; publish a current CRL "
-                           "of the operator CA there",
-                           settings_.client_crl.string(), ::X509_verify_cert_error_string(error)));
+        spdlog::error("event=operator_crl_unusable file=\"{}\" error=\"{}\"",
+                      settings_.client_crl.string(), ::X509_verify_cert_error_string(error));
+        refuse(subject, fmt::format("revocation cannot be checked: the operator CA's CRL ({}) {}; "
+                                    "an administrator must publish a current one",
+                                    "client_crl", ::X509_verify_cert_error_string(error)));
       default:
         refuse(subject, ::X509_verify_cert_error_string(error));
     }
+  }
+  // An operator is a person or a program, never a CA (RFC 5280 4.2.1.9): a CA certificate of the
+  // operator CA's hierarchy is not a login.
+  if (::X509_check_ca(peer) != 0) {
+    refuse(subject,
+           "it is a CA certificate (basicConstraints CA:TRUE); operators need an "
+           "end-entity certificate");
   }
   if (!store_issuer_name_.empty()) {
     check_in_store(certificate, subject);

@@ -91,6 +91,14 @@ http::status http_status_for(ErrorCode code) noexcept {
   return http::status::internal_server_error;
 }
 
+void add_security_headers(HttpResponse& response) {
+  response.set("X-Content-Type-Options", "nosniff");
+  response.set(http::field::cache_control, "no-store");
+  response.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+  response.set("X-Frame-Options", "DENY");
+  response.set("Referrer-Policy", "no-referrer");
+}
+
 HttpResponse problem_response(http::status status, std::string_view code, std::string_view detail,
                               std::string_view instance, unsigned version) {
   HttpResponse response{status, version};

@@ -19,4 +19,8 @@ HttpResponse problem_response(boost::beast::http::status status, std::string_vie
                               std::string_view detail, std::string_view instance, unsigned version);
 HttpResponse problem_response(const Error& error, std::string_view instance, unsigned version);
 
+// Set on every answer of the operator API, whatever produced it: nothing is sniffed, cached,
+// framed or allowed to load anything (the answers are JSON for programs, not pages).
+void add_security_headers(HttpResponse& response);
+
 }  // namespace revocore::api

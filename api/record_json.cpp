@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <chrono>
 #include <ctime>
 
 #include "revocation/error.hpp"
@@ -35,18 +36,66 @@ std::string format_time(UnixTime time) {
   return buffer;
 }
 
+namespace {
+
+// `count` digits at `at`, or -1.
+int digits(std::string_view text, std::size_t at, std::size_t count) {
+  int value = 0;
+  for (std::size_t i = at; i < at + count; ++i) {
+    if (i >= text.size() || text[i] < '0' || text[i] > '9') {
+      return -1;
+    }
+    value = value * 10 + (text[i] - '0');
+  }
+  return value;
+}
+
+}  // namespace
+
+// Strictly "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (RFC 3339 5.6 in UTC, without fractions or
+// offsets): strptime accepted leading spaces, single-digit fields, 2026-02-30 (normalised to
+// March 2) and second 61, and timegm turned year 0 into a date that then went into a signed CRL.
 UnixTime parse_time(std::string_view text, std::string_view what) {
-  const std::string copy(text);
-  for (const char* format : {"%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d"}) {
-    std::tm tm{};
-    const char* end = ::strptime(copy.c_str(), format, &tm);
-    if (end != nullptr && *end == '\0') {
-      return static_cast<UnixTime>(::timegm(&tm));
+  const auto refuse = [&](std::string_view why) -> UnixTime {
+    throw Error(ErrorCode::kInvalidArgument,
+                fmt::format("{} '{}' is not a date{}; write 2026-11-22 or 2026-11-22T08:30:00Z "
+                            "(UTC)",
+                            what, text, why));
+  };
+  if (text.size() != 10 && text.size() != 20) {
+    return refuse("");
+  }
+  const int year = digits(text, 0, 4);
+  const int month = digits(text, 5, 2);
+  const int day = digits(text, 8, 2);
+  if (year < 0 || month < 0 || day < 0 || text[4] != '-' || text[7] != '-') {
+    return refuse("");
+  }
+  int hour = 0, minute = 0, second = 0;
+  if (text.size() == 20) {
+    hour = digits(text, 11, 2);
+    minute = digits(text, 14, 2);
+    second = digits(text, 17, 2);
+    if (text[10] != 'T' || text[13] != ':' || text[16] != ':' || text[19] != 'Z' || hour < 0 ||
+        minute < 0 || second < 0) {
+      return refuse("");
+    }
+    if (hour > 23 || minute > 59 || second > 59) {
+      return refuse(" (the time of day is out of range)");
     }
   }
-  throw Error(ErrorCode::kInvalidArgument,
-              fmt::format("{} '{}' is not a date; write 2026-11-22 or 2026-11-22T08:30:00Z (UTC)",
-                          what, text));
+  if (year < 1970) {
+    return refuse(" (years before 1970 are not accepted)");
+  }
+  using namespace std::chrono;
+  const year_month_day date{std::chrono::year(year),
+                            std::chrono::month(static_cast<unsigned>(month)),
+                            std::chrono::day(static_cast<unsigned>(day))};
+  if (!date.ok()) {
+    return refuse(" (no such day)");
+  }
+  const sys_seconds instant = sys_days(date) + hours(hour) + minutes(minute) + seconds(second);
+  return static_cast<UnixTime>(instant.time_since_epoch().count());
 }
 
 boost::json::object published_json(const crl::PublishedCrl& crl) {

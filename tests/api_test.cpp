@@ -89,7 +89,10 @@ class ApiTest : public ::testing::Test {
         fmt::format("curl -sS --cacert {} {} -X {} {} -o {} -w '%{{http_code}}' "
                     "https://127.0.0.1:{}{}",
                     file("pki/root-ca.pem"), credentials, method,
-                    body.empty() ? "" : fmt::format("--data-binary @{}", body_file.string()),
+                    body.empty() ? ""
+                                 : fmt::format("-H 'Content-Type: application/json' "
+                                               "--data-binary @{}",
+                                               body_file.string()),
                     answer_file.string(), responder_.admin_port, path),
         &status);
     Answer answer;
@@ -471,6 +474,148 @@ TEST_F(ApiTest, AmbiguousFramingIsRefusedOnTheApiToo) {
   EXPECT_TRUE(no_host.starts_with("HTTP/1.1 400 Bad Request\r\n")) << no_host;
 }
 
+// Cross-site request forgery: what a foreign page can make an operator's browser send is refused
+// before any route runs, and changes nothing.
+TEST_F(ApiTest, CrossSiteRequestsAreRefused) {
+  ASSERT_EQ(
+      post("/api/v1/processes/CardsProcLock", R"({"target": "card-1002", "reason": "Card lost"})")
+          .status,
+      202);  // an approval request for operator-2 to decide
+  const std::string approve = "/api/v1/approvals/1/approve";
+  const std::string lock = "/api/v1/processes/UsersProcLock";
+  const std::string body = R"({"target": "1002", "reason": "Key compromise"})";
+  const auto raw = [&](const std::string& headers, const std::string& path,
+                       const std::string& data) {
+    std::string out;
+    testing::run_command(
+        fmt::format("curl -s --cacert {} {} -X POST {} --data-binary '{}' -o /dev/null -w "
+                    "'%{{http_code}}' https://127.0.0.1:{}{}",
+                    file("pki/root-ca.pem"), operator_2(), headers, data, responder_.admin_port,
+                    path),
+        &out);
+    return out;
+  };
+  EXPECT_EQ(raw("-H 'Content-Type: application/x-www-form-urlencoded' -H 'Origin: "
+                "https://evil.example'",
+                approve, ""),
+            "403");
+  EXPECT_EQ(raw("-H 'Content-Type: application/x-www-form-urlencoded'", approve, "a=b"), "415");
+  EXPECT_EQ(raw("-H 'Content-Type: text/plain'", lock, body), "415");
+  EXPECT_EQ(raw("-H 'Content-Type: application/json' -H 'Origin: null'", lock, body), "403");
+  EXPECT_EQ(raw("-H 'Content-Type: application/json' -H 'Sec-Fetch-Site: cross-site'", lock, body),
+            "403");
+  EXPECT_EQ(raw("-H 'Content-Type: application/json' -H 'Sec-Fetch-Site: same-site'", lock, body),
+            "403");
+  EXPECT_EQ(user_state("1002"), "active");
+  EXPECT_EQ(get("/api/v1/approvals").body.as_array().at(0).at("status"), "pending");
+  // The API's own origin, as its own pages would send it, is accepted.
+  EXPECT_EQ(raw(fmt::format("-H 'Content-Type: application/json; charset=utf-8' -H 'Origin: "
+                            "https://127.0.0.1:{}' -H 'Sec-Fetch-Site: same-origin'",
+                            responder_.admin_port),
+                lock, body),
+            "200");
+  EXPECT_EQ(user_state("1002"), "locked");
+}
+
+TEST_F(ApiTest, EveryAnswerCarriesTheSecurityHeaders) {
+  for (const std::string& credentials : {operator_1(), std::string()}) {
+    std::string headers;
+    testing::run_command(fmt::format("curl -s -D - -o /dev/null --cacert {} {} "
+                                     "https://127.0.0.1:{}/api/v1/whoami",
+                                     file("pki/root-ca.pem"), credentials, responder_.admin_port),
+                         &headers);
+    EXPECT_NE(headers.find("X-Content-Type-Options: nosniff\r\n"), std::string::npos) << headers;
+    EXPECT_NE(headers.find("Cache-Control: no-store\r\n"), std::string::npos) << headers;
+    EXPECT_NE(headers.find("Content-Security-Policy: default-src 'none'; frame-ancestors 'none'"),
+              std::string::npos)
+        << headers;
+  }
+}
+
+// TLS session resumption (issue 19): with openssl s_client (TLS 1.2 session ids and TLS 1.3) and
+// GnuTLS; a resumed session's certificate is checked again on every request.
+TEST_F(ApiTest, TlsSessionsResumeAndEveryRequestIsCheckedAgain) {
+  const std::string request =
+      "printf 'GET /api/v1/whoami HTTP/1.1\\r\\nHost: x\\r\\nConnection: "
+      "close\\r\\n\\r\\n'";
+  const auto s_client = [&](const std::string& credentials, const std::string& options) {
+    std::string out;
+    testing::run_command(
+        fmt::format("{} | timeout 20 openssl s_client -ign_eof -connect "
+                    "127.0.0.1:{} -CAfile {} {} {}",
+                    request, responder_.admin_port, file("pki/root-ca.pem"), credentials, options),
+        &out);
+    return out;
+  };
+  for (const std::string version : {"-tls1_2", "-tls1_3"}) {
+    const fs::path session = dir_->path() / ("session" + version);
+    const std::string first = s_client(operator_1(), version + " -sess_out " + session.string());
+    EXPECT_NE(first.find("New, TLSv1."), std::string::npos) << first;
+    const std::string again = s_client(operator_1(), version + " -sess_in " + session.string());
+    EXPECT_NE(again.find("Reused, TLSv1."), std::string::npos) << version << "\n" << again;
+    EXPECT_NE(again.find("\"subject\":\"CN=Olivia Olsson (operator)"), std::string::npos) << again;
+    EXPECT_EQ(again.find("session id context uninitialized"), std::string::npos) << again;
+  }
+  for (const std::string priority : {"NORMAL", "NORMAL:-VERS-TLS1.3"}) {
+    std::string out;
+    testing::run_command(
+        fmt::format("printf 'GET /api/v1/whoami HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' | timeout 20 "
+                    "gnutls-cli --priority {} --x509cafile {} --x509certfile {} --x509keyfile {} "
+                    "--resume -p {} 127.0.0.1",
+                    priority, file("pki/root-ca.pem"), file("pki/operator-1.pem"),
+                    file("pki/operator-1.key"), responder_.admin_port),
+        &out);
+    EXPECT_NE(out.find("*** This is a resumed session"), std::string::npos) << priority << out;
+    EXPECT_NE(out.find("HTTP/1.1 200 OK"), std::string::npos) << out;
+  }
+  // operator-2's session outlives the lock of operator-2's user, but not its access.
+  const fs::path session = dir_->path() / "session-operator-2";
+  ASSERT_NE(s_client(operator_2(), "-sess_out " + session.string()).find("\"subject\""),
+            std::string::npos);
+  ASSERT_EQ(post("/api/v1/processes/UsersProcLock",
+                 R"({"target": "operator-2", "reason": "Key compromise"})")
+                .status,
+            200);
+  const std::string resumed = s_client(operator_2(), "-sess_in " + session.string());
+  EXPECT_NE(resumed.find("Reused, TLSv1."), std::string::npos) << resumed;
+  EXPECT_NE(resumed.find("HTTP/1.1 403 Forbidden"), std::string::npos) << resumed;
+  EXPECT_NE(resumed.find("revoked"), std::string::npos) << resumed;
+}
+
+TEST_F(ApiTest, OnlyAeadCipherSuitesAndEndEntityOperators) {
+  std::string out;
+  EXPECT_NE(testing::run_command(
+                fmt::format("echo | timeout 10 openssl s_client -connect 127.0.0.1:{} -tls1_2 "
+                            "-cipher 'ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:"
+                            "ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES256-SHA384' {}",
+                            responder_.admin_port, operator_1()),
+                &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("handshake failure"), std::string::npos) << out;
+  // Certificates of the operator CA that are not operators' logins.
+  const auto issue = [&](const std::string& name, const std::string& extensions) {
+    EXPECT_EQ(testing::run_command(fmt::format(
+                  "cd {0} && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                  "-subj '/CN={1}' -keyout {1}.key -out {1}.csr && printf '{2}' > {1}.ext && "
+                  "openssl x509 -req -in {1}.csr -CA pki/operator-ca.pem -CAkey "
+                  "pki/operator-ca.key -CAcreateserial -days 5 -extfile {1}.ext -out {1}.pem",
+                  data().string(), name, extensions)),
+              0);
+    return fmt::format("--cert {0}/{1}.pem --key {0}/{1}.key", data().string(), name);
+  };
+  expect_problem(call(issue("sub-ca",
+                            "basicConstraints=critical,CA:TRUE\\nkeyUsage="
+                            "digitalSignature,keyCertSign\\n"),
+                      "GET", "/api/v1/whoami"),
+                 403, "is a CA certificate");
+  expect_problem(call(issue("encipher-only",
+                            "keyUsage=keyEncipherment\\nextendedKeyUsage="
+                            "clientAuth\\n"),
+                      "GET", "/api/v1/whoami"),
+                 403, "its keyUsage allows neither digitalSignature");
+}
+
 TEST_F(ApiTest, TheApiIsNotOnThePublicListener) {
   std::string out;
   testing::run_command(
@@ -593,8 +738,9 @@ TEST(ApiFaults, StoreFullIs507AndTheServiceStaysUp) {
         &out);
     return out + " " + read_text(data / "answer.json");
   };
-  const std::string full =
-      curl(fmt::format("--data-binary @{}/bulk.json", data.string()), "/api/v1/jobs");
+  const std::string full = curl(
+      fmt::format("-H 'Content-Type: application/json' --data-binary @{}/bulk.json", data.string()),
+      "/api/v1/jobs");
   EXPECT_EQ(full.substr(0, 3), "507") << full.substr(0, 400);
   EXPECT_NE(full.find("map_size_mib"), std::string::npos) << full.substr(0, 400);
   EXPECT_EQ(curl("", "/api/v1/jobs"), "200 []\n");  // nothing half-created

@@ -150,6 +150,28 @@ TEST_F(CliTest, ErrorsHaveClearMessagesAndExitCodes) {
   EXPECT_EQ(audit[0].at("target"), "1005");
 }
 
+// Dates are parsed strictly: what strptime and timegm let through (a 30th of February, year 0,
+// second 61, leading spaces, single digits) is refused, naming the option.
+TEST_F(CliTest, InvalidityDatesAreParsedStrictly) {
+  run_demo();
+  for (const char* bad : {"2026-02-30", "0000-01-01", "2026-11-20T23:59:61Z", "' 2026-11-20'",
+                          "2026-1-5", "2026-11-20T24:00:00Z", "2026-11-20T08:30:00", "1969-12-31",
+                          "2026-11-20T08:30:00+01:00", "2026-13-01"}) {
+    const Result result =
+        revocore(fmt::format("user lock 1003 --reason 'Key compromise' --invalidity-date {}", bad));
+    EXPECT_EQ(result.exit_code, 2) << bad << ": " << result.err;
+    EXPECT_NE(result.err.find("--invalidity-date"), std::string::npos) << result.err;
+    EXPECT_NE(result.err.find("is not a date"), std::string::npos) << result.err;
+  }
+  const Result future =
+      revocore("user lock 1003 --reason 'Key compromise' --invalidity-date 2999-01-01");
+  EXPECT_EQ(future.exit_code, 2) << future.err;
+  EXPECT_NE(future.err.find("in the future"), std::string::npos) << future.err;
+  const Result leap =
+      revocore("user lock 1003 --reason 'Key compromise' --invalidity-date 2024-02-29T12:00:00Z");
+  EXPECT_EQ(leap.exit_code, 0) << leap.err;
+}
+
 TEST_F(CliTest, UsageErrorsExitTwoAsDocumented) {
   // CLI11's own codes (105-109) say which check failed; the README promises 2 for all of them.
   EXPECT_EQ(revocore("user lock 1001").exit_code, 2);  // --reason missing
