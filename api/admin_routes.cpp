@@ -324,21 +324,31 @@ AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const Operator
   }
   if (resource == "users" && s.size() == 2) {
     require(request, http::verb::get, "GET");
-    const StoreTransaction txn = store_.read();
-    const auto user = txn.user(s[1]);
-    if (!user) {
-      throw Error(ErrorCode::kNotFound, fmt::format("user {} does not exist", s[1]));
+    json::value body;
+    {
+      const StoreTransaction txn = store_.read();
+      const auto user = txn.user(s[1]);
+      if (!user) {
+        throw Error(ErrorCode::kNotFound, fmt::format("user {} does not exist", s[1]));
+      }
+      body = user_json(txn, *user);
     }
-    return {http::status::ok, user_json(txn, *user)};
+    audit_read("user", s[1], caller);
+    return {http::status::ok, std::move(body)};
   }
   if (resource == "credentials" && s.size() == 2) {
     require(request, http::verb::get, "GET");
-    const StoreTransaction txn = store_.read();
-    const auto credential = txn.credential(s[1]);
-    if (!credential) {
-      throw Error(ErrorCode::kNotFound, fmt::format("credential {} does not exist", s[1]));
+    json::value body;
+    {
+      const StoreTransaction txn = store_.read();
+      const auto credential = txn.credential(s[1]);
+      if (!credential) {
+        throw Error(ErrorCode::kNotFound, fmt::format("credential {} does not exist", s[1]));
+      }
+      body = credential_json(txn, *credential);
     }
-    return {http::status::ok, credential_json(txn, *credential)};
+    audit_read("credential", s[1], caller);
+    return {http::status::ok, std::move(body)};
   }
   if (resource == "certificates" && s.size() == 1) {
     require(request, http::verb::post, "POST");
@@ -463,6 +473,22 @@ AdminRoutes::Reply AdminRoutes::register_certificates(const HttpRequest& request
       {"credential", credential_json(txn, *txn.credential(registration.credential_id))}};
   return {http::status::created, std::move(out),
           fmt::format("/api/v1/credentials/{}", registration.credential_id)};
+}
+
+void AdminRoutes::audit_read(std::string_view kind, std::string_view id,
+                             const OperatorIdentity& caller) const {
+  if (!config_.admin || !config_.admin->audit_reads) {
+    return;
+  }
+  AuditRecord record;
+  record.kind = AuditKind::kRead;
+  record.time = clock_();
+  record.target_kind = std::string(kind);
+  record.target_id = std::string(id);
+  record.operator_name = caller.subject;
+  WriteTransaction txn = store_.write();
+  txn.append_audit(std::move(record));
+  txn.commit();
 }
 
 AdminRoutes::Reply AdminRoutes::create_job(const HttpRequest& request,

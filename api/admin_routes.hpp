@@ -48,6 +48,8 @@ class AdminRoutes {
                         const OperatorIdentity& caller) const;
   Reply register_certificates(const HttpRequest& request, const OperatorIdentity& caller) const;
   Reply create_job(const HttpRequest& request, const OperatorIdentity& caller) const;
+  // With [admin] audit_reads: an audit record saying who read which user or credential.
+  void audit_read(std::string_view kind, std::string_view id, const OperatorIdentity& caller) const;
   Reply job(std::uint64_t id) const;
 
   Store& store_;

@@ -169,6 +169,10 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
     }
     const HttpRequest& request = parser_->get();
     const std::string_view target(request.target().data(), request.target().size());
+    started_ = std::chrono::steady_clock::now();
+    logged_method_ = std::string(request.method_string().substr(0, 16));
+    logged_path_ = loggable_path(target);
+    caller_ = {};
     const revocore::http::FramingError framing_error =
         revocore::http::check_framing(request.base(), request.version());
     if (framing_error != revocore::http::FramingError::kNone) {
@@ -219,6 +223,7 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
 
   void write(bool close_after) {
     add_security_headers(response_);
+    log_request();
     beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
     http::async_write(stream_, response_,
                       [self = shared_from_this(), close_after](beast::error_code ec, std::size_t) {
@@ -273,10 +278,62 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
   static constexpr int kLingerSeconds = 2;
   static constexpr std::size_t kLingerBytes = 8 << 20;
 
+  // One line per answered request, reads included (who read which user is personal data access
+  // that auditors ask about): operator, method, path without query values, status, bytes,
+  // duration and whether the TLS session was resumed.
+  void log_request() {
+    const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - started_);
+    spdlog::info(
+        "event=api_request operator=\"{}\" method={} path=\"{}\" status={} bytes={} "
+        "duration_ms={:.3f} tls_resumed={}",
+        caller_.subject.empty() ? "-" : caller_.subject,
+        logged_method_.empty() ? "-" : logged_method_, logged_path_,
+        static_cast<unsigned>(response_.result_int()), response_.body().size(),
+        static_cast<double>(elapsed.count()) / 1000.0,
+        ::SSL_session_reused(stream_.native_handle()) == 1);
+    logged_method_.clear();
+    logged_path_ = "-";
+  }
+
+  // The path, and of the query only the parameter names: a value may be personal data or a
+  // secret. Bytes outside printable ASCII are escaped so that the log line stays one line.
+  static std::string loggable_path(std::string_view target) {
+    const std::size_t question = target.find('?');
+    std::string out;
+    const auto append = [&](std::string_view part) {
+      for (const char c : part.substr(0, 512)) {
+        if (c > 0x20 && c < 0x7f && c != '"' && c != '\\') {
+          out += c;
+        } else {
+          out += fmt::format("%{:02X}", static_cast<unsigned>(static_cast<unsigned char>(c)));
+        }
+      }
+    };
+    append(target.substr(0, question));
+    if (question != std::string_view::npos) {
+      std::string_view query = target.substr(question + 1);
+      char separator = '?';
+      while (!query.empty()) {
+        const std::size_t amp = query.find('&');
+        const std::string_view pair = query.substr(0, amp);
+        out += separator;
+        append(pair.substr(0, pair.find('=')));
+        out += "=...";
+        separator = '&';
+        query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+      }
+    }
+    return out;
+  }
+
   beast::ssl_stream<beast::tcp_stream> stream_;
   AdminServer::State& state_;
   beast::flat_buffer buffer_{kMaxBufferedBytes};
   OperatorIdentity caller_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::string logged_method_;
+  std::string logged_path_ = "-";
   bool unread_body_ = false;  // the last answer was sent without reading the request's body
   std::array<char, 16 * 1024> discard_;
   std::size_t discarded_ = 0;

@@ -344,7 +344,7 @@ AdminSettings parse_admin(const Validator& v, const toml::node* node,
   }
   v.only_keys(*admin,
               {"listen", "certificate", "private_key", "client_ca", "client_crl", "max_body_bytes",
-               "job_chunk"},
+               "job_chunk", "audit_reads"},
               "[admin]");
   auto resolve = [&](const std::filesystem::path& path) {
     return path.is_absolute() ? path : base_directory / path;
@@ -366,6 +366,7 @@ AdminSettings parse_admin(const Validator& v, const toml::node* node,
   if (s.max_body_bytes == 0 || s.job_chunk == 0) {
     v.fail(admin, "max_body_bytes and job_chunk in [admin] must be at least 1");
   }
+  s.audit_reads = v.boolean(*admin, "audit_reads", "[admin]");
   return s;
 }
 

@@ -126,6 +126,9 @@ struct AdminSettings {
   std::filesystem::path client_crl;       // empty: none
   std::size_t max_body_bytes = 64 << 20;  // a batch job's list of targets
   std::size_t job_chunk = 1000;           // targets per transaction in API batch jobs
+  // An audit record for every read of a user or a credential through the API (personal data
+  // access that auditors ask about). Off by default: every request is logged either way.
+  bool audit_reads = false;
 };
 
 struct Configuration {

@@ -267,6 +267,8 @@ std::string_view to_string(AuditKind kind) noexcept {
       return "approval_rejected";
     case AuditKind::kImport:
       return "import";
+    case AuditKind::kRead:
+      return "read";
   }
   return "invalid";
 }
@@ -310,7 +312,7 @@ AuditRecord AuditRecord::decode(std::uint64_t id, std::string_view value) {
   AuditRecord r;
   r.id = id;
   const std::uint8_t kind = in.u8();
-  if (kind < 1 || kind > 4) {
+  if (kind < 1 || kind > 5) {
     in.fail("unknown audit kind");
   }
   r.kind = static_cast<AuditKind>(kind);

@@ -130,6 +130,7 @@ enum class AuditKind : std::uint8_t {
   kApprovalRequested = 2,  // a process waiting for a second operator
   kApprovalRejected = 3,   // a second operator refused it; nothing changed
   kImport = 4,             // certificates registered by `revocore import`
+  kRead = 5,               // an operator read a user or credential ([admin] audit_reads)
 };
 std::string_view to_string(AuditKind kind) noexcept;
 

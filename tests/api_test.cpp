@@ -87,7 +87,7 @@ class ApiTest : public ::testing::Test {
     std::string status;
     testing::run_command(
         fmt::format("curl -sS --cacert {} {} -X {} {} -o {} -w '%{{http_code}}' "
-                    "https://127.0.0.1:{}{}",
+                    "'https://127.0.0.1:{}{}'",
                     file("pki/root-ca.pem"), credentials, method,
                     body.empty() ? ""
                                  : fmt::format("-H 'Content-Type: application/json' "
@@ -614,6 +614,49 @@ TEST_F(ApiTest, OnlyAeadCipherSuitesAndEndEntityOperators) {
                             "clientAuth\\n"),
                       "GET", "/api/v1/whoami"),
                  403, "its keyUsage allows neither digitalSignature");
+}
+
+// Every request leaves one structured log line (issue 19), reads included, without query values.
+TEST_F(ApiTest, EveryRequestIsLoggedAndReadsAuditedWhenConfigured) {
+  ASSERT_EQ(get("/api/v1/users/1002").status, 200);
+  ASSERT_EQ(get("/api/v1/audit?limit=7&secret=hunter2").status, 200);
+  EXPECT_EQ(call("", "GET", "/api/v1/users/1002").status, 401);
+  ASSERT_EQ(get("/api/v1/users/nobody").status, 404);
+  const std::string log = read_text(dir_->path() / "serve.err");
+  EXPECT_TRUE(std::regex_search(
+      log, std::regex("event=api_request operator=\"CN=Olivia Olsson \\(operator\\),O=revocore "
+                      "demo\" method=GET path=\"/api/v1/users/1002\" status=200 bytes=[1-9][0-9]* "
+                      "duration_ms=[0-9.]+ tls_resumed=false")))
+      << log;
+  EXPECT_NE(log.find("path=\"/api/v1/audit?limit=...&secret=...\""), std::string::npos) << log;
+  EXPECT_EQ(log.find("hunter2"), std::string::npos) << log;
+  EXPECT_NE(log.find("operator=\"-\" method=GET path=\"/api/v1/users/1002\" status=401"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("path=\"/api/v1/users/nobody\" status=404"), std::string::npos) << log;
+  // Off by default: reads leave no audit record.
+  const Answer before = get("/api/v1/audit?limit=1000");
+  for (const auto& record : before.body.as_array()) {
+    EXPECT_NE(record.at("kind"), "read");
+  }
+
+  // On: each read of a user or credential is an audit record naming the operator.
+  testing::stop_responder(responder_);
+  std::string config = read_text(data() / "revocore.toml");
+  const std::string admin = "\n[admin]\n";
+  ASSERT_NE(config.find(admin), std::string::npos);
+  config.replace(config.find(admin), admin.size(), admin + "audit_reads = true\n");
+  std::ofstream(data() / "revocore.toml") << config;
+  responder_ = testing::start_responder(REVOCORE_BINARY, data(), dir_->path());
+  ASSERT_NE(responder_.admin_port, 0) << read_text(dir_->path() / "serve.err");
+  ASSERT_EQ(get("/api/v1/users/1002").status, 200);
+  ASSERT_EQ(get("/api/v1/credentials/card-1002").status, 200);
+  const auto audit = get("/api/v1/audit?limit=2").body.as_array();
+  ASSERT_EQ(audit.size(), 2u);
+  EXPECT_EQ(audit[0].at("kind"), "read");
+  EXPECT_EQ(audit[0].at("target"), "card-1002");
+  EXPECT_EQ(audit[1].at("target"), "1002");
+  EXPECT_EQ(audit[1].at("operator"), "CN=Olivia Olsson (operator),O=revocore demo");
 }
 
 TEST_F(ApiTest, TheApiIsNotOnThePublicListener) {
