@@ -4,6 +4,12 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <optional>
 
 #include "api/admin_server.hpp"
@@ -12,6 +18,7 @@
 #include "ocsp/http_server.hpp"
 #include "ocsp/ocsp_responder.hpp"
 #include "revocation/error.hpp"
+#include "revocation/posix_file.hpp"
 
 namespace revocore::cli {
 
@@ -29,6 +36,38 @@ void parse_listen_option(const std::string& listen, std::string_view option, std
   port = split->port;
 }
 
+// One `revocore serve` per data directory: two would answer from the same store, resume the same
+// batch jobs and, through SO_REUSEPORT, split a port between them. An exclusive flock(2) on
+// <data-dir>/serve.lock, held for the life of the process (the kernel drops it when the process
+// ends, even by SIGKILL, so a crash never leaves a stale lock); the file holds the PID so that
+// the refusal can name the running server. CLI commands do not take it and keep working beside a
+// running server.
+FileDescriptor lock_data_directory(const std::filesystem::path& data_dir) {
+  const std::filesystem::path file = data_dir / "serve.lock";
+  FileDescriptor fd(::open(file.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd.valid()) {
+    throw Error(ErrorCode::kIo,
+                fmt::format("cannot open {}: {}", file.string(), std::strerror(errno)));
+  }
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    char pid[32] = {};
+    const ssize_t n = ::pread(fd.get(), pid, sizeof pid - 1, 0);
+    const std::string holder = n > 0 ? std::string(pid, static_cast<std::size_t>(n)) : "";
+    throw Error(
+        ErrorCode::kIo,
+        fmt::format("another `revocore serve`{} is running on the data directory {}; "
+                    "stop it first (one server per data directory)",
+                    holder.empty() ? "" : fmt::format(" (PID {})", holder), data_dir.string()));
+  }
+  const std::string pid = std::to_string(::getpid());
+  if (::ftruncate(fd.get(), 0) != 0 ||
+      ::pwrite(fd.get(), pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    throw Error(ErrorCode::kIo,
+                fmt::format("cannot write {}: {}", file.string(), std::strerror(errno)));
+  }
+  return fd;
+}
+
 }  // namespace
 
 void serve_command(const GlobalOptions& options, const std::string& listen, unsigned threads,
@@ -38,6 +77,7 @@ void serve_command(const GlobalOptions& options, const std::string& listen, unsi
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ level=%l %v", spdlog::pattern_time_type::utc);
 
   DataDirectory dir = DataDirectory::open(options);
+  const FileDescriptor serve_lock = lock_data_directory(options.data_dir);
   config::OcspSettings settings = dir.config.ocsp;
   if (!listen.empty()) {
     parse_listen_option(listen, "--listen", settings.listen_address, settings.port);

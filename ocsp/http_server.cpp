@@ -337,6 +337,24 @@ unsigned short OcspServer::listen(const std::string& address, unsigned short por
     throw Error(ErrorCode::kInvalidConfig,
                 fmt::format("'{}' is not an IP address to listen on; use e.g. 127.0.0.1", address));
   }
+  if (port != 0) {
+    // The acceptors share the port through SO_REUSEPORT, which would also let them join another
+    // process already listening there (a second `revocore serve`): the kernel would then split
+    // the traffic between the two. A bind without SO_REUSEPORT fails on any port in use, so
+    // try one first.
+    tcp::acceptor probe(state_->io);
+    probe.open(ip.is_v6() ? tcp::v6() : tcp::v4(), ec);
+    if (!ec) {
+      probe.set_option(net::socket_base::reuse_address(true), ec);
+      probe.bind(tcp::endpoint(ip, port), ec);
+    }
+    if (ec) {
+      throw Error(ErrorCode::kNetwork,
+                  fmt::format("cannot listen on {}:{}: {}; is another OCSP responder (or revocore "
+                              "serve) running there?",
+                              address, port, ec.message()));
+    }
+  }
   for (auto& acceptor : state_->acceptors) {
     // Port 0 picks a free port for the first acceptor; the others join it.
     const tcp::endpoint endpoint(ip, port);

@@ -209,6 +209,43 @@ TEST_F(OcspHostileClients, Http10ClosesUnlessAskedAndGarbageGets400) {
   EXPECT_TRUE(alive());
 }
 
+// One server per data directory and per port (SO_REUSEPORT would otherwise let a second one in
+// and the kernel split the traffic); CLI commands keep working beside the running one.
+TEST_F(OcspHostileClients, ASecondServerIsRefusedNamingTheFirst) {
+  std::string out;
+  const int same_directory = testing::run_command(
+      fmt::format("timeout 10 {} --data-dir {} serve --listen 127.0.0.1:0 --admin-listen "
+                  "127.0.0.1:0",
+                  REVOCORE_BINARY, data().string()),
+      &out);
+  EXPECT_EQ(same_directory, 10) << out;
+  EXPECT_NE(out.find(fmt::format("another `revocore serve` (PID {}) is running on the data "
+                                 "directory",
+                                 pid_)),
+            std::string::npos)
+      << out;
+
+  const fs::path other = dir_.path() / "other";
+  ASSERT_EQ(testing::run_command(
+                fmt::format("{} --data-dir {} demo >/dev/null", REVOCORE_BINARY, other.string())),
+            0);
+  const int same_port = testing::run_command(
+      fmt::format("timeout 10 {} --data-dir {} serve --listen 127.0.0.1:{} --admin-listen "
+                  "127.0.0.1:0",
+                  REVOCORE_BINARY, other.string(), port_),
+      &out);
+  EXPECT_EQ(same_port, 11) << out;
+  EXPECT_NE(out.find("is another OCSP responder (or revocore serve) running there?"),
+            std::string::npos)
+      << out;
+
+  EXPECT_EQ(testing::run_command(fmt::format("{} --data-dir {} user show 1002 >/dev/null",
+                                             REVOCORE_BINARY, data().string())),
+            0);
+  EXPECT_TRUE(alive());
+  EXPECT_TRUE(healthy_within(2));
+}
+
 // Sends `request` on a fresh connection and returns all that comes back until the server closes.
 std::string exchange(int port, const std::string& request) {
   const int fd = connect_to(port);
