@@ -354,6 +354,11 @@ AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const Operator
     require(request, http::verb::post, "POST");
     return register_certificates(request, caller);
   }
+  if (resource == "certificates" && s.size() == 4 &&
+      (s[3] == "revoke" || s[3] == "hold" || s[3] == "release")) {
+    require(request, http::verb::post, "POST");
+    return run_certificate_process(s[3], s[1], s[2], request, caller);
+  }
   if (resource == "certificates" && s.size() == 3) {
     require(request, http::verb::get, "GET");
     const StoreTransaction txn = store_.read();
@@ -401,6 +406,33 @@ AdminRoutes::Reply AdminRoutes::run_process(std::string_view name, const HttpReq
       !date.empty()) {
     process.invalidity_date = parse_time(date, "invalidity_date");
   }
+  return apply_process(process, caller);
+}
+
+AdminRoutes::Reply AdminRoutes::run_certificate_process(std::string_view action,
+                                                        std::string_view issuer,
+                                                        std::string_view serial,
+                                                        const HttpRequest& request,
+                                                        const OperatorIdentity& caller) const {
+  const std::string_view name = action == "revoke" ? config::kCertsProcRevoke
+                                : action == "hold" ? config::kCertsProcHold
+                                                   : config::kCertsProcRelease;
+  require_configured_process(config_, name);
+  constexpr std::string_view example = R"({"reason": "Key compromise"})";
+  const json::object body = body_object(request, {"reason", "invalidity_date"}, example);
+  lifecycle::ProcessRequest process{
+      std::string(name), lifecycle::certificate_target(issuer, serial),
+      string_field(body, "reason", true, example), caller.subject, std::nullopt};
+  if (const std::string date = string_field(body, "invalidity_date", false, example);
+      !date.empty()) {
+    process.invalidity_date = parse_time(date, "invalidity_date");
+  }
+  return apply_process(process, caller);
+}
+
+AdminRoutes::Reply AdminRoutes::apply_process(const lifecycle::ProcessRequest& process,
+                                              const OperatorIdentity& caller) const {
+  const std::string_view name = process.process;
   lifecycle::LifecycleProcesses processes(store_, config_, clock_);
   const auto outcome = processes.run(process);
   spdlog::info("event=api_process process={} target=\"{}\" operator=\"{}\" audit={}", name,
@@ -470,7 +502,11 @@ AdminRoutes::Reply AdminRoutes::register_certificates(const HttpRequest& request
       {"user_created", summary.users_created != 0},
       {"credential_created", summary.credentials_created != 0},
       {"audit", summary.audit_id},
+      {"held", summary.held},
+      {"revoked", summary.revoked},
       {"credential", credential_json(txn, *txn.credential(registration.credential_id))}};
+  add_crls(store_, config_, clock_, summary.issuers_changed,
+           fmt::format("the registration was committed (audit #{})", summary.audit_id), out);
   return {http::status::created, std::move(out),
           fmt::format("/api/v1/credentials/{}", registration.credential_id)};
 }

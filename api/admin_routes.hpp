@@ -23,6 +23,7 @@
 #include "api/operator_authentication.hpp"
 #include "api/problem_details.hpp"
 #include "config/configuration.hpp"
+#include "lifecycle/lifecycle_processes.hpp"
 #include "revocation/clock.hpp"
 #include "revocation/store.hpp"
 
@@ -48,6 +49,13 @@ class AdminRoutes {
                         const OperatorIdentity& caller) const;
   Reply register_certificates(const HttpRequest& request, const OperatorIdentity& caller) const;
   Reply create_job(const HttpRequest& request, const OperatorIdentity& caller) const;
+  // POST /api/v1/certificates/{issuer}/{serial}/revoke|hold|release: CertsProcRevoke, ...
+  Reply run_certificate_process(std::string_view action, std::string_view issuer,
+                                std::string_view serial, const HttpRequest& request,
+                                const OperatorIdentity& caller) const;
+  // Runs (or files for approval) a process and answers with its outcome and CRLs.
+  Reply apply_process(const lifecycle::ProcessRequest& process,
+                      const OperatorIdentity& caller) const;
   // With [admin] audit_reads: an audit record saying who read which user or credential.
   void audit_read(std::string_view kind, std::string_view id, const OperatorIdentity& caller) const;
   Reply job(std::uint64_t id) const;

@@ -264,28 +264,6 @@ boost::json::object job_json(const JobRecord& job) {
                              {"failure", job.failure}};
 }
 
-std::pair<CertificateKey, CertificateRecord> find_certificate(const StoreTransaction& txn,
-                                                              std::string_view issuer,
-                                                              std::string_view serial_hex) {
-  const auto issuer_record = txn.issuer_by_name(issuer);
-  if (!issuer_record) {
-    std::vector<std::string> names;
-    for (const auto& known : txn.issuers()) {
-      names.push_back(known.name);
-    }
-    throw Error(ErrorCode::kNotFound,
-                fmt::format("issuer '{}' is not registered; registered issuers: {}", issuer,
-                            names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
-  }
-  const CertificateKey key{issuer_record->id, Serial::from_hex(serial_hex)};
-  auto record = txn.certificate(key);
-  if (!record) {
-    throw Error(ErrorCode::kNotFound, fmt::format("issuer '{}' has no certificate with serial {}",
-                                                  issuer, key.serial.hex()));
-  }
-  return {key, std::move(*record)};
-}
-
 boost::json::object processes_json(const config::Configuration& config) {
   boost::json::object all;
   for (const auto& [name, policy] : config.processes) {

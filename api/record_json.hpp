@@ -20,11 +20,7 @@ UnixTime parse_time(std::string_view text, std::string_view what);
 // The issuer's configured name, or "#id" for one the store no longer names.
 std::string issuer_name(const StoreTransaction& txn, IssuerId id);
 
-// A certificate named as people name it: the issuer's configured name and the serial in hex.
-// Throws kNotFound listing the registered issuers, or naming the serial.
-std::pair<CertificateKey, CertificateRecord> find_certificate(const StoreTransaction& txn,
-                                                              std::string_view issuer,
-                                                              std::string_view serial_hex);
+using lifecycle::find_certificate;
 
 // Every configured process: title, target, approval step and offered reasons, by name.
 boost::json::object processes_json(const config::Configuration& config);

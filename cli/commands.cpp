@@ -95,16 +95,31 @@ void import_command(const GlobalOptions& options, const std::filesystem::path& m
   DataDirectory dir = DataDirectory::open(options);
   importer::ImportRequest request{manifest, sources, options.operator_or_default()};
   const auto summary = importer::import_certificates(dir.store, dir.config, request, options.clock);
+  // Certificates registered on credentials that are not active were held or revoked: their
+  // issuers' CRLs are regenerated, as after a process.
+  const auto published = lifecycle::regenerate_crls(
+      dir.store, dir.config, options.clock, summary.issuers_changed,
+      fmt::format("the import was committed (audit #{})", summary.audit_id),
+      "`revocore crl generate`");
   if (options.json) {
     print_json(out, boost::json::object{{"certificates", summary.certificates},
                                         {"users_created", summary.users_created},
                                         {"credentials_created", summary.credentials_created},
+                                        {"held", summary.held},
+                                        {"revoked", summary.revoked},
                                         {"audit", summary.audit_id}});
     return;
   }
   fmt::print(out, "imported {} certificates ({} new users, {} new credentials), audit #{}\n",
              summary.certificates, summary.users_created, summary.credentials_created,
              summary.audit_id);
+  if (summary.held + summary.revoked != 0) {
+    fmt::print(out, "  {} put on hold and {} revoked at once: their credentials are not active\n",
+               summary.held, summary.revoked);
+  }
+  for (const auto& crl : published) {
+    print_published(out, crl);
+  }
 }
 
 void user_show_command(const GlobalOptions& options, const std::string& user_id,

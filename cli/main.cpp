@@ -9,6 +9,7 @@
 #include "cli/commands.hpp"
 #include "config/configuration.hpp"
 #include "config/default_config.hpp"
+#include "lifecycle/lifecycle_processes.hpp"
 #include "revocation/error.hpp"
 
 namespace {
@@ -124,12 +125,38 @@ int main(int argc, char** argv) {
 
   std::string issuer;
   std::string serial;
-  auto* cert = app.add_subcommand("cert", "certificate lookups");
+  auto* cert = app.add_subcommand("cert", "one certificate: status, revoke, hold, release");
   cert->require_subcommand(1);
   auto* status = cert->add_subcommand("status", "status of one certificate");
   status->add_option("issuer", issuer, "configured issuer name")->required();
   status->add_option("serial", serial, "serial number in hexadecimal")->required();
   status->callback([&] { revocore::cli::cert_status_command(options, issuer, serial, std::cout); });
+  // One certificate by issuer and serial: CertsProcRevoke, CertsProcHold, CertsProcRelease.
+  for (const auto& [verb, process] : {std::pair{"revoke", revocore::config::kCertsProcRevoke},
+                                      std::pair{"hold", revocore::config::kCertsProcHold},
+                                      std::pair{"release", revocore::config::kCertsProcRelease}}) {
+    struct Args {
+      std::string issuer;
+      std::string serial;
+      std::string reason;
+      std::string invalidity_date;
+    };
+    auto args = std::make_shared<Args>();
+    auto* command = cert->add_subcommand(
+        verb, fmt::format("run {} on one certificate (`revocore reasons {}` lists the reasons)",
+                          process, process));
+    command->add_option("issuer", args->issuer, "configured issuer name")->required();
+    command->add_option("serial", args->serial, "serial number in hexadecimal")->required();
+    command->add_option("--reason,-r", args->reason, "one of the reasons configured")->required();
+    command->add_option("--invalidity-date", args->invalidity_date,
+                        "since when the key is known or suspected to be compromised (RFC 5280 "
+                        "5.3.2)");
+    command->callback([&options, args, process = process] {
+      revocore::cli::process_command(
+          options, process, revocore::lifecycle::certificate_target(args->issuer, args->serial),
+          args->reason, args->invalidity_date, std::cout);
+    });
+  }
 
   std::size_t limit = 50;
   auto* audit = app.add_subcommand("audit", "list the audit trail, newest first");

@@ -196,16 +196,101 @@ CredentialRule parse_rule(const Validator& v, const toml::node& node, std::strin
   return rule;
 }
 
+// 'reasons', a non-empty list of { label, code } with unique labels.
+std::vector<Reason> parse_reasons(const Validator& v, const toml::table& table,
+                                  const std::string& where) {
+  std::vector<Reason> out;
+  const toml::node* reasons = table.get("reasons");
+  const auto* reason_array = reasons ? reasons->as_array() : nullptr;
+  if (reason_array == nullptr || reason_array->empty()) {
+    v.fail(reasons ? reasons : &table,
+           fmt::format("{} needs 'reasons', a non-empty list of {{ label = \"...\", code = "
+                       "\"...\" }}",
+                       where));
+  }
+  std::set<std::string> labels;
+  for (const auto& element : *reason_array) {
+    const auto* reason_table = element.as_table();
+    if (reason_table == nullptr) {
+      v.fail(&element,
+             fmt::format("each reason in {} must be {{ label = \"...\", code = \"...\" }}", where));
+    }
+    const std::string reason_where = fmt::format("a reason of {}", where);
+    v.only_keys(*reason_table, {"label", "code"}, reason_where);
+    Reason reason;
+    reason.label = v.string(*reason_table, "label", reason_where);
+    const toml::node* code = reason_table->get("code");
+    if (code == nullptr) {
+      v.fail(reason_table, fmt::format("reason '{}' of {} needs 'code'", reason.label, where));
+    }
+    reason.code = v.reason_code(*code, fmt::format("the code of reason '{}'", reason.label));
+    if (!labels.insert(reason.label).second) {
+      v.fail(&element, fmt::format("reason '{}' is listed twice in {}", reason.label, where));
+    }
+    out.push_back(std::move(reason));
+  }
+
+  return out;
+}
+
+// [process.X] with target = "certificate": no credentials, no user; the statuses it applies to
+// and the one it sets, with the same reasons and approval keys as the other processes.
+ProcessPolicy parse_certificate_process(const Validator& v, ProcessPolicy p,
+                                        const toml::table& table, const std::string& where) {
+  v.only_keys(
+      table,
+      {"title", "target", "required_status", "certificate_end_status", "approval", "reasons"},
+      where);
+  const toml::node* required = table.get("required_status");
+  const auto* required_array = required ? required->as_array() : nullptr;
+  if (required_array == nullptr || required_array->empty()) {
+    v.fail(required ? required : &table,
+           fmt::format("{} needs 'required_status', a non-empty list such as [\"valid\"]", where));
+  }
+  for (const auto& element : *required_array) {
+    const auto* text = element.as_string();
+    const auto status = text ? parse_certificate_status(text->get()) : std::nullopt;
+    if (!status) {
+      v.fail(&element, fmt::format("each entry of 'required_status' in {} must be valid, on_hold "
+                                   "or revoked",
+                                   where));
+    }
+    p.required_status.push_back(*status);
+  }
+  const std::string end = v.string(table, "certificate_end_status", where);
+  const auto end_status = parse_certificate_status(end);
+  if (!end_status) {
+    v.fail(table.get("certificate_end_status"),
+           fmt::format("'certificate_end_status' in {} must be valid, on_hold or revoked", where));
+  }
+  p.certificate_end_status = *end_status;
+  for (const CertificateStatus from : p.required_status) {
+    if (!is_legal_transition(from, p.certificate_end_status)) {
+      v.fail(required, fmt::format("{} cannot move a certificate from {} to {} (RFC 5280: "
+                                   "revoked is final)",
+                                   where, to_string(from), to_string(p.certificate_end_status)));
+    }
+  }
+  p.approval = v.boolean(table, "approval", where);
+  p.reasons = parse_reasons(v, table, where);
+  if (p.certificate_end_status == CertificateStatus::kRevoked) {
+    for (const auto& reason : p.reasons) {
+      if (!can_revoke_with(reason.code)) {
+        v.fail(&table, fmt::format("{} revokes, but reason '{}' maps to {}, which cannot end a "
+                                   "certificate",
+                                   where, reason.label, to_string(reason.code)));
+      }
+    }
+  }
+  return p;
+}
+
 ProcessPolicy parse_process(const Validator& v, std::string_view name, const toml::node& node) {
   const std::string where = fmt::format("[process.{}]", name);
   const auto* table = node.as_table();
   if (table == nullptr) {
     v.fail(&node, fmt::format("{} must be a table", where));
   }
-  v.only_keys(*table,
-              {"title", "target", "required_state", "user_end_state", "roles", "relations",
-               "approval", "reasons", "credentials"},
-              where);
   ProcessPolicy p;
   p.name = std::string(name);
   p.title = v.string(*table, "title", where);
@@ -215,9 +300,17 @@ ProcessPolicy parse_process(const Validator& v, std::string_view name, const tom
     p.target = ProcessTarget::kUser;
   } else if (target == "credential") {
     p.target = ProcessTarget::kCredential;
+  } else if (target == "certificate") {
+    p.target = ProcessTarget::kCertificate;
+    return parse_certificate_process(v, std::move(p), *table, where);
   } else {
-    v.fail(table->get("target"), fmt::format("'target' in {} must be user or credential", where));
+    v.fail(table->get("target"),
+           fmt::format("'target' in {} must be user, credential or certificate", where));
   }
+  v.only_keys(*table,
+              {"title", "target", "required_state", "user_end_state", "roles", "relations",
+               "approval", "reasons", "credentials"},
+              where);
   p.required_state = v.states(*table, "required_state", where);
 
   if (const toml::node* end = table->get("user_end_state")) {
@@ -260,35 +353,7 @@ ProcessPolicy parse_process(const Validator& v, std::string_view name, const tom
   }
   p.approval = v.boolean(*table, "approval", where);
 
-  const toml::node* reasons = table->get("reasons");
-  const auto* reason_array = reasons ? reasons->as_array() : nullptr;
-  if (reason_array == nullptr || reason_array->empty()) {
-    v.fail(reasons ? reasons : table,
-           fmt::format("{} needs 'reasons', a non-empty list of {{ label = \"...\", code = "
-                       "\"...\" }}",
-                       where));
-  }
-  std::set<std::string> labels;
-  for (const auto& element : *reason_array) {
-    const auto* reason_table = element.as_table();
-    if (reason_table == nullptr) {
-      v.fail(&element,
-             fmt::format("each reason in {} must be {{ label = \"...\", code = \"...\" }}", where));
-    }
-    const std::string reason_where = fmt::format("a reason of {}", where);
-    v.only_keys(*reason_table, {"label", "code"}, reason_where);
-    Reason reason;
-    reason.label = v.string(*reason_table, "label", reason_where);
-    const toml::node* code = reason_table->get("code");
-    if (code == nullptr) {
-      v.fail(reason_table, fmt::format("reason '{}' of {} needs 'code'", reason.label, where));
-    }
-    reason.code = v.reason_code(*code, fmt::format("the code of reason '{}'", reason.label));
-    if (!labels.insert(reason.label).second) {
-      v.fail(&element, fmt::format("reason '{}' is listed twice in {}", reason.label, where));
-    }
-    p.reasons.push_back(std::move(reason));
-  }
+  p.reasons = parse_reasons(v, *table, where);
 
   const toml::table& credentials = v.table(*table, "credentials", where);
   if (credentials.empty()) {
@@ -390,6 +455,18 @@ const CredentialRule* ProcessPolicy::rule_for(CredentialType type) const noexcep
   return rule ? &*rule : nullptr;
 }
 
+std::string_view to_string(ProcessTarget target) noexcept {
+  switch (target) {
+    case ProcessTarget::kUser:
+      return "user";
+    case ProcessTarget::kCredential:
+      return "credential";
+    case ProcessTarget::kCertificate:
+      return "certificate";
+  }
+  return "invalid";
+}
+
 bool ProcessPolicy::requires_state(LifecycleState state) const noexcept {
   return std::find(required_state.begin(), required_state.end(), state) != required_state.end();
 }
@@ -439,7 +516,8 @@ Configuration Configuration::parse(std::string_view toml_text, std::string sourc
                             e.description()));
   }
   const Validator v(source);
-  v.only_keys(root, {"store", "roles", "issuer", "process", "ocsp", "admin"}, "the configuration");
+  v.only_keys(root, {"store", "roles", "registration", "issuer", "process", "ocsp", "admin"},
+              "the configuration");
 
   Configuration config;
   config.source = source;
@@ -459,6 +537,22 @@ Configuration Configuration::parse(std::string_view toml_text, std::string sourc
   const toml::table& roles = v.table(root, "roles", "the configuration");
   v.only_keys(roles, {"default"}, "[roles]");
   config.default_role = v.string(roles, "default", "[roles]");
+
+  if (const toml::node* registration = root.get("registration")) {
+    const auto* table = registration->as_table();
+    if (table == nullptr) {
+      v.fail(registration, "[registration] must be a table");
+    }
+    v.only_keys(*table, {"not_active"}, "[registration]");
+    const std::string not_active = v.string(*table, "not_active", "[registration]", false);
+    if (not_active.empty() || not_active == "follow") {
+      config.refuse_registration_when_not_active = false;
+    } else if (not_active == "refuse") {
+      config.refuse_registration_when_not_active = true;
+    } else {
+      v.fail(table->get("not_active"), "'not_active' in [registration] must be follow or refuse");
+    }
+  }
 
   if (const toml::node* issuers = root.get("issuer")) {
     const auto* array = issuers->as_array();

@@ -29,7 +29,15 @@ inline constexpr std::array<std::string_view, 6> kRequiredProcesses = {
     kUsersProcLock,       kUsersProcDeactivate, kUsersProcReactivate,
     kCardsProcDeactivate, kCardsProcLock,       kCardsProcReactivate};
 
-enum class ProcessTarget { kUser, kCredential };
+// A process acts on a user (and its credentials), on one credential, or on one certificate by
+// issuer and serial (a single key compromise: CertsProcRevoke, CertsProcHold, CertsProcRelease).
+enum class ProcessTarget { kUser, kCredential, kCertificate };
+std::string_view to_string(ProcessTarget target) noexcept;  // "user", "credential", "certificate"
+
+// The symbolic names of the certificate processes of the default policy (optional in a file).
+inline constexpr std::string_view kCertsProcRevoke = "CertsProcRevoke";
+inline constexpr std::string_view kCertsProcHold = "CertsProcHold";
+inline constexpr std::string_view kCertsProcRelease = "CertsProcRelease";
 enum class RolesEffect { kKeep, kWithdrawAll, kDefaultOnly };
 enum class RelationsEffect { kKeep, kDeactivate, kActivate };
 
@@ -60,6 +68,9 @@ struct ProcessPolicy {
   bool approval = false;
   std::vector<Reason> reasons;
   std::array<std::optional<CredentialRule>, 6> rules;  // indexed by CredentialType value
+  // Certificate processes only: the statuses it applies to and the one it sets.
+  std::vector<CertificateStatus> required_status;
+  CertificateStatus certificate_end_status = CertificateStatus::kRevoked;
 
   const Reason* find_reason(std::string_view label) const noexcept;
   const CredentialRule* rule_for(CredentialType type) const noexcept;
@@ -135,6 +146,10 @@ struct Configuration {
   std::string source;  // file name for messages, or "<built-in default>"
   std::size_t map_size_bytes = 0;
   std::string default_role;
+  // A certificate registered (import, POST /api/v1/certificates) on a credential that is not
+  // active, or for a user who is not: false follows the credential (on hold when inactive,
+  // revoked when locked), true refuses the registration.
+  bool refuse_registration_when_not_active = false;
   std::vector<IssuerConfig> issuers;
   OcspSettings ocsp;
   std::optional<AdminSettings> admin;  // none: no operator API

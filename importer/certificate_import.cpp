@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
+#include "revocation/batch_order.hpp"
 #include "revocation/error.hpp"
 
 namespace revocore::importer {
@@ -52,13 +54,52 @@ std::map<std::string, std::filesystem::path> collect_files(
   throw Error(code, fmt::format("{}:{}: {}", request.manifest.string(), entry.line, message));
 }
 
+// A certificate follows its credential (the mission table): valid on an active one, on hold on an
+// inactive one, revoked on a locked one. Registering it valid on a locked card would leave a
+// certificate that no process can revoke any more.
+CertificateStatus status_on(LifecycleState credential) noexcept {
+  switch (credential) {
+    case LifecycleState::kActive:
+      return CertificateStatus::kValid;
+    case LifecycleState::kInactive:
+      return CertificateStatus::kOnHold;
+    case LifecycleState::kLocked:
+      return CertificateStatus::kRevoked;
+  }
+  return CertificateStatus::kRevoked;
+}
+
+// A new credential of an existing user takes the state that user's last process gave its
+// siblings: locked for a locked user (Lock user locks every credential); for an inactive user,
+// what Deactivate user does to an active credential of that type (a card inactive, a temporary
+// card locked). Refused when the policy has no rule for the type, rather than guessed.
+LifecycleState new_credential_state(const config::Configuration& config, const User& user,
+                                    CredentialType type, std::string_view credential_id) {
+  if (user.state == LifecycleState::kActive) {
+    return LifecycleState::kActive;
+  }
+  const std::string_view process =
+      user.state == LifecycleState::kLocked ? config::kUsersProcLock : config::kUsersProcDeactivate;
+  const config::ProcessPolicy& policy = config.process(process);
+  const config::CredentialRule* rule = policy.rule_for(type);
+  if (rule == nullptr || !rule->applies_to(LifecycleState::kActive)) {
+    throw Error(ErrorCode::kWrongState,
+                fmt::format("user {} is {}, and {} has no rule for a new {} such as {}; "
+                            "reactivate the user first, or add a rule for {} to "
+                            "[process.{}.credentials]",
+                            user.id, to_string(user.state), policy.title, to_string(type),
+                            credential_id, to_string(type), process));
+  }
+  return rule->to;
+}
+
 // Adds the user and credential of `entry` where they are new, and its certificates; throws
 // revocore::Error without changing anything when the store disagrees or a certificate's issuer
 // is not configured. `what` names the certificates' source in messages.
 void add_entry(WriteTransaction& txn, const config::Configuration& config,
                const std::vector<RegisteredIssuer>& issuers, const ManifestEntry& entry,
                const std::vector<pki::X509Certificate>& certificates, std::string_view what,
-               ImportSummary& summary) {
+               std::string_view operator_name, UnixTime now, ImportSummary& summary) {
   if (auto credential = txn.credential(entry.credential_id)) {
     if (credential->user_id != entry.user_id || credential->type != entry.type) {
       throw Error(ErrorCode::kInvalidManifest,
@@ -87,7 +128,8 @@ void add_entry(WriteTransaction& txn, const config::Configuration& config,
     }
     keys.push_back(CertificateKey{issuer->id, certificate.serial()});
   }
-  if (!txn.user(entry.user_id)) {
+  const std::optional<User> user = txn.user(entry.user_id);
+  if (!user) {
     User created;
     created.id = entry.user_id;
     created.name = entry.user_name;
@@ -95,13 +137,29 @@ void add_entry(WriteTransaction& txn, const config::Configuration& config,
     txn.put_user(created);
     ++summary.users_created;
   }
-  if (!txn.credential(entry.credential_id)) {
+  std::optional<Credential> credential = txn.credential(entry.credential_id);
+  if (!credential) {
     Credential created;
     created.id = entry.credential_id;
     created.type = entry.type;
     created.user_id = entry.user_id;
+    if (user) {
+      created.state = new_credential_state(config, *user, entry.type, entry.credential_id);
+    }
     txn.put_credential(created);
+    credential = created;
     ++summary.credentials_created;
+  }
+  const CertificateStatus status = status_on(credential->state);
+  if (status != CertificateStatus::kValid && config.refuse_registration_when_not_active) {
+    throw Error(ErrorCode::kWrongState,
+                fmt::format("credential {} is {}{}, and [registration] not_active = \"refuse\" "
+                            "in {}; reactivate it first",
+                            entry.credential_id, to_string(credential->state),
+                            user && user->state != LifecycleState::kActive
+                                ? fmt::format(" (user {} is {})", user->id, to_string(user->state))
+                                : "",
+                            config.source));
   }
   for (std::size_t i = 0; i < certificates.size(); ++i) {
     CertificateRecord record;
@@ -114,6 +172,23 @@ void add_entry(WriteTransaction& txn, const config::Configuration& config,
       throw Error(e.code(), fmt::format("{} ({})", e.what(), what));
     }
     ++summary.certificates;
+    if (status != CertificateStatus::kValid) {
+      // Journalled like any status change, so that OCSP, deltas and the next CRL see it.
+      CertificateOrder order;
+      order.process = "Register";
+      order.operator_name = std::string(operator_name);
+      order.time = now;
+      order.audit_id = txn.next_audit_id();
+      order.key = keys[i];
+      order.status = status;
+      order.reason = ReasonCode::kCessationOfOperation;  // the credential is out of use
+      apply_certificate_order(txn, order);
+      ++(status == CertificateStatus::kRevoked ? summary.revoked : summary.held);
+      if (std::find(summary.issuers_changed.begin(), summary.issuers_changed.end(),
+                    keys[i].issuer) == summary.issuers_changed.end()) {
+        summary.issuers_changed.push_back(keys[i].issuer);
+      }
+    }
   }
 }
 
@@ -197,7 +272,8 @@ ImportSummary import_certificates(Store& store, const config::Configuration& con
     const ManifestEntry& entry = entries[i];
     try {
       const auto certificates = pki::X509Certificate::load_file(paths[i]);
-      add_entry(txn, config, issuers, entry, certificates, paths[i].string(), summary);
+      add_entry(txn, config, issuers, entry, certificates, paths[i].string(), request.operator_name,
+                now, summary);
     } catch (const Error& e) {
       fail_line(e.code(), request, entry, e.what());
     }
@@ -235,7 +311,8 @@ ImportSummary register_certificates(Store& store, const config::Configuration& c
   WriteTransaction txn = store.write();
   const std::vector<RegisteredIssuer> issuers = register_issuers(txn, config);
   ImportSummary summary;
-  add_entry(txn, config, issuers, entry, certificates, "the certificate", summary);
+  add_entry(txn, config, issuers, entry, certificates, "the certificate",
+            registration.operator_name, now, summary);
 
   AuditRecord audit;
   audit.kind = AuditKind::kImport;

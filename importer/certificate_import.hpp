@@ -28,6 +28,11 @@ struct ImportSummary {
   std::uint64_t users_created = 0;
   std::uint64_t credentials_created = 0;
   std::uint64_t audit_id = 0;
+  // Certificates registered on a credential that is not active (docs: "Registration follows
+  // the credential"): held on an inactive one, revoked on a locked one.
+  std::uint64_t held = 0;
+  std::uint64_t revoked = 0;
+  std::vector<IssuerId> issuers_changed;  // whose CRLs must be regenerated
 };
 
 // A configured issuer with its store id and certificate.

@@ -52,7 +52,35 @@ struct Plan {
   std::optional<User> user;  // the target user (user processes only)
   std::vector<Credential> credentials;
   BatchOrder order;
+  std::optional<CertificateKey> certificate;  // certificate processes only
 };
+
+// A certificate process's target, "ISSUER/SERIAL": the certificate, checked against the
+// process's required status.
+void plan_certificate(const StoreTransaction& txn, const ProcessPolicy& policy,
+                      std::string_view target_id, Plan& plan) {
+  const std::size_t slash = target_id.rfind('/');
+  if (slash == std::string_view::npos || slash == 0 || slash + 1 == target_id.size()) {
+    throw Error(ErrorCode::kInvalidArgument,
+                fmt::format("{} takes a certificate as ISSUER/SERIAL, e.g. demo-issuing-ca/1A2B; "
+                            "'{}' is not one",
+                            policy.title, target_id));
+  }
+  const auto [key, record] =
+      find_certificate(txn, target_id.substr(0, slash), target_id.substr(slash + 1));
+  if (std::find(policy.required_status.begin(), policy.required_status.end(), record.status) ==
+      policy.required_status.end()) {
+    std::vector<std::string_view> wanted;
+    for (const CertificateStatus status : policy.required_status) {
+      wanted.push_back(to_string(status));
+    }
+    throw Error(ErrorCode::kWrongState,
+                fmt::format("{} needs a certificate that is {}; serial {} of {} is {}",
+                            policy.title, fmt::join(wanted, " or "), key.serial.hex(),
+                            target_id.substr(0, slash), to_string(record.status)));
+  }
+  plan.certificate = key;
+}
 
 // Checks the target and its required state and loads the related credentials. Shared by a run,
 // a request for approval (checked early) and an approval (checked again).
@@ -60,7 +88,9 @@ Plan plan_process(const StoreTransaction& txn, const ProcessPolicy& policy,
                   std::string_view target_id) {
   check_identifier("the target", target_id);
   Plan plan;
-  if (policy.target == ProcessTarget::kUser) {
+  if (policy.target == ProcessTarget::kCertificate) {
+    plan_certificate(txn, policy, target_id, plan);
+  } else if (policy.target == ProcessTarget::kUser) {
     plan.user = txn.user(target_id);
     if (!plan.user) {
       throw Error(
@@ -139,17 +169,29 @@ ProcessOutcome apply_plan(WriteTransaction& txn, const config::Configuration& co
                           std::string_view target_id, std::string_view operator_name, UnixTime now,
                           std::optional<UnixTime> invalidity_date,
                           const ApprovalRequest* approved) {
-  build_order(plan, policy, reason, operator_name, now, invalidity_date);
-  plan.order.audit_id = txn.next_audit_id();
-
   ProcessOutcome outcome;
-  outcome.batch = apply_batch_order(txn, plan.order);
+  if (plan.certificate) {
+    CertificateOrder order;
+    order.process = policy.name;
+    order.operator_name = std::string(operator_name);
+    order.time = now;
+    order.invalidity_date = invalidity_date;
+    order.audit_id = txn.next_audit_id();
+    order.key = *plan.certificate;
+    order.status = policy.certificate_end_status;
+    order.reason = reason.code;
+    outcome.batch = apply_certificate_order(txn, order);
+  } else {
+    build_order(plan, policy, reason, operator_name, now, invalidity_date);
+    plan.order.audit_id = txn.next_audit_id();
+    outcome.batch = apply_batch_order(txn, plan.order);
+  }
 
   AuditRecord& audit = outcome.audit;
   audit.kind = AuditKind::kProcessApplied;
   audit.time = now;
   audit.process = policy.name;
-  audit.target_kind = policy.target == ProcessTarget::kUser ? "user" : "credential";
+  audit.target_kind = std::string(to_string(policy.target));
   audit.target_id = std::string(target_id);
   audit.operator_name = std::string(operator_name);
   audit.reason_label = reason.label;
@@ -183,6 +225,34 @@ ProcessOutcome apply_plan(WriteTransaction& txn, const config::Configuration& co
 }
 
 }  // namespace
+
+std::pair<CertificateKey, CertificateRecord> find_certificate(const StoreTransaction& txn,
+                                                              std::string_view issuer,
+                                                              std::string_view serial_hex) {
+  const auto issuer_record = txn.issuer_by_name(issuer);
+  if (!issuer_record) {
+    std::vector<std::string> names;
+    for (const auto& known : txn.issuers()) {
+      names.push_back(known.name);
+    }
+    throw Error(ErrorCode::kNotFound,
+                fmt::format("issuer '{}' is not registered; registered issuers: {}", issuer,
+                            names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
+  }
+  const CertificateKey key{issuer_record->id, Serial::from_hex(serial_hex)};
+  auto record = txn.certificate(key);
+  if (!record) {
+    throw Error(ErrorCode::kNotFound, fmt::format("issuer '{}' has no certificate with serial {}",
+                                                  issuer, key.serial.hex()));
+  }
+  return {key, std::move(*record)};
+}
+
+std::string certificate_target(std::string_view issuer, std::string_view serial_hex) {
+  // The serial as revocore prints it (upper case, no colons), so audit records and approval
+  // requests name one certificate one way; a serial that is not hex is refused here.
+  return fmt::format("{}/{}", issuer, Serial::from_hex(serial_hex).hex());
+}
 
 const config::Reason& offered_reason(const ProcessPolicy& policy, std::string_view label) {
   if (const auto* reason = policy.find_reason(label)) {
@@ -230,7 +300,7 @@ ProcessOutcome LifecycleProcesses::run(const ProcessRequest& request) {
     audit.kind = AuditKind::kApprovalRequested;
     audit.time = now;
     audit.process = policy.name;
-    audit.target_kind = policy.target == ProcessTarget::kUser ? "user" : "credential";
+    audit.target_kind = std::string(to_string(policy.target));
     audit.target_id = request.target_id;
     audit.operator_name = request.operator_name;
     audit.reason_label = reason.label;
@@ -321,7 +391,7 @@ AuditRecord LifecycleProcesses::reject(std::uint64_t approval_id, std::string_vi
   audit.kind = AuditKind::kApprovalRejected;
   audit.time = now;
   audit.process = request.process;
-  audit.target_kind = policy.target == ProcessTarget::kUser ? "user" : "credential";
+  audit.target_kind = std::string(to_string(policy.target));
   audit.target_id = request.target_id;
   audit.operator_name = std::string(operator_name);
   audit.reason_label = request.reason_label;

@@ -18,8 +18,10 @@
 namespace revocore::lifecycle {
 
 struct ProcessRequest {
-  std::string process;    // symbolic name, e.g. "UsersProcLock"
-  std::string target_id;  // a user id or a credential id, as the process's target says
+  std::string process;  // symbolic name, e.g. "UsersProcLock"
+  // A user id or a credential id, as the process's target says; for a certificate process
+  // "ISSUER/SERIAL" (certificate_target() writes it).
+  std::string target_id;
   std::string reason_label;
   std::string operator_name;
   // RFC 5280 5.3.2: when the key is known or suspected to have become invalid, if before now.
@@ -33,6 +35,17 @@ struct ProcessOutcome {
   AuditRecord audit;              // the audit record written by this call
   BatchResult batch;              // empty for kPendingApproval
 };
+
+// A certificate named as people name it: the issuer's configured name and the serial in hex.
+// Throws kNotFound listing the registered issuers, or naming the serial; kInvalidArgument for a
+// serial that is not hexadecimal.
+std::pair<CertificateKey, CertificateRecord> find_certificate(const StoreTransaction& txn,
+                                                              std::string_view issuer,
+                                                              std::string_view serial_hex);
+
+// The target id of a certificate process: "ISSUER/SERIAL" with the serial in upper-case hex
+// without separators. Throws kInvalidArgument for a serial that is not hexadecimal.
+std::string certificate_target(std::string_view issuer, std::string_view serial_hex);
 
 // The configured reason with this label; throws kReasonNotOffered listing the ones offered.
 const config::Reason& offered_reason(const config::ProcessPolicy& policy, std::string_view label);

@@ -153,6 +153,28 @@ BatchResult apply_batch_order(WriteTransaction& txn, const BatchOrder& order) {
   return result;
 }
 
+BatchResult apply_certificate_order(WriteTransaction& txn, const CertificateOrder& order) {
+  detail::StatusApplier applier(txn, order.time, order.process, order.operator_name,
+                                order.audit_id);
+  EncodedKey key;
+  const std::string_view encoded = order.key.encode(key);
+  BatchResult result;
+  const auto applied = applier.apply(encoded, order.status, order.reason, order.invalidity_date,
+                                     /*tolerate_final=*/false);
+  if (applied == detail::StatusApplier::Outcome::kChanged) {
+    result.certificates_changed = 1;
+    result.revoked = order.status == CertificateStatus::kRevoked ? 1 : 0;
+    result.held = order.status == CertificateStatus::kOnHold ? 1 : 0;
+    result.released = order.status == CertificateStatus::kValid ? 1 : 0;
+    result.issuers_changed.push_back(order.key.issuer);
+    result.first_journal_sequence = applier.first_sequence();
+    result.last_journal_sequence = applier.last_sequence();
+  } else {
+    result.certificates_unchanged = 1;
+  }
+  return result;
+}
+
 BatchResult apply_batch_order(Store& store, const BatchOrder& order) {
   WriteTransaction txn = store.write();
   BatchResult result = apply_batch_order(txn, order);

@@ -71,4 +71,21 @@ BatchResult apply_batch_order(WriteTransaction& txn, const BatchOrder& order);
 // Opens a write transaction, applies the order and commits: all of it or nothing.
 BatchResult apply_batch_order(Store& store, const BatchOrder& order);
 
+// One certificate to a new status, whatever its credential's state: a single key compromise,
+// or a certificate registered on a credential that is not active. Journalled like a batch.
+struct CertificateOrder {
+  std::string process;
+  std::string operator_name;
+  UnixTime time = 0;
+  std::optional<UnixTime> invalidity_date;
+  std::uint64_t audit_id = 0;
+  CertificateKey key;
+  CertificateStatus status = CertificateStatus::kRevoked;
+  ReasonCode reason = ReasonCode::kUnspecified;  // for a revocation
+};
+
+// Throws kNotFound for an unknown certificate and kIllegalTransition when the status cannot
+// change so (revoked is final); a certificate already at the status is left (changed = 0).
+BatchResult apply_certificate_order(WriteTransaction& txn, const CertificateOrder& order);
+
 }  // namespace revocore

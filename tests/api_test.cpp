@@ -659,6 +659,38 @@ TEST_F(ApiTest, EveryRequestIsLoggedAndReadsAuditedWhenConfigured) {
   EXPECT_EQ(audit[1].at("operator"), "CN=Olivia Olsson (operator),O=revocore demo");
 }
 
+// One certificate by issuer and serial: hold, release, revoke; OCSP sees each at once, the
+// credential and user stay as they are, and each is audited.
+TEST_F(ApiTest, OneCertificateIsHeldReleasedAndRevoked) {
+  const std::string mobile = file("import/mobile-1003.pem");
+  std::string serial;
+  testing::run_command(fmt::format("openssl x509 -serial -noout -in {}", mobile), &serial);
+  serial = serial.substr(7, serial.find('\n') - 7);
+  const std::string base = "/api/v1/certificates/demo-issuing-ca/" + serial;
+  Answer answer = post(base + "/hold", R"({"reason": "Suspected loss"})");
+  ASSERT_EQ(answer.status, 200) << answer.text;
+  EXPECT_EQ(answer.body.at("certificates").at("held").as_int64(), 1);
+  EXPECT_NE(ocsp_status(mobile).find("Reason: certificateHold"), std::string::npos);
+  ASSERT_EQ(post(base + "/release", R"({"reason": "Found again"})").status, 200);
+  EXPECT_NE(ocsp_status(mobile).find(": good"), std::string::npos);
+  answer =
+      post(base + "/revoke", R"({"reason": "Key compromise", "invalidity_date": "2026-11-01"})");
+  ASSERT_EQ(answer.status, 200) << answer.text;
+  EXPECT_FALSE(answer.body.at("crls").as_array().empty());
+  EXPECT_NE(ocsp_status(mobile).find("Reason: keyCompromise"), std::string::npos);
+  EXPECT_EQ(user_state("1003"), "active");
+  EXPECT_EQ(get("/api/v1/credentials/mobile-1003").body.at("state"), "active");
+  const auto audit = get("/api/v1/audit?limit=3").body.as_array();
+  EXPECT_EQ(audit[0].at("process"), "CertsProcRevoke");
+  EXPECT_EQ(audit[0].at("target").as_string(), "demo-issuing-ca/" + serial);
+  // Revoked is final; an unknown serial is 404; a reason not offered 400.
+  expect_problem(post(base + "/release", R"({"reason": "Found again"})"), 409, "is revoked");
+  expect_problem(post("/api/v1/certificates/demo-issuing-ca/0BADBAD/revoke",
+                      R"({"reason": "Key compromise"})"),
+                 404, "no certificate with serial BADBAD");
+  expect_problem(post(base + "/hold", R"({"reason": "Bored"})"), 400, "not offered");
+}
+
 TEST_F(ApiTest, TheApiIsNotOnThePublicListener) {
   std::string out;
   testing::run_command(

@@ -286,6 +286,65 @@ TEST_F(ImportTest, RegistrationOfManyCertificatesIsAuditedBriefly) {
   EXPECT_NE(audit.note.find("and 5 more"), std::string::npos) << audit.note;
 }
 
+// A certificate follows its credential (hardening): registered on a locked credential it is
+// revoked at once, on an inactive one held, journalled so OCSP and delta CRLs see it; a new
+// credential of a locked user is locked, of an inactive user what Deactivate user makes it.
+TEST_F(ImportTest, RegistrationFollowsTheCredentialsAndTheUsersState) {
+  testing::StoreBuilder build(store_);
+  build.user("7", LifecycleState::kLocked);
+  build.credential("card-7", CredentialType::kCard, "7", LifecycleState::kLocked);
+  build.user("8", LifecycleState::kInactive);
+  build.credential("card-8", CredentialType::kCard, "8", LifecycleState::kInactive);
+  const auto register_one = [&](const std::string& serial, const std::string& credential,
+                                CredentialType type, const std::string& user) {
+    ca_.issue(certs() / "one.pem", serial, "one");
+    std::stringstream pem;
+    pem << std::ifstream(certs() / "one.pem").rdbuf();
+    return register_certificates(
+        store_, config_, CertificateRegistration{pem.str(), credential, type, user, "", "op"},
+        testing::fixed_clock());
+  };
+  const auto journal_before = store_.read().count_journal_entries();
+  EXPECT_EQ(register_one("7001", "card-7", CredentialType::kCard, "7").revoked, 1u);
+  EXPECT_EQ(stored("7001")->status, CertificateStatus::kRevoked);
+  EXPECT_EQ(register_one("8001", "card-8", CredentialType::kCard, "8").held, 1u);
+  EXPECT_EQ(stored("8001")->status, CertificateStatus::kOnHold);
+  EXPECT_EQ(stored("8001")->reason, ReasonCode::kCertificateHold);
+  // New credentials of those users.
+  EXPECT_EQ(register_one("7002", "mobile-7", CredentialType::kMobileId, "7").revoked, 1u);
+  EXPECT_EQ(store_.read().credential("mobile-7")->state, LifecycleState::kLocked);
+  EXPECT_EQ(register_one("8002", "vsc-8", CredentialType::kVirtualSmartCard, "8").held, 1u);
+  EXPECT_EQ(store_.read().credential("vsc-8")->state, LifecycleState::kInactive);
+  // Deactivate user locks a temporary card: so is a new one, its certificate revoked.
+  const ImportSummary temporary =
+      register_one("8003", "temp-8", CredentialType::kTemporaryCard, "8");
+  EXPECT_EQ(temporary.revoked, 1u);
+  EXPECT_EQ(store_.read().credential("temp-8")->state, LifecycleState::kLocked);
+  EXPECT_FALSE(temporary.issuers_changed.empty());
+  EXPECT_EQ(store_.read().count_journal_entries(), journal_before + 5);
+  // An active credential of an active user: valid, as before.
+  EXPECT_EQ(register_one("9001", "card-9", CredentialType::kCard, "9").revoked, 0u);
+  EXPECT_EQ(stored("9001")->status, CertificateStatus::kValid);
+
+  // Configured to refuse instead: nothing is registered.
+  config_ = config::Configuration::parse(
+      std::string(config::kDefaultConfigToml) +
+          fmt::format("\n[[issuer]]\nname = \"issuing\"\ncertificate = \"{}\"\n",
+                      ca_.certificate().string()),
+      "revocore.toml", dir_.path());
+  config_.refuse_registration_when_not_active = true;
+  try {
+    register_one("7003", "card-7", CredentialType::kCard, "7");
+    ADD_FAILURE() << "registered";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kWrongState);
+    EXPECT_NE(std::string(e.what()).find("credential card-7 is locked (user 7 is locked)"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(stored("7003").has_value());
+}
+
 TEST(Manifest, CsvQuotingAndComments) {
   const auto entries = parse_manifest(
       "# exported from the identity manager\n"

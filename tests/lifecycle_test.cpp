@@ -448,6 +448,54 @@ TEST_F(Approvals, UnknownRequestAndProcessesWithoutApprovalStep) {
   EXPECT_EQ(user("1042").state, L::kInactive);
 }
 
+// Certificate processes go through the same approval step as the others.
+TEST(CertificateProcesses, RevokeNeedsASecondOperatorWhenConfigured) {
+  testing::TempDir dir;
+  std::string toml(config::kDefaultConfigToml);
+  const std::string revoke =
+      "[process.CertsProcRevoke]\ntitle = \"Revoke certificate\"\n"
+      "target = \"certificate\"\nrequired_status = [\"valid\", "
+      "\"on_hold\"]\ncertificate_end_status = \"revoked\"\napproval = false";
+  ASSERT_NE(toml.find(revoke), std::string::npos);
+  toml.replace(toml.find(revoke), revoke.size(), revoke.substr(0, revoke.size() - 5) + "true");
+  const Configuration config = Configuration::parse(toml, "revocore.toml", dir.path());
+  Store store = Store::create(dir.path() / "store");
+  StoreBuilder build(store);
+  const IssuerId issuer = build.issuer("test-ca");
+  build.user("u");
+  build.credential("c", CredentialType::kCard, "u");
+  const CertificateKey key = build.certificate(issuer, 0x1A, "c");
+  LifecycleProcesses processes(store, config, testing::fixed_clock());
+  const ProcessOutcome filed = processes.run(
+      ProcessRequest{std::string(config::kCertsProcRevoke), certificate_target("test-ca", "1a"),
+                     "Key compromise", "alice", std::nullopt});
+  EXPECT_EQ(filed.kind, ProcessOutcome::Kind::kPendingApproval);
+  EXPECT_EQ(store.read().certificate(key)->status, S::kValid);
+  EXPECT_THROW(processes.approve(filed.approval_id, "alice"), Error);  // not their own
+  const ProcessOutcome applied = processes.approve(filed.approval_id, "bob");
+  EXPECT_EQ(applied.batch.revoked, 1u);
+  EXPECT_EQ(store.read().certificate(key)->status, S::kRevoked);
+  EXPECT_EQ(store.read().certificate(key)->reason, ReasonCode::kKeyCompromise);
+  EXPECT_EQ(applied.audit.target_id, "test-ca/1A");
+  EXPECT_EQ(applied.audit.target_kind, "certificate");
+  EXPECT_EQ(store.read().credential("c")->state, L::kActive);
+}
+
+TEST(CertificateProcesses, ConfigurationRefusesImpossibleOnes) {
+  const std::string bad =
+      "\n[process.CertsProcUnrevoke]\ntitle = \"Unrevoke\"\ntarget = \"certificate\"\n"
+      "required_status = [\"revoked\"]\ncertificate_end_status = \"valid\"\nreasons = [ { "
+      "label = \"x\", code = \"removeFromCRL\" } ]\n";
+  try {
+    Configuration::parse(std::string(config::kDefaultConfigToml) + bad, "revocore.toml", ".");
+    FAIL() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot move a certificate from revoked to valid"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 // Batch jobs: a target that fails half-way leaves none of its writes in the chunk (each target
 // is a nested transaction), and a job that cannot go on ends failed with the reason.
 class BatchJobTargets : public LifecycleTest {
