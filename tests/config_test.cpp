@@ -256,7 +256,7 @@ TEST(Configuration, LoadsFromAFile) {
   testing::TempDir dir;
   std::ofstream(dir.path() / "revocore.toml") << kDefaultConfigToml;
   const Configuration config = Configuration::load_file(dir.path() / "revocore.toml");
-  EXPECT_EQ(config.processes.size(), 6u);
+  EXPECT_EQ(config.processes.size(), 9u);
   EXPECT_EQ(config.map_size_bytes, std::size_t{4096} << 20);
 }
 
