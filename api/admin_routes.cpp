@@ -11,6 +11,7 @@
 #include <optional>
 #include <vector>
 
+#include "api/json_duplicate_keys.hpp"
 #include "api/record_json.hpp"
 #include "importer/certificate_import.hpp"
 #include "lifecycle/batch_job.hpp"
@@ -114,6 +115,11 @@ json::object body_object(const HttpRequest& request,
   if (!value.is_object()) {
     throw Error(ErrorCode::kInvalidArgument,
                 fmt::format("the request body must be a JSON object such as {}", example));
+  }
+  if (const auto duplicate = first_duplicate_key(request.body())) {
+    throw Error(ErrorCode::kInvalidArgument,
+                fmt::format("the request body names '{}' twice; give each field once",
+                            duplicate->substr(0, 100)));
   }
   for (const auto& [key, member] : value.as_object()) {
     if (std::find(allowed.begin(), allowed.end(), std::string_view(key)) == allowed.end()) {
@@ -311,6 +317,7 @@ AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const Operator
     require(request, http::verb::get, "GET");
     const bool everything = query_value(query, "all") == "true";
     json::array listed;
+    lifecycle::LifecycleProcesses(store_, config_, clock_).retire_pending();
     for (const auto& approval : store_.read().approvals()) {
       if (everything || approval.status == ApprovalStatus::kPending) {
         listed.emplace_back(approval_json(approval));

@@ -1,6 +1,9 @@
 #include "api/problem_details.hpp"
 
+#include <fmt/format.h>
 #include <boost/json.hpp>
+
+#include "revocation/identifier.hpp"
 
 namespace revocore::api {
 namespace {
@@ -91,6 +94,40 @@ http::status http_status_for(ErrorCode code) noexcept {
   return http::status::internal_server_error;
 }
 
+// Messages echo what the client sent (an id from the path, a field): bytes that are not valid
+// UTF-8 are written as \xNN, so that the JSON stays valid (Boost.JSON copies them raw); control
+// characters, NUL included, are escaped by the serializer.
+std::string printable_detail(std::string_view detail) {
+  std::string out;
+  out.reserve(detail.size());
+  std::size_t start = 0;
+  while (start < detail.size()) {
+    // The longest valid prefix from `start`, a byte at a time for the bad ones.
+    std::size_t end = start;
+    while (end < detail.size()) {
+      const auto c = static_cast<unsigned char>(detail[end]);
+      const std::size_t length = c < 0x80             ? 1
+                                 : (c & 0xE0) == 0xC0 ? 2
+                                 : (c & 0xF0) == 0xE0 ? 3
+                                 : (c & 0xF8) == 0xF0 ? 4
+                                                      : 0;
+      if (length == 0 || end + length > detail.size() ||
+          !is_valid_utf8(detail.substr(end, length))) {
+        break;
+      }
+      end += length;
+    }
+    out.append(detail.substr(start, end - start));
+    if (end < detail.size()) {
+      out +=
+          fmt::format("\\x{:02X}", static_cast<unsigned>(static_cast<unsigned char>(detail[end])));
+      ++end;
+    }
+    start = end;
+  }
+  return out;
+}
+
 void add_security_headers(HttpResponse& response) {
   response.set("X-Content-Type-Options", "nosniff");
   response.set(http::field::cache_control, "no-store");
@@ -111,8 +148,8 @@ HttpResponse problem_response(http::status status, std::string_view code, std::s
   boost::json::object body{{"type", std::string("urn:revocore:problem:") + std::string(code)},
                            {"title", std::string(http::obsolete_reason(status))},
                            {"status", static_cast<int>(status)},
-                           {"detail", detail},
-                           {"instance", instance}};
+                           {"detail", printable_detail(detail)},
+                           {"instance", printable_detail(instance)}};
   response.body() = boost::json::serialize(body);
   response.body() += '\n';
   response.prepare_payload();

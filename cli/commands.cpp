@@ -197,6 +197,7 @@ void reasons_command(const GlobalOptions& options, const std::string& process, s
 
 void approvals_list_command(const GlobalOptions& options, bool all, std::ostream& out) {
   DataDirectory dir = DataDirectory::open(options);
+  lifecycle::LifecycleProcesses(dir.store, dir.config, options.clock).retire_pending();
   const StoreTransaction txn = dir.store.read();
   boost::json::array listed;
   for (const auto& request : txn.approvals()) {

@@ -516,7 +516,8 @@ Configuration Configuration::parse(std::string_view toml_text, std::string sourc
                             e.description()));
   }
   const Validator v(source);
-  v.only_keys(root, {"store", "roles", "registration", "issuer", "process", "ocsp", "admin"},
+  v.only_keys(root,
+              {"store", "roles", "registration", "approvals", "issuer", "process", "ocsp", "admin"},
               "the configuration");
 
   Configuration config;
@@ -538,6 +539,18 @@ Configuration Configuration::parse(std::string_view toml_text, std::string sourc
   v.only_keys(roles, {"default"}, "[roles]");
   config.default_role = v.string(roles, "default", "[roles]");
 
+  if (const toml::node* approvals = root.get("approvals")) {
+    const auto* table = approvals->as_table();
+    if (table == nullptr) {
+      v.fail(approvals, "[approvals] must be a table");
+    }
+    v.only_keys(*table, {"expire_hours"}, "[approvals]");
+    const std::int64_t hours = v.whole_number(*table, "expire_hours", "[approvals]", 168);
+    if (hours < 1 || hours > 24 * 366) {
+      v.fail(table->get("expire_hours"), "'expire_hours' in [approvals] must be 1 to 8784");
+    }
+    config.approval_expiry_seconds = hours * 3600;
+  }
   if (const toml::node* registration = root.get("registration")) {
     const auto* table = registration->as_table();
     if (table == nullptr) {

@@ -150,6 +150,8 @@ struct Configuration {
   // active, or for a user who is not: false follows the credential (on hold when inactive,
   // revoked when locked), true refuses the registration.
   bool refuse_registration_when_not_active = false;
+  // A pending approval request nobody decided within this long expires ([approvals]).
+  std::int64_t approval_expiry_seconds = 7 * 24 * 3600;
   std::vector<IssuerConfig> issuers;
   OcspSettings ocsp;
   std::optional<AdminSettings> admin;  // none: no operator API

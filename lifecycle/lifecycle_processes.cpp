@@ -333,6 +333,43 @@ ProcessOutcome LifecycleProcesses::run_in(WriteTransaction& txn, const ProcessRe
                     now, request.invalidity_date, /*approved=*/nullptr);
 }
 
+std::size_t LifecycleProcesses::retire_pending() {
+  const UnixTime now = clock_();
+  WriteTransaction txn = store_.write();
+  std::size_t retired = 0;
+  for (ApprovalRequest request : txn.approvals()) {
+    if (request.status != ApprovalStatus::kPending) {
+      continue;
+    }
+    if (now - request.requested_at > config_.approval_expiry_seconds) {
+      request.status = ApprovalStatus::kExpired;
+    } else {
+      const auto policy = config_.processes.find(request.process);
+      if (policy == config_.processes.end()) {
+        request.status = ApprovalStatus::kStale;  // the process was removed from the policy
+      } else {
+        try {
+          plan_process(txn, policy->second, request.target_id);
+          continue;
+        } catch (const Error& e) {
+          if (e.code() != ErrorCode::kWrongState && e.code() != ErrorCode::kNotFound) {
+            throw;
+          }
+          request.status = ApprovalStatus::kStale;
+        }
+      }
+    }
+    request.decided_by = "revocore";
+    request.decided_at = now;
+    txn.put_approval(request);
+    ++retired;
+  }
+  if (retired > 0) {
+    txn.commit();
+  }
+  return retired;
+}
+
 ApprovalRequest LifecycleProcesses::pending_request(const StoreTransaction& txn,
                                                     std::uint64_t approval_id,
                                                     std::string_view operator_name) const {
@@ -344,6 +381,18 @@ ApprovalRequest LifecycleProcesses::pending_request(const StoreTransaction& txn,
     throw Error(ErrorCode::kNotFound,
                 fmt::format("approval request #{} does not exist; see `revocore approvals list`",
                             approval_id));
+  }
+  if (request->status == ApprovalStatus::kExpired) {
+    throw Error(ErrorCode::kApprovalDenied,
+                fmt::format("approval request #{} expired: nobody decided it within {} hours "
+                            "([approvals] expire_hours); file it again if it is still needed",
+                            approval_id, config_.approval_expiry_seconds / 3600));
+  }
+  if (request->status == ApprovalStatus::kStale) {
+    throw Error(ErrorCode::kApprovalDenied,
+                fmt::format("approval request #{} is stale: {} {} is no longer in the state "
+                            "{} requires; file it again if it is still needed",
+                            approval_id, "target", request->target_id, request->process));
   }
   if (request->status != ApprovalStatus::kPending) {
     throw Error(ErrorCode::kApprovalDenied,
@@ -361,6 +410,7 @@ ApprovalRequest LifecycleProcesses::pending_request(const StoreTransaction& txn,
 
 ProcessOutcome LifecycleProcesses::approve(std::uint64_t approval_id,
                                            std::string_view operator_name) {
+  retire_pending();
   const UnixTime now = clock_();
   // Read inside the write transaction, so no other writer can decide it meanwhile.
   WriteTransaction txn = store_.write();
@@ -382,6 +432,7 @@ ProcessOutcome LifecycleProcesses::approve(std::uint64_t approval_id,
 
 AuditRecord LifecycleProcesses::reject(std::uint64_t approval_id, std::string_view operator_name,
                                        std::string_view note) {
+  retire_pending();
   const UnixTime now = clock_();
   WriteTransaction txn = store_.write();
   ApprovalRequest request = pending_request(txn, approval_id, operator_name);

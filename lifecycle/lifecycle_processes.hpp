@@ -68,6 +68,11 @@ class LifecycleProcesses {
   // Applies a pending request after checking the required state again. The requester cannot
   // approve their own request (kApprovalDenied), nor can anyone decide a request twice.
   ProcessOutcome approve(std::uint64_t approval_id, std::string_view operator_name);
+  // Marks pending requests that can no longer be decided: expired ([approvals] expire_hours) or
+  // stale (the target left the required state). One write transaction; returns how many.
+  // Run before approvals are listed or decided.
+  std::size_t retire_pending();
+
   // Refuses a pending request; nothing else changes.
   AuditRecord reject(std::uint64_t approval_id, std::string_view operator_name,
                      std::string_view note);

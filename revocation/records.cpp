@@ -352,6 +352,10 @@ std::string_view to_string(ApprovalStatus status) noexcept {
       return "approved";
     case ApprovalStatus::kRejected:
       return "rejected";
+    case ApprovalStatus::kExpired:
+      return "expired";
+    case ApprovalStatus::kStale:
+      return "stale";
   }
   return "invalid";
 }
@@ -380,7 +384,7 @@ ApprovalRequest ApprovalRequest::decode(std::uint64_t id, std::string_view value
   ApprovalRequest r;
   r.id = id;
   const std::uint8_t status = in.u8();
-  if (status < 1 || status > 3) {
+  if (status < 1 || status > 5) {
     in.fail("unknown approval status");
   }
   r.status = static_cast<ApprovalStatus>(status);

@@ -168,7 +168,15 @@ struct AuditRecord {
   static AuditRecord decode(std::uint64_t id, std::string_view value);
 };
 
-enum class ApprovalStatus : std::uint8_t { kPending = 1, kApproved = 2, kRejected = 3 };
+// kExpired: nobody decided within [approvals] expire_hours. kStale: its target has left the state
+// the process requires (another process ran meanwhile), so it can never be applied. Both final.
+enum class ApprovalStatus : std::uint8_t {
+  kPending = 1,
+  kApproved = 2,
+  kRejected = 3,
+  kExpired = 4,
+  kStale = 5
+};
 std::string_view to_string(ApprovalStatus status) noexcept;
 
 struct ApprovalRequest {

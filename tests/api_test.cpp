@@ -360,6 +360,17 @@ TEST_F(ApiTest, BadRequestsGetProblemDetailsAndChangeNothing) {
                                           "targets": ["1002"]})"),
                  404, "not configured");
   EXPECT_TRUE(get("/api/v1/jobs").body.as_array().empty());
+  // Duplicate names are refused, not "last one wins"; echoed bytes keep the JSON valid.
+  expect_problem(post(lock, R"({"target": "1003", "reason": "Key compromise", "target": "1002"})"),
+                 400, "names 'target' twice");
+  for (const std::string path :
+       {"/api/v1/users/a%00b", "/api/v1/users/%FF%FE", "/api/v1/users/%C3"}) {
+    const Answer answer = get(path);
+    EXPECT_EQ(answer.status, 404) << path;
+    EXPECT_TRUE(answer.body.is_object()) << path << ": " << answer.text;  // parsed: valid JSON
+  }
+  EXPECT_NE(get("/api/v1/users/%FF").body.at("detail").as_string().find("\\xFF"),
+            std::string::npos);
   expect_problem(get("/api/v1/users/nobody"), 404, "nobody");
   expect_problem(get("/api/v1/credentials/card-0"), 404, "card-0");
   expect_problem(get("/api/v1/certificates/no-ca/01"), 404, "demo-issuing-ca");

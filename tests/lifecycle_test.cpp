@@ -434,9 +434,11 @@ TEST_F(Approvals, TheRequiredStateIsCheckedAgainAtApproval) {
     processes_.approve(1, "bob");
     FAIL();
   } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ErrorCode::kWrongState);
+    // The target left the required state: the request is stale, never applied.
+    EXPECT_EQ(e.code(), ErrorCode::kApprovalDenied);
+    EXPECT_NE(std::string(e.what()).find("is stale"), std::string::npos) << e.what();
   }
-  EXPECT_EQ(store_.read().approval(1)->status, ApprovalStatus::kPending);
+  EXPECT_EQ(store_.read().approval(1)->status, ApprovalStatus::kStale);
   EXPECT_EQ(certificate(1).reason, ReasonCode::kAffiliationChanged);
 }
 
@@ -446,6 +448,62 @@ TEST_F(Approvals, UnknownRequestAndProcessesWithoutApprovalStep) {
   const auto outcome = run(config::kUsersProcDeactivate, "1042", "Parental leave");
   EXPECT_EQ(outcome.kind, ProcessOutcome::Kind::kApplied);
   EXPECT_EQ(user("1042").state, L::kInactive);
+}
+
+// Pending requests do not stay pending for ever: one whose target left the required state is
+// stale, one nobody decided within [approvals] expire_hours expires; neither can be approved.
+TEST(ApprovalRetirement, StaleAndExpiredRequestsAreMarkedAndRefused) {
+  testing::TempDir dir;
+  std::string toml(config::kDefaultConfigToml);
+  const std::string lock_card =
+      "target = \"credential\"\nrequired_state = [\"active\", "
+      "\"inactive\"]\nrelations = \"deactivate\"\napproval = false";
+  ASSERT_NE(toml.find(lock_card), std::string::npos);
+  toml.replace(toml.find(lock_card), lock_card.size(),
+               lock_card.substr(0, lock_card.size() - 5) + "true");
+  const Configuration config = Configuration::parse(toml, "revocore.toml", dir.path());
+  Store store = Store::create(dir.path() / "store");
+  StoreBuilder build(store);
+  const IssuerId issuer = build.issuer("test-ca");
+  build.user("u");
+  build.credential("c1", CredentialType::kCard, "u");
+  build.credential("c2", CredentialType::kCard, "u");
+  build.certificate(issuer, 1, "c1");
+  UnixTime now = testing::kTestTime;
+  LifecycleProcesses processes(store, config, [&now] { return now; });
+  const auto lock = [&](const std::string& card) {
+    return processes.run(ProcessRequest{std::string(config::kCardsProcLock), card, "Card lost",
+                                        "alice", std::nullopt});
+  };
+  const std::uint64_t stale = lock("c1").approval_id;
+  const std::uint64_t expiring = lock("c2").approval_id;
+  // Meanwhile Lock user locks every card, c1 included.
+  processes.run(ProcessRequest{std::string(config::kUsersProcLock), "u", "Key compromise", "bob",
+                               std::nullopt});
+  EXPECT_EQ(processes.retire_pending(), 2u);  // c2 is locked too: stale as well
+  EXPECT_EQ(store.read().approval(stale)->status, ApprovalStatus::kStale);
+  try {
+    processes.approve(stale, "bob");
+    FAIL() << "approved";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("is stale"), std::string::npos) << e.what();
+  }
+  (void)expiring;
+
+  build.user("v");
+  build.credential("c3", CredentialType::kCard, "v");
+  const std::uint64_t late = lock("c3").approval_id;
+  now += config.approval_expiry_seconds + 1;
+  EXPECT_EQ(processes.retire_pending(), 1u);
+  EXPECT_EQ(store.read().approval(late)->status, ApprovalStatus::kExpired);
+  try {
+    processes.approve(late, "bob");
+    FAIL() << "approved";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kApprovalDenied);
+    EXPECT_NE(std::string(e.what()).find("expired"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(store.read().credential("c3")->state, L::kActive);
 }
 
 // Certificate processes go through the same approval step as the others.
