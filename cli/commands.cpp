@@ -128,12 +128,41 @@ void user_show_command(const GlobalOptions& options, const std::string& user_id,
   const StoreTransaction txn = dir.store.read();
   const auto user = txn.user(user_id);
   if (!user) {
-    throw Error(ErrorCode::kNotFound, fmt::format("user {} does not exist", user_id));
+    throw Error(
+        ErrorCode::kNotFound,
+        fmt::format("user {} does not exist; `revocore user list --prefix {}` lists the "
+                    "users whose id starts the same way",
+                    user_id, user_id.substr(0, std::max<std::size_t>(1, user_id.size() / 2))));
   }
   if (options.json) {
     print_json(out, user_json(txn, *user));
   } else {
     print_user(out, txn, *user);
+  }
+}
+
+void user_list_command(const GlobalOptions& options, const std::string& prefix, std::size_t limit,
+                       std::ostream& out) {
+  DataDirectory dir = DataDirectory::open(options);
+  const StoreTransaction txn = dir.store.read();
+  const auto users = txn.users_with_prefix(prefix, limit);
+  if (options.json) {
+    boost::json::array listed;
+    for (const auto& user : users) {
+      listed.emplace_back(boost::json::object{
+          {"id", user.id}, {"name", user.name}, {"state", to_string(user.state)}});
+    }
+    print_json(out, listed);
+    return;
+  }
+  for (const auto& user : users) {
+    fmt::print(out, "{} {} ({})\n", user.id, user.name.empty() ? "-" : user.name,
+               to_string(user.state));
+  }
+  if (users.empty()) {
+    fmt::print(out, "no user id starts with '{}'\n", prefix);
+  } else if (users.size() == limit) {
+    fmt::print(out, "... the first {}; narrow --prefix or raise --limit\n", limit);
   }
 }
 

@@ -46,6 +46,8 @@ void import_command(const GlobalOptions& options, const std::filesystem::path& m
                     const std::vector<std::filesystem::path>& sources, std::ostream& out);
 
 void user_show_command(const GlobalOptions& options, const std::string& user_id, std::ostream& out);
+void user_list_command(const GlobalOptions& options, const std::string& prefix, std::size_t limit,
+                       std::ostream& out);
 void card_show_command(const GlobalOptions& options, const std::string& credential_id,
                        std::ostream& out);
 // Runs a lifecycle process by symbolic name on a user or credential.

@@ -87,6 +87,13 @@ int main(int argc, char** argv) {
   auto* user_show = user->add_subcommand("show", "show a user, credentials and certificates");
   user_show->add_option("user", id, "user id")->required();
   user_show->callback([&] { revocore::cli::user_show_command(options, id, std::cout); });
+  std::string prefix;
+  std::size_t user_limit = 50;
+  auto* user_list = user->add_subcommand("list", "list users, by id prefix");
+  user_list->add_option("--prefix,-p", prefix, "only ids starting with this");
+  user_list->add_option("--limit,-n", user_limit, "at most this many (default 50)");
+  user_list->callback(
+      [&] { revocore::cli::user_list_command(options, prefix, user_limit, std::cout); });
   add_process_command(*user, options, "lock", revocore::config::kUsersProcLock, "user");
   add_process_command(*user, options, "deactivate", revocore::config::kUsersProcDeactivate, "user");
   add_process_command(*user, options, "reactivate", revocore::config::kUsersProcReactivate, "user");

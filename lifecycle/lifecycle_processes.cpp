@@ -95,7 +95,10 @@ Plan plan_process(const StoreTransaction& txn, const ProcessPolicy& policy,
     if (!plan.user) {
       throw Error(
           ErrorCode::kNotFound,
-          fmt::format("user {} does not exist; check the id with `revocore user show`", target_id));
+          fmt::format("user {} does not exist; `revocore user list --prefix {}` lists the users "
+                      "whose id starts the same way",
+                      target_id,
+                      target_id.substr(0, std::max<std::size_t>(1, target_id.size() / 2))));
     }
     if (!policy.requires_state(plan.user->state)) {
       throw Error(ErrorCode::kWrongState, fmt::format("{} needs {}; user {} is {}", policy.title,

@@ -180,6 +180,21 @@ std::optional<User> StoreTransaction::user(std::string_view id) const {
   return decode_user(id, value);
 }
 
+std::vector<User> StoreTransaction::users_with_prefix(std::string_view prefix,
+                                                      std::size_t limit) const {
+  std::vector<User> out;
+  lmdb::Cursor cursor(txn_, dbs_->users);
+  std::string_view key = prefix;
+  std::string_view value;
+  bool found =
+      prefix.empty() ? cursor.get(key, value, MDB_FIRST) : cursor.get(key, value, MDB_SET_RANGE);
+  for (; found && out.size() < limit && key.starts_with(prefix);
+       found = cursor.get(key, value, MDB_NEXT)) {
+    out.push_back(decode_user(key, value));
+  }
+  return out;
+}
+
 std::optional<Credential> StoreTransaction::credential(std::string_view id) const {
   std::string_view value;
   if (!storable_key(id) || !txn_.get(dbs_->credentials, id, value)) {

@@ -56,6 +56,8 @@ struct CertificateStatusView {
 class StoreTransaction {
  public:
   std::optional<User> user(std::string_view id) const;
+  // Users whose id starts with `prefix`, in id order, at most `limit` (one cursor range).
+  std::vector<User> users_with_prefix(std::string_view prefix, std::size_t limit) const;
   std::optional<Credential> credential(std::string_view id) const;
   // The user's credentials in id order, whatever their state.
   std::vector<Credential> credentials_of_user(std::string_view user_id) const;

@@ -120,7 +120,8 @@ TEST_F(CliTest, ErrorsHaveClearMessagesAndExitCodes) {
       {"user deactivate 1001 --reason 'Parental leave'", 4,
        "revocore: error: Deactivate user needs an active user; user 1001 is locked\n"},
       {"user lock 4242 --reason 'Key compromise'", 3,
-       "revocore: error: user 4242 does not exist; check the id with `revocore user show`\n"},
+       "revocore: error: user 4242 does not exist; `revocore user list --prefix 42` lists the "
+       "users whose id starts the same way\n"},
       {"user lock 1003 --reason 'Bored'", 2,
        "revocore: error: reason 'Bored' is not offered for Lock user; choose one of 'Left the "
        "organisation', 'Key compromise', 'Account no longer used', 'Privileges withdrawn'\n"},
@@ -170,6 +171,19 @@ TEST_F(CliTest, InvalidityDatesAreParsedStrictly) {
   const Result leap =
       revocore("user lock 1003 --reason 'Key compromise' --invalidity-date 2024-02-29T12:00:00Z");
   EXPECT_EQ(leap.exit_code, 0) << leap.err;
+}
+
+TEST_F(CliTest, UsersAreListedByPrefix) {
+  run_demo();
+  const Result listed = revocore("user list --prefix 100");
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.out.find("1002 "), std::string::npos) << listed.out;
+  EXPECT_EQ(listed.out.find("operator-1"), std::string::npos) << listed.out;
+  const auto json_list = json("user list --prefix 100 --limit 2").as_array();
+  EXPECT_EQ(json_list.size(), 2u);
+  EXPECT_EQ(json_list[0].at("id"), "1001");
+  EXPECT_NE(revocore("user list --prefix zz").out.find("no user id starts with 'zz'"),
+            std::string::npos);
 }
 
 TEST_F(CliTest, UsageErrorsExitTwoAsDocumented) {

@@ -278,7 +278,8 @@ TEST_F(UserProcesses, WrongRequiredStateIsRefusedWithAClearMessage) {
 TEST_F(UserProcesses, UnknownUserReasonAndProcessAreRefused) {
   EXPECT_STREQ(
       refused(config::kUsersProcLock, "9999", "Key compromise", ErrorCode::kNotFound).what(),
-      "user 9999 does not exist; check the id with `revocore user show`");
+      "user 9999 does not exist; `revocore user list --prefix 99` lists the users whose id "
+      "starts the same way");
   const Error reason =
       refused(config::kUsersProcLock, "1042", "Parental leave", ErrorCode::kReasonNotOffered);
   EXPECT_NE(std::string(reason.what())
