@@ -274,7 +274,7 @@ boost::json::object processes_json(const config::Configuration& config) {
     }
     all[name] = boost::json::object{
         {"title", policy.title},
-        {"target", policy.target == config::ProcessTarget::kUser ? "user" : "credential"},
+        {"target", to_string(policy.target)},
         {"approval", policy.approval},
         {"reasons", std::move(reasons)}};
   }
