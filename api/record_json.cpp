@@ -272,11 +272,10 @@ boost::json::object processes_json(const config::Configuration& config) {
       reasons.emplace_back(
           boost::json::object{{"label", reason.label}, {"code", to_string(reason.code)}});
     }
-    all[name] = boost::json::object{
-        {"title", policy.title},
-        {"target", to_string(policy.target)},
-        {"approval", policy.approval},
-        {"reasons", std::move(reasons)}};
+    all[name] = boost::json::object{{"title", policy.title},
+                                    {"target", to_string(policy.target)},
+                                    {"approval", policy.approval},
+                                    {"reasons", std::move(reasons)}};
   }
   return all;
 }
