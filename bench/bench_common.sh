@@ -1,8 +1,9 @@
 # Sourced by the benchmark scripts, from the repository root, after setting $build:
 #   bench_start NAME       a scratch directory $work, removed at exit; every process whose pid is
 #                          added to $pids is killed then
-#   bench_data USERS       $work/pki (make_bench_pki) and $work/data holding USERS x 4 certificates,
-#                          with the requests and lists of bench/ocsp_bench_data
+#   bench_data USERS [ROTATION]  $work/pki (make_bench_pki) and $work/data holding USERS x 4
+#                          certificates, with the requests and lists of bench/ocsp_bench_data
+#                          (and $work/rotation.txt, ROTATION GET paths over the whole range)
 #   free_port, wait_port PORT    a free loopback port; wait until PORT accepts connections
 #   make_bench_pki DIR     DIR/pki with an EC P-256 CA (cRLSign) and a delegated OCSP responder it
 #                          issued (id-kp-OCSPSigning), keys in mode 600
@@ -21,7 +22,7 @@ bench_cleanup() {
 bench_data() {
   mkdir -p "$work/data"
   make_bench_pki "$work"
-  "$build/bench/ocsp_bench_data" "$work" "$1"
+  "$build/bench/ocsp_bench_data" "$work" "$1" ${2:+"$2"}
 }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Before/after check for a change on the OCSP hot path: two builds of revocore (OLD_BUILD, e.g. a
-# build of the previous commit, and NEW_BUILD) serve the same data directory in turn, each run
-# alternating between them so that both see the same machine noise, and wrk measures GET and
+# build of the previous commit, and NEW_BUILD) serve the same data directory in turn, alternating
+# which goes first, so that both see the same machine noise, and wrk measures GET and
 # POST (pre-signed answers, the path every relying party takes). Medians of REPEAT runs per
 # build, and the ratio new/old. Loopback only, bounded in time.
 #
@@ -36,7 +36,10 @@ one_run() {
     --admin-listen 127.0.0.1:0 >"$work/serve.out" 2>"$work/serve.err" &
   local pid=$!
   pids+=("$pid")
-  wait_port "$port"
+  if ! wait_port "$port"; then
+    cat "$work/serve.err" >&2
+    return 1
+  fi
   curl -s -o /dev/null "http://127.0.0.1:$port/$request_b64"  # sign and store the answer once
   sleep 0.3
   local line=""
@@ -58,9 +61,17 @@ one_run() {
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 : >"$work/old.txt"
 : >"$work/new.txt"
+# Odd rounds run the old build first, even rounds the new one, so that neither always follows the
+# other. wrk's figures on a shared 2-core machine move by 10% and more between runs: for a small
+# change, compare instructions per answer under callgrind as well (docs/BENCHMARKS.md).
 for i in $(seq "$repeat"); do
-  one_run "$old" >>"$work/old.txt"
-  one_run "$new" >>"$work/new.txt"
+  if [ $((i % 2)) -eq 1 ]; then
+    one_run "$old" >>"$work/old.txt"
+    one_run "$new" >>"$work/new.txt"
+  else
+    one_run "$new" >>"$work/new.txt"
+    one_run "$old" >>"$work/old.txt"
+  fi
   echo "run $i: old $(tail -1 "$work/old.txt")| new $(tail -1 "$work/new.txt")" >&2
 done
 printf '%-6s %14s %12s %14s %12s\n' build "GET req/s" "GET p99 ms" "POST req/s" "POST p99 ms"

@@ -1,10 +1,13 @@
 // Prepares the data for bench/ocsp_bench.sh: in DIR (which holds pki/ca.pem, ca.key,
 // responder.pem, responder.key made by openssl), a revocore data directory with USERS x 4
 // certificates (every 10th revoked), the same certificates as an `openssl ocsp -index` database,
-// and OCSP requests for one good certificate (with and without a nonce).
+// and OCSP requests for one good certificate (with and without a nonce); and rotation.txt, the
+// GET paths (base64, %-escaped) of ROTATION requests spread over the whole serial range, good and
+// revoked, for a load that misses the pre-signed store too (bench/soak.sh).
 //
-// Usage: ocsp_bench_data DIR USERS
+// Usage: ocsp_bench_data DIR USERS [ROTATION]
 #include <fmt/format.h>
+#include <openssl/evp.h>
 #include <openssl/ocsp.h>
 
 #include <fstream>
@@ -21,8 +24,7 @@ namespace {
 using namespace revocore;
 namespace fs = std::filesystem;
 
-void write_request(const fs::path& file, const pki::X509Certificate& ca, std::uint64_t serial,
-                   bool nonce) {
+std::string request_der(const pki::X509Certificate& ca, std::uint64_t serial, bool nonce) {
   pki::ScopedOcspRequest request(::OCSP_REQUEST_new());
   pki::ScopedAsn1Integer integer(::ASN1_INTEGER_new());
   ::ASN1_INTEGER_set_uint64(integer.get(), serial);
@@ -35,16 +37,36 @@ void write_request(const fs::path& file, const pki::X509Certificate& ca, std::ui
   unsigned char* der = nullptr;
   const int length = ::i2d_OCSP_REQUEST(request.get(), &der);
   pki::ScopedOpenSslBytes owned(der);
-  std::ofstream(file, std::ios::binary).write(reinterpret_cast<const char*>(der), length);
+  return std::string(reinterpret_cast<const char*>(der), static_cast<std::size_t>(length));
+}
+
+void write_request(const fs::path& file, const pki::X509Certificate& ca, std::uint64_t serial,
+                   bool nonce) {
+  std::ofstream(file, std::ios::binary) << request_der(ca, serial, nonce);
+}
+
+// "/<base64>" with '/', '+' and '=' %-escaped, as relying parties send it (RFC 6960 A.1).
+std::string get_path(const std::string& der) {
+  std::string base64(4 * ((der.size() + 2) / 3) + 1, '\0');
+  const int n = ::EVP_EncodeBlock(reinterpret_cast<unsigned char*>(base64.data()),
+                                  reinterpret_cast<const unsigned char*>(der.data()),
+                                  static_cast<int>(der.size()));
+  std::string path = "/";
+  for (int i = 0; i < n; ++i) {
+    const char c = base64[static_cast<std::size_t>(i)];
+    path += c == '/' ? "%2F" : c == '+' ? "%2B" : c == '=' ? "%3D" : std::string(1, c);
+  }
+  return path;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::cerr << "usage: ocsp_bench_data DIR USERS\n";
+  if (argc != 3 && argc != 4) {
+    std::cerr << "usage: ocsp_bench_data DIR USERS [ROTATION]\n";
     return 2;
   }
+  const std::size_t rotation = argc == 4 ? std::strtoul(argv[3], nullptr, 10) : 0;
   const fs::path dir = argv[1];
   const std::size_t users = std::strtoul(argv[2], nullptr, 10);
   const auto ca = pki::X509Certificate::load_file(dir / "pki/ca.pem");
@@ -102,6 +124,15 @@ int main(int argc, char** argv) {
   for (std::uint64_t i = 0; i < 64; ++i) {
     write_request(dir / "sample" / fmt::format("{}.der", i), ca.front(), 1 + i * users * 4 / 64,
                   false);
+  }
+  if (rotation > 0) {
+    // A prime stride walks the whole range and mixes good and revoked (every 10th) serials.
+    std::ofstream paths(dir / "rotation.txt");
+    const std::uint64_t certificates = users * 4;
+    for (std::uint64_t i = 0; i < rotation; ++i) {
+      const std::uint64_t rotated = 1 + (i * 7919) % certificates;
+      paths << rotated << " " << get_path(request_der(ca.front(), rotated, false)) << "\n";
+    }
   }
   std::cout << fmt::format("{} certificates ready in {}\n", users * 4, (dir / "data").string());
   return 0;

@@ -134,6 +134,12 @@ JobRecord BatchJobs::run_chunks(std::uint64_t id, std::size_t chunk_size,
                                 const std::atomic<bool>* stop) {
   chunk_size = std::max<std::size_t>(chunk_size, 1);
   LifecycleProcesses processes(store_, config_, clock_);
+  // A chunk first runs its targets straight in its transaction. A target that fails might do so
+  // after some of its writes, so on the first failure the chunk is dropped and run again with
+  // each target in a nested transaction, which undoes exactly a failed target's writes. Nested
+  // transactions cost: 5.6 s instead of 3.9 s for the 1,000,000-certificate batch_bench.sh job
+  // when every chunk used them, so only chunks with a failing target pay for them.
+  bool nested = false;
   while (true) {
     WriteTransaction txn = store_.write();
     JobRecord job = load_job(txn, id);
@@ -155,17 +161,19 @@ JobRecord BatchJobs::run_chunks(std::uint64_t id, std::size_t chunk_size,
         targets.emplace_back(value);
       }
     }
-    for (std::uint64_t i = 0; i < targets.size(); ++i) {
+    bool run_again_nested = false;
+    for (std::uint64_t i = 0; i < targets.size() && !run_again_nested; ++i) {
       try {
-        // Each target in its own nested transaction: a target that fails after some of its
-        // writes (whatever the policy allows) leaves none of them in the chunk.
-        WriteTransaction target_txn = store_.nested(txn);
-        const ProcessOutcome outcome =
-            processes.run_in(target_txn,
-                             ProcessRequest{job.process, targets[i], job.reason_label,
-                                            job.operator_name, std::nullopt},
-                             now);
-        target_txn.commit();
+        const ProcessRequest request{job.process, targets[i], job.reason_label, job.operator_name,
+                                     std::nullopt};
+        ProcessOutcome outcome;
+        if (nested) {
+          WriteTransaction target_txn = store_.nested(txn);
+          outcome = processes.run_in(target_txn, request, now);
+          target_txn.commit();
+        } else {
+          outcome = processes.run_in(txn, request, now);
+        }
         ++job.applied;
         job.certificates_changed += outcome.batch.certificates_changed;
         for (const IssuerId issuer : outcome.batch.issuers_changed) {
@@ -178,10 +186,19 @@ JobRecord BatchJobs::run_chunks(std::uint64_t id, std::size_t chunk_size,
         if (!is_target_failure(e.code())) {
           throw;
         }
+        if (!nested) {
+          run_again_nested = true;  // the chunk's transaction may hold half of this target
+          break;
+        }
         ++job.failed;
         txn.raw().put(txn.databases().job_failures, item_key(id, job.position + i), e.what());
       }
     }
+    if (run_again_nested) {
+      nested = true;
+      continue;  // `txn` is dropped: nothing of this chunk was applied
+    }
+    nested = false;
     job.position = end;
     if (job.position == job.total) {
       job.status = JobStatus::kDone;
