@@ -5,7 +5,9 @@
 #      server's tests in a ThreadSanitizer build (its worker threads share one event loop);
 #   2. libFuzzer on every parser of untrusted input, FUZZ_SECONDS per target (scripts/fuzz.sh);
 #   3. the soak: wrk at full rate for SOAK_SECONDS with batch jobs underneath (bench/soak.sh).
-# Loopback only, bounded in time: about 4 x FUZZ_SECONDS + SOAK_SECONDS + 3 minutes.
+# Exits non-zero as soon as any part fails (a failing test, a fuzz crash, report or mismatch, a
+# failing soak check). Loopback only, bounded in time: about 5 x FUZZ_SECONDS + SOAK_SECONDS +
+# 5 minutes.
 #
 # Usage: scripts/reliability.sh [FUZZ_SECONDS] [SOAK_SECONDS]      (defaults: 300 and 60)
 set -euo pipefail
