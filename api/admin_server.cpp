@@ -48,9 +48,10 @@ void load_tls_identity(ssl::context& context, const config::AdminSettings& setti
   }
 }
 
-}  // namespace
-
+// How long a TLS session may be resumed (the server's session cache; tickets are off).
 constexpr long kSessionSeconds = 300;
+
+}  // namespace
 
 struct AdminServer::State {
   State(const AdminRoutes& r, const OperatorAuthenticator& a, const config::AdminSettings& s)
