@@ -6,7 +6,6 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <optional>
 #include <vector>
@@ -219,10 +218,7 @@ std::optional<HttpResponse> refuse_cross_site(const HttpRequest& request, std::s
   while (!type.empty() && type.back() == ' ') {
     type.remove_suffix(1);
   }
-  const bool json = type.size() == 16 &&
-                    std::equal(type.begin(), type.end(), "application/json", [](char a, char b) {
-                      return std::tolower(static_cast<unsigned char>(a)) == b;
-                    });
+  const bool json = boost::beast::iequals(type, "application/json");
   if (!json && (!type.empty() || !request.body().empty())) {
     return problem_response(
         http::status::unsupported_media_type, "unsupported-media-type",

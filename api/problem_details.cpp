@@ -100,30 +100,15 @@ http::status http_status_for(ErrorCode code) noexcept {
 std::string printable_detail(std::string_view detail) {
   std::string out;
   out.reserve(detail.size());
-  std::size_t start = 0;
-  while (start < detail.size()) {
-    // The longest valid prefix from `start`, a byte at a time for the bad ones.
-    std::size_t end = start;
-    while (end < detail.size()) {
-      const auto c = static_cast<unsigned char>(detail[end]);
-      const std::size_t length = c < 0x80             ? 1
-                                 : (c & 0xE0) == 0xC0 ? 2
-                                 : (c & 0xF0) == 0xE0 ? 3
-                                 : (c & 0xF8) == 0xF0 ? 4
-                                                      : 0;
-      if (length == 0 || end + length > detail.size() ||
-          !is_valid_utf8(detail.substr(end, length))) {
-        break;
-      }
-      end += length;
+  while (!detail.empty()) {
+    const std::size_t length = utf8_sequence_length(detail);
+    if (length == 0) {
+      out += fmt::format("\\x{:02X}", static_cast<unsigned>(static_cast<unsigned char>(detail[0])));
+      detail.remove_prefix(1);
+    } else {
+      out.append(detail.substr(0, length));
+      detail.remove_prefix(length);
     }
-    out.append(detail.substr(start, end - start));
-    if (end < detail.size()) {
-      out +=
-          fmt::format("\\x{:02X}", static_cast<unsigned>(static_cast<unsigned char>(detail[end])));
-      ++end;
-    }
-    start = end;
   }
   return out;
 }

@@ -77,44 +77,41 @@ void operator_api(const std::uint8_t* data, std::size_t size, std::size_t piece)
     at += n;
     return true;
   };
-  for (int requests = 0; requests < 64; ++requests) {
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(16 * 1024);
-    parser.body_limit(kBodyLimit);
-    beast::error_code ec;
-    // The header first; the body only after the framing check (and, in the server,
-    // authentication).
-    while (!parser.is_header_done()) {
+  // Parses what is buffered, feeding more, until `done()`; false on a parse error or when the
+  // input ends first.
+  const auto parse_until = [&](http::request_parser<http::string_body>& parser, auto done) {
+    while (!done()) {
       if (buffer.size() > 0) {
+        beast::error_code ec;
         buffer.consume(parser.put(buffer.data(), ec));
         if (ec && ec != http::error::need_more) {
-          return;
+          return false;
         }
-        if (parser.is_header_done()) {
+        if (done()) {
           break;
         }
       }
       if (!feed()) {
-        return;
+        return false;
       }
+    }
+    return true;
+  };
+  for (int requests = 0; requests < 64; ++requests) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(16 * 1024);
+    parser.body_limit(kBodyLimit);
+    // The header first; the body only after the framing check (and, in the server,
+    // authentication).
+    if (!parse_until(parser, [&] { return parser.is_header_done(); })) {
+      return;
     }
     if (revocore::http::check_framing(parser.get().base(), parser.get().version()) !=
         revocore::http::FramingError::kNone) {
       return;  // 400, the connection closes
     }
-    while (!parser.is_done()) {
-      if (buffer.size() > 0) {
-        buffer.consume(parser.put(buffer.data(), ec));
-        if (ec && ec != http::error::need_more) {
-          return;
-        }
-        if (parser.is_done()) {
-          break;
-        }
-      }
-      if (!feed()) {
-        return;
-      }
+    if (!parse_until(parser, [&] { return parser.is_done(); })) {
+      return;
     }
     check(buffer.size() <= kMaxBuffered);
     check(parser.get().body().size() <= kBodyLimit);

@@ -1,5 +1,7 @@
 #include "http/request_framing.hpp"
 
+#include <boost/beast/core/string.hpp>
+
 namespace revocore::http {
 namespace {
 
@@ -19,22 +21,10 @@ std::string_view trim(std::string_view text) noexcept {
   return text;
 }
 
-bool equals_ignoring_case(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const char x = (a[i] >= 'A' && a[i] <= 'Z') ? static_cast<char>(a[i] + 32) : a[i];
-    if (x != b[i]) {
-      return false;
-    }
-  }
-  return true;
-}
-
+// RFC 9110 5.1 and 4.2.3: field values such as codings, and the scheme, compare without case.
 bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) noexcept {
   return text.size() >= prefix.size() &&
-         equals_ignoring_case(text.substr(0, prefix.size()), prefix);
+         boost::beast::iequals(text.substr(0, prefix.size()), prefix);
 }
 
 }  // namespace
@@ -66,7 +56,7 @@ void RequestFraming::on_field(boost::beast::http::field name, std::string_view v
       const std::size_t comma = value.rfind(',');
       const std::string_view last =
           trim(comma == std::string_view::npos ? value : value.substr(comma + 1));
-      last_coding_chunked_ = equals_ignoring_case(last, "chunked");
+      last_coding_chunked_ = boost::beast::iequals(last, "chunked");
       break;
     }
     case field::field::content_length:

@@ -19,23 +19,6 @@ namespace {
 
 namespace http = boost::beast::http;
 
-// Reads an open regular file whole; false on a read error.
-bool read_whole(int fd, std::size_t size, std::string& out) {
-  out.resize(size);
-  std::size_t done = 0;
-  while (done < size) {
-    const ssize_t n = ::read(fd, out.data() + done, size - done);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      return false;
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
 }  // namespace
 
 HttpRoutes::HttpRoutes(OcspResponder& responder, ResponderMetrics& metrics,
@@ -168,7 +151,8 @@ void HttpRoutes::crl(const HttpRequestView& request, std::string_view name,
     struct stat info {};
     std::string bytes;
     if (!file.valid() || ::fstat(file.get(), &info) != 0 ||
-        !read_whole(file.get(), static_cast<std::size_t>(info.st_size), bytes)) {
+        !read_up_to(file.get(), static_cast<std::size_t>(info.st_size), bytes) ||
+        bytes.size() != static_cast<std::size_t>(info.st_size)) {
       break;
     }
     response.start(http::status::ok, request.version, request.keep_alive);

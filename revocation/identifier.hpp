@@ -15,8 +15,11 @@ inline constexpr std::size_t kMaxIdentifierBytes = 255;
 // than kMaxIdentifierBytes, not valid UTF-8, or holds a control character (NUL, newline, ...).
 void check_identifier(std::string_view field, std::string_view id);
 
-// True when `text` is valid UTF-8 (RFC 3629: no overlong forms, no surrogates, at most
-// U+10FFFF).
+// The length of the valid UTF-8 sequence (RFC 3629: no overlong forms, no surrogates, at most
+// U+10FFFF) that `text` starts with: 1 to 4, or 0 when it does not start with one.
+std::size_t utf8_sequence_length(std::string_view text) noexcept;
+
+// True when `text` is valid UTF-8 throughout.
 bool is_valid_utf8(std::string_view text) noexcept;
 
 }  // namespace revocore

@@ -59,24 +59,32 @@ RegularFile read_regular_file(const std::filesystem::path& file, std::size_t max
   }
   // A regular file never blocks; clear O_NONBLOCK anyway so a short read means end of file.
   ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
-  std::string bytes(static_cast<std::size_t>(info.st_size), '\0');
+  std::string bytes;  // shorter than st_size when the file shrank while it was read
+  if (!read_up_to(fd.get(), static_cast<std::size_t>(info.st_size), bytes)) {
+    throw Error(code,
+                fmt::format("cannot read {} {}: {}", what, file.string(), std::strerror(errno)));
+  }
+  return RegularFile{std::move(bytes), static_cast<unsigned>(info.st_mode & 07777)};
+}
+
+bool read_up_to(int fd, std::size_t size, std::string& out) {
+  out.resize(size);
   std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::read(fd.get(), bytes.data() + done, bytes.size() - done);
+  while (done < size) {
+    const ssize_t n = ::read(fd, out.data() + done, size - done);
     if (n < 0 && errno == EINTR) {
       continue;
     }
     if (n < 0) {
-      throw Error(code,
-                  fmt::format("cannot read {} {}: {}", what, file.string(), std::strerror(errno)));
+      return false;
     }
     if (n == 0) {
-      break;  // the file shrank while we read it
+      break;
     }
     done += static_cast<std::size_t>(n);
   }
-  bytes.resize(done);
-  return RegularFile{std::move(bytes), static_cast<unsigned>(info.st_mode & 07777)};
+  out.resize(done);
+  return true;
 }
 
 FileDescriptor open_regular_file_at(int directory_fd, const char* name) {

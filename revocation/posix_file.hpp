@@ -42,6 +42,10 @@ RegularFile read_regular_file(const std::filesystem::path& file, std::size_t max
                               ErrorCode code, std::string_view what,
                               FollowLinks follow = FollowLinks::kYes);
 
+// Reads up to `size` bytes from `fd` into `out`, retrying on EINTR, until end of file; `out`
+// holds what was read. False on a read error (errno says which).
+bool read_up_to(int fd, std::size_t size, std::string& out);
+
 // Opens `name` inside the directory `directory_fd` for reading if it is a regular file and not a
 // link; an invalid descriptor otherwise (errno tells why). For serving files from a directory
 // that others may write to.

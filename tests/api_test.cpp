@@ -444,27 +444,16 @@ std::string raw_tls(int port, const std::string& credentials, const std::string&
   return out;
 }
 
-long peak_rss_kb(pid_t pid) {
-  std::ifstream status(fmt::format("/proc/{}/status", pid));
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.starts_with("VmHWM:")) {
-      return std::stol(line.substr(6));
-    }
-  }
-  return -1;
-}
-
 // A client without a certificate is answered 401 on the header alone: its body is never read
 // (before, up to max_body_bytes of it were buffered first).
 TEST_F(ApiTest, UnauthenticatedBodiesAreNeverRead) {
-  const long before = peak_rss_kb(responder_.pid);
+  const long before = testing::peak_rss_kb(responder_.pid);
   const std::string answer = raw_tls(
       responder_.admin_port, "",
       "printf 'POST /api/v1/jobs HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: "
       "application/json\\r\\nContent-Length: 60000000\\r\\n\\r\\n'; head -c 60000000 /dev/zero");
   EXPECT_TRUE(answer.starts_with("HTTP/1.1 401 Unauthorized\r\n")) << answer.substr(0, 300);
-  const long after = peak_rss_kb(responder_.pid);
+  const long after = testing::peak_rss_kb(responder_.pid);
   EXPECT_LT(after - before, 8 * 1024) << before << " -> " << after << " kB";
 }
 

@@ -451,18 +451,21 @@ TEST_F(Approvals, UnknownRequestAndProcessesWithoutApprovalStep) {
   EXPECT_EQ(user("1042").state, L::kInactive);
 }
 
+// The default policy with `process` needing a second operator's approval.
+Configuration with_approval(std::string_view process, const std::filesystem::path& dir) {
+  std::string toml(config::kDefaultConfigToml);
+  const std::size_t table = toml.find(fmt::format("[process.{}]\n", process));
+  const std::size_t approval = toml.find("approval = false", table);
+  EXPECT_NE(table, std::string::npos) << process;
+  toml.replace(approval, 16, "approval = true");
+  return Configuration::parse(toml, "revocore.toml", dir);
+}
+
 // Pending requests do not stay pending for ever: one whose target left the required state is
 // stale, one nobody decided within [approvals] expire_hours expires; neither can be approved.
 TEST(ApprovalRetirement, StaleAndExpiredRequestsAreMarkedAndRefused) {
   testing::TempDir dir;
-  std::string toml(config::kDefaultConfigToml);
-  const std::string lock_card =
-      "target = \"credential\"\nrequired_state = [\"active\", "
-      "\"inactive\"]\nrelations = \"deactivate\"\napproval = false";
-  ASSERT_NE(toml.find(lock_card), std::string::npos);
-  toml.replace(toml.find(lock_card), lock_card.size(),
-               lock_card.substr(0, lock_card.size() - 5) + "true");
-  const Configuration config = Configuration::parse(toml, "revocore.toml", dir.path());
+  const Configuration config = with_approval(config::kCardsProcLock, dir.path());
   Store store = Store::create(dir.path() / "store");
   StoreBuilder build(store);
   const IssuerId issuer = build.issuer("test-ca");
@@ -510,14 +513,7 @@ TEST(ApprovalRetirement, StaleAndExpiredRequestsAreMarkedAndRefused) {
 // Certificate processes go through the same approval step as the others.
 TEST(CertificateProcesses, RevokeNeedsASecondOperatorWhenConfigured) {
   testing::TempDir dir;
-  std::string toml(config::kDefaultConfigToml);
-  const std::string revoke =
-      "[process.CertsProcRevoke]\ntitle = \"Revoke certificate\"\n"
-      "target = \"certificate\"\nrequired_status = [\"valid\", "
-      "\"on_hold\"]\ncertificate_end_status = \"revoked\"\napproval = false";
-  ASSERT_NE(toml.find(revoke), std::string::npos);
-  toml.replace(toml.find(revoke), revoke.size(), revoke.substr(0, revoke.size() - 5) + "true");
-  const Configuration config = Configuration::parse(toml, "revocore.toml", dir.path());
+  const Configuration config = with_approval(config::kCertsProcRevoke, dir.path());
   Store store = Store::create(dir.path() / "store");
   StoreBuilder build(store);
   const IssuerId issuer = build.issuer("test-ca");

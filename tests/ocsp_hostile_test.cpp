@@ -309,22 +309,10 @@ TEST_F(OcspHostileClients, HostIsRequiredOnceAndAbsoluteFormAndHeadWork) {
   EXPECT_TRUE(curl.starts_with("HTTP/1.1 200 OK")) << curl;
 }
 
-// The server's peak resident memory, from /proc (kB).
-long peak_rss_kb(pid_t pid) {
-  std::ifstream status(fmt::format("/proc/{}/status", pid));
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.starts_with("VmHWM:")) {
-      return std::stol(line.substr(6));
-    }
-  }
-  return -1;
-}
-
 // Every part of a request is bounded before it is buffered: a chunk extension, a chunk-size
 // line and trailers without end are cut off after a few kilobytes, not buffered to gigabytes.
 TEST_F(OcspHostileClients, ChunkExtensionsAndTrailersAreBounded) {
-  const long before = peak_rss_kb(pid_);
+  const long before = testing::peak_rss_kb(pid_);
   ASSERT_GT(before, 0);
   const std::string heads[] = {
       // a chunk extension without end
@@ -353,7 +341,7 @@ TEST_F(OcspHostileClients, ChunkExtensionsAndTrailersAreBounded) {
       EXPECT_TRUE(answer.starts_with("HTTP/1.1 413")) << answer.substr(0, 200);
     }
   }
-  const long after = peak_rss_kb(pid_);
+  const long after = testing::peak_rss_kb(pid_);
   EXPECT_LT(after - before, 16 * 1024)
       << "peak RSS grew from " << before << " to " << after << " kB";
   EXPECT_TRUE(healthy_within(2));

@@ -67,6 +67,17 @@ void stop_responder(ResponderProcess& responder) {
   }
 }
 
+long peak_rss_kb(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.starts_with("VmHWM:")) {
+      return std::stol(line.substr(6));
+    }
+  }
+  return -1;
+}
+
 int run_command(const std::string& command, std::string* output) {
   std::string text;
   FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");

@@ -66,6 +66,9 @@ ResponderProcess start_responder(const std::string& binary, const std::filesyste
 // SIGKILL and reap it, if it is still running.
 void stop_responder(ResponderProcess& responder);
 
+// A process's peak resident memory (VmHWM in /proc/PID/status), in KiB; -1 when unreadable.
+long peak_rss_kb(pid_t pid);
+
 // Runs a shell command (stderr merged into stdout); returns its exit code, and its output when
 // `output` is given.
 int run_command(const std::string& command, std::string* output = nullptr);
