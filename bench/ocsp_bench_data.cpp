@@ -18,6 +18,7 @@
 #include "config/default_config.hpp"
 #include "pki/openssl_handles.hpp"
 #include "pki/x509_certificate.hpp"
+#include "revocation/batch_order.hpp"
 
 namespace {
 
@@ -82,17 +83,16 @@ int main(int argc, char** argv) {
   const IssuerId issuer =
       bench::populate(store, users, CertificateStatus::kValid, "bench-ca", ca.front().der());
   {
-    // Every 10th certificate revoked, as a realistic mix.
+    // Every 10th certificate revoked, as a realistic mix, journalled as a revocation would be.
     WriteTransaction txn = store.write();
-    std::string value;
+    CertificateOrder order;
+    order.process = "CertsProcRevoke";
+    order.operator_name = "bench";
+    order.time = 1'790'000'000;
+    order.reason = ReasonCode::kKeyCompromise;
     for (std::uint64_t serial = 10; serial <= users * 4; serial += 10) {
-      const CertificateKey key{issuer, Serial::from_hex(fmt::format("{:X}", serial))};
-      auto record = *txn.certificate(key);
-      record.status = CertificateStatus::kRevoked;
-      record.reason = ReasonCode::kKeyCompromise;
-      record.revocation_time = 1'790'000'000;
-      std::array<char, CertificateKey::kMaxEncodedSize> buffer;
-      txn.raw().put(txn.databases().certificates, key.encode(buffer), record.encode());
+      order.key = CertificateKey{issuer, Serial::from_hex(fmt::format("{:X}", serial))};
+      apply_certificate_order(txn, order);
     }
     txn.commit();
   }

@@ -7,28 +7,19 @@
 
 #include "lifecycle/crl_regeneration.hpp"
 #include "lifecycle/lifecycle_processes.hpp"
-#include "revocation/codec.hpp"
 #include "revocation/error.hpp"
 #include "revocation/identifier.hpp"
 
 namespace revocore::lifecycle {
 namespace {
 
-std::string item_key(std::uint64_t job, std::uint64_t index) {
-  std::string key;
-  codec::ByteWriter w(key);
-  w.u64(job);
-  w.u64(index);
-  return key;
-}
-
 JobRecord load_job(const StoreTransaction& txn, std::uint64_t id) {
-  std::string_view value;
-  if (!txn.raw().get(txn.databases().jobs, sequence_key(id), value)) {
+  auto job = txn.job(id);
+  if (!job) {
     throw Error(ErrorCode::kNotFound,
                 fmt::format("batch job #{} does not exist; see `revocore batch status`", id));
   }
-  return JobRecord::decode(id, value);
+  return std::move(*job);
 }
 
 // Outcomes that belong to one target and are reported in the job; anything else (a full store,
@@ -81,27 +72,15 @@ std::uint64_t BatchJobs::create(std::string_view process, const std::vector<std:
   if (operator_name.empty()) {
     throw Error(ErrorCode::kInvalidArgument, "an operator name is required for the audit trail");
   }
-  WriteTransaction txn = store_.write();
-  std::uint64_t id = 1;
-  {
-    lmdb::Cursor cursor(txn.raw(), txn.databases().jobs);
-    std::string_view key, value;
-    if (cursor.get(key, value, MDB_LAST)) {
-      id = decode_sequence_key(key) + 1;
-    }
-  }
   JobRecord job;
-  job.id = id;
   job.process = std::string(process);
   job.reason_label = std::string(reason_label);
   job.operator_name = std::string(operator_name);
   job.source = std::string(source);
   job.created_at = clock_();
   job.total = targets.size();
-  for (std::uint64_t i = 0; i < targets.size(); ++i) {
-    txn.raw().put(txn.databases().job_targets, item_key(id, i), targets[i], MDB_APPEND);
-  }
-  txn.raw().put(txn.databases().jobs, sequence_key(id), job.encode(), MDB_APPEND);
+  WriteTransaction txn = store_.write();
+  const std::uint64_t id = txn.add_job(std::move(job), targets);
   txn.commit();
   return id;
 }
@@ -123,7 +102,7 @@ JobRecord BatchJobs::run(std::uint64_t id, std::size_t chunk_size,
     job.status = JobStatus::kFailed;
     job.failure = e.what();
     job.finished_at = clock_();
-    txn.raw().put(txn.databases().jobs, sequence_key(id), job.encode());
+    txn.put_job(job);
     txn.commit();
     throw;
   }
@@ -150,17 +129,7 @@ JobRecord BatchJobs::run_chunks(std::uint64_t id, std::size_t chunk_size,
     job.failure.clear();
     const std::uint64_t end = std::min<std::uint64_t>(job.position + chunk_size, job.total);
     const UnixTime now = clock_();
-    // Targets of this chunk, copied out: LMDB views end at the next write.
-    std::vector<std::string> targets;
-    {
-      lmdb::Cursor cursor(txn.raw(), txn.databases().job_targets);
-      const std::string start = item_key(id, job.position);
-      std::string_view key = start, value;
-      for (bool found = cursor.get(key, value, MDB_SET_KEY);
-           found && targets.size() < end - job.position; found = cursor.get(key, value, MDB_NEXT)) {
-        targets.emplace_back(value);
-      }
-    }
+    const std::vector<std::string> targets = txn.job_targets(id, job.position, end - job.position);
     bool run_again_nested = false;
     for (std::uint64_t i = 0; i < targets.size() && !run_again_nested; ++i) {
       try {
@@ -191,7 +160,7 @@ JobRecord BatchJobs::run_chunks(std::uint64_t id, std::size_t chunk_size,
           break;
         }
         ++job.failed;
-        txn.raw().put(txn.databases().job_failures, item_key(id, job.position + i), e.what());
+        txn.add_job_failure(id, job.position + i, e.what());
       }
     }
     if (run_again_nested) {
@@ -204,7 +173,7 @@ JobRecord BatchJobs::run_chunks(std::uint64_t id, std::size_t chunk_size,
       job.status = JobStatus::kDone;
       job.finished_at = clock_();
     }
-    txn.raw().put(txn.databases().jobs, sequence_key(id), job.encode());
+    txn.put_job(job);
     txn.commit();
     if (progress) {
       progress(job);
@@ -232,54 +201,21 @@ BatchJobs::Completion BatchJobs::complete(std::uint64_t id, std::size_t chunk_si
   WriteTransaction txn = store_.write();
   out.job = load_job(txn, id);
   out.job.crls_published = true;
-  txn.raw().put(txn.databases().jobs, sequence_key(id), out.job.encode());
+  txn.put_job(out.job);
   txn.commit();
   return out;
 }
 
 std::optional<JobRecord> BatchJobs::job(std::uint64_t id) const {
-  const StoreTransaction txn = store_.read();
-  std::string_view value;
-  if (!txn.raw().get(txn.databases().jobs, sequence_key(id), value)) {
-    return std::nullopt;
-  }
-  return JobRecord::decode(id, value);
+  return store_.read().job(id);
 }
 
 std::vector<JobRecord> BatchJobs::jobs() const {
-  const StoreTransaction txn = store_.read();
-  std::vector<JobRecord> out;
-  lmdb::Cursor cursor(txn.raw(), txn.databases().jobs);
-  std::string_view key, value;
-  for (bool found = cursor.get(key, value, MDB_FIRST); found;
-       found = cursor.get(key, value, MDB_NEXT)) {
-    out.push_back(JobRecord::decode(decode_sequence_key(key), value));
-  }
-  return out;
+  return store_.read().jobs();
 }
 
 std::vector<JobFailure> BatchJobs::failures(std::uint64_t id, std::size_t limit) const {
-  const StoreTransaction txn = store_.read();
-  std::vector<JobFailure> out;
-  lmdb::Cursor cursor(txn.raw(), txn.databases().job_failures);
-  const std::string start = item_key(id, 0);
-  std::string_view key = start, value;
-  for (bool found = cursor.get(key, value, MDB_SET_RANGE); found && out.size() < limit;
-       found = cursor.get(key, value, MDB_NEXT)) {
-    codec::ByteReader in(key, "job failure key");
-    if (in.u64() != id) {
-      break;
-    }
-    JobFailure failure;
-    failure.index = in.u64();
-    failure.reason = std::string(value);
-    std::string_view target;
-    if (txn.raw().get(txn.databases().job_targets, item_key(id, failure.index), target)) {
-      failure.target = std::string(target);
-    }
-    out.push_back(std::move(failure));
-  }
-  return out;
+  return store_.read().job_failures(id, limit);
 }
 
 }  // namespace revocore::lifecycle

@@ -20,12 +20,6 @@
 
 namespace revocore::lifecycle {
 
-struct JobFailure {
-  std::uint64_t index = 0;  // position of the target in the job's list
-  std::string target;
-  std::string reason;
-};
-
 class BatchJobs {
  public:
   // Does not take ownership; store and config must outlive this object.

@@ -14,9 +14,6 @@
 namespace revocore::ocsp {
 namespace {
 
-constexpr std::uint8_t kStoredResponseVersion = 1;
-constexpr std::size_t kStoredHeaderSize = 1 + 8 + 8 + 8 + 20;  // version, seq, times, SHA-1
-
 std::string digest(const EVP_MD* md, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
@@ -254,25 +251,21 @@ void OcspResponder::answer_or_throw(std::string_view request_der, OcspAnswer& an
   answer.etag.clear();
   answer.from_store = false;
   answers.clear();
-  // Store key of the pre-signed response: the certificate key and the CertID hash algorithm.
-  std::array<char, CertificateKey::kMaxEncodedSize + 1> cache_key_buffer;
-  std::string_view cache_key;
+  // The pre-signed response to store: for one certificate and one CertID hash algorithm.
+  std::optional<CertificateKey> presign_key;
+  std::uint8_t presign_hash = 0;
   std::uint64_t status_sequence = 0;
   {
     const StoreTransaction txn = store_.read();
-    const Databases& dbs = txn.databases();
     for (const auto& id : request.ids) {
       Answerable& item = answers.emplace_back();
       item.cert_id = id.der;
       if (!id.serial) {
         continue;  // unknown
       }
-      std::array<char, CertificateKey::kMaxEncodedSize> key_buffer;
-      const std::string_view key = CertificateKey{issuer->id, *id.serial}.encode(key_buffer);
-      std::string_view value;
+      const CertificateKey key{issuer->id, *id.serial};
       CertificateStatusView status;
-      if (!txn.raw().get(dbs.certificates, key, value) ||
-          !decode_certificate_status(key, value, status)) {
+      if (!txn.certificate_status(key, status)) {
         continue;  // unknown
       }
       if (status.status == CertificateStatus::kValid) {
@@ -288,27 +281,21 @@ void OcspResponder::answer_or_throw(std::string_view request_der, OcspAnswer& an
       if (request.ids.size() != 1 || request.has_nonce()) {
         continue;
       }
-      key.copy(cache_key_buffer.data(), key.size());
-      cache_key_buffer[key.size()] = static_cast<char>(*id.hash);
-      cache_key = std::string_view(cache_key_buffer.data(), key.size() + 1);
+      presign_key = key;
+      presign_hash = static_cast<std::uint8_t>(*id.hash);
       status_sequence = status.status_sequence;
-      std::string_view stored;
-      if (txn.raw().get(dbs.ocsp_responses, cache_key, stored) &&
-          stored.size() > kStoredHeaderSize && stored[0] == kStoredResponseVersion) {
-        const std::uint64_t signed_for = codec::load_u64_at(stored.data() + 1);
-        const auto this_update = static_cast<UnixTime>(codec::load_u64_at(stored.data() + 9));
-        const auto next_update = static_cast<UnixTime>(codec::load_u64_at(stored.data() + 17));
-        // Served only when signed for the status read in this very transaction.
-        if (signed_for == status.status_sequence && this_update <= now &&
-            now < next_update - settings_.refresh_before_seconds) {
-          answer.der.assign(stored.substr(kStoredHeaderSize));
-          answer.outcome = item.status;
-          answer.from_store = true;
-          answer.this_update = this_update;
-          answer.next_update = next_update;
-          quoted_hex(stored.substr(25, 20), answer.etag);
-          return;
-        }
+      PresignedResponse stored;
+      // Served only when signed for the status read in this very transaction.
+      if (txn.presigned_response(key, presign_hash, stored) &&
+          stored.status_sequence == status.status_sequence && stored.this_update <= now &&
+          now < stored.next_update - settings_.refresh_before_seconds) {
+        answer.der.assign(stored.der);
+        answer.outcome = item.status;
+        answer.from_store = true;
+        answer.this_update = stored.this_update;
+        answer.next_update = stored.next_update;
+        quoted_hex(stored.sha1, answer.etag);
+        return;
       }
     }
   }
@@ -323,17 +310,10 @@ void OcspResponder::answer_or_throw(std::string_view request_der, OcspAnswer& an
   }
   const std::string sha1 = digest(::EVP_sha1(), answer.der);
   quoted_hex(sha1, answer.etag);
-  if (!cache_key.empty()) {
-    std::string value;
-    codec::ByteWriter w(value);
-    w.u8(kStoredResponseVersion);
-    w.u64(status_sequence);
-    w.i64(answer.this_update);
-    w.i64(answer.next_update);
-    w.bytes(sha1);
-    w.bytes(answer.der);
+  if (presign_key) {
     const std::lock_guard lock(pending_mutex_);
-    pending_.emplace_back(std::string(cache_key), std::move(value));
+    pending_.push_back(PendingResponse{*presign_key, presign_hash, status_sequence,
+                                       answer.this_update, answer.next_update, sha1, answer.der});
   }
 }
 
@@ -502,7 +482,7 @@ void OcspResponder::sign_bytes(const Issuer& issuer, std::string_view tbs,
 }
 
 std::size_t OcspResponder::flush_pending() {
-  std::vector<std::pair<std::string, std::string>> batch;
+  std::vector<PendingResponse> batch;
   {
     const std::lock_guard lock(pending_mutex_);
     batch.swap(pending_);
@@ -511,9 +491,10 @@ std::size_t OcspResponder::flush_pending() {
     return 0;
   }
   WriteTransaction txn = store_.write();
-  const MDB_dbi dbi = txn.databases().ocsp_responses;
-  for (const auto& [key, value] : batch) {
-    txn.raw().put(dbi, key, value);
+  for (const PendingResponse& pending : batch) {
+    txn.put_presigned_response(pending.key, pending.cert_id_hash,
+                               PresignedResponse{pending.status_sequence, pending.this_update,
+                                                 pending.next_update, pending.sha1, pending.der});
   }
   txn.commit();
   return batch.size();

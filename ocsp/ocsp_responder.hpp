@@ -89,7 +89,16 @@ class OcspResponder {
   std::vector<std::unique_ptr<Issuer>> issuers_;
 
   std::mutex pending_mutex_;
-  std::vector<std::pair<std::string, std::string>> pending_;  // store key -> value
+  struct PendingResponse {
+    CertificateKey key;
+    std::uint8_t cert_id_hash = 0;
+    std::uint64_t status_sequence = 0;
+    UnixTime this_update = 0;
+    UnixTime next_update = 0;
+    std::string sha1;
+    std::string der;
+  };
+  std::vector<PendingResponse> pending_;
 };
 
 // The fixed DER of an OCSPResponse without responseBytes (RFC 6960 4.2.1).

@@ -5,19 +5,13 @@
 #include <algorithm>
 #include <array>
 
+#include "revocation/raw_store_access.hpp"
 #include "revocation/status_applier.hpp"
 #include "revocation/status_transition.hpp"
 #include "revocation/store.hpp"
 
 namespace revocore {
 namespace {
-
-// Offsets in an encoded Credential (records.cpp, encode_credential): patched in place.
-constexpr std::size_t kCredentialVersion = 0;
-constexpr std::size_t kCredentialType = 1;
-constexpr std::size_t kCredentialState = 2;
-constexpr std::size_t kCredentialRelation = 3;
-constexpr std::size_t kCredentialFixedSize = 4;
 
 std::optional<CertificateStatus> status_for(CertificateTarget target) noexcept {
   switch (target) {
@@ -53,7 +47,9 @@ struct KeySlot {
 }  // namespace
 
 BatchResult apply_batch_order(WriteTransaction& txn, const BatchOrder& order) {
-  const Databases& dbs = txn.databases();
+  // The hot path works on LMDB directly: credentials are patched in place, not decoded.
+  lmdb::Transaction& raw = detail::RawStoreAccess::transaction(txn);
+  const Databases& dbs = detail::RawStoreAccess::databases(txn);
   detail::StatusApplier applier(txn, order.time, order.process, order.operator_name,
                                 order.audit_id);
   BatchResult result;
@@ -62,25 +58,26 @@ BatchResult apply_batch_order(WriteTransaction& txn, const BatchOrder& order) {
   // Reused across credentials so the loop does not allocate per item.
   std::string credential_buffer;
   std::vector<KeySlot> certificate_keys;
-  lmdb::Cursor relations(txn.raw(), dbs.credential_certificates);
+  lmdb::Cursor relations(raw, dbs.credential_certificates);
 
   for (std::size_t index = 0; index < order.changes.size(); ++index) {
     const CredentialChange& change = order.changes[index];
     std::string_view current;
-    if (!txn.raw().get(dbs.credentials, change.credential_id, current)) {
+    if (!raw.get(dbs.credentials, change.credential_id, current)) {
       throw Error(ErrorCode::kNotFound,
                   fmt::format("credential {} (entry {} of the batch order) does not exist; "
                               "nothing was changed",
                               change.credential_id, index + 1));
     }
-    if (current.size() < kCredentialFixedSize || current[kCredentialVersion] != 1) {
+    namespace layout = credential_layout;
+    if (current.size() < layout::kFixedSize ||
+        static_cast<std::uint8_t>(current[layout::kVersion]) != layout::kCurrentVersion) {
       throw Error(ErrorCode::kStoreCorrupt,
                   fmt::format("credential {} has a damaged record", change.credential_id));
     }
     const auto old_state =
-        lifecycle_state_from_byte(static_cast<std::uint8_t>(current[kCredentialState]));
-    const auto type =
-        credential_type_from_byte(static_cast<std::uint8_t>(current[kCredentialType]));
+        lifecycle_state_from_byte(static_cast<std::uint8_t>(current[layout::kState]));
+    const auto type = credential_type_from_byte(static_cast<std::uint8_t>(current[layout::kType]));
     if (!old_state || !type) {
       throw Error(ErrorCode::kStoreCorrupt,
                   fmt::format("credential {} has a damaged record", change.credential_id));
@@ -94,12 +91,12 @@ BatchResult apply_batch_order(WriteTransaction& txn, const BatchOrder& order) {
     }
 
     credential_buffer.assign(current);
-    credential_buffer[kCredentialState] = static_cast<char>(change.new_state);
+    credential_buffer[layout::kState] = static_cast<char>(change.new_state);
     if (change.relation_state) {
-      credential_buffer[kCredentialRelation] = static_cast<char>(*change.relation_state);
+      credential_buffer[layout::kRelationState] = static_cast<char>(*change.relation_state);
     }
     if (credential_buffer != current) {
-      txn.raw().put(dbs.credentials, change.credential_id, credential_buffer);
+      raw.put(dbs.credentials, change.credential_id, credential_buffer);
     }
 
     CredentialOutcome outcome;

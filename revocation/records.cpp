@@ -23,14 +23,24 @@ void ByteReader::fail(std::string_view detail) const {
 namespace {
 
 constexpr std::uint8_t kUserVersion = 1;
-constexpr std::uint8_t kCredentialVersion = 1;
-constexpr std::uint8_t kCertificateVersion = 1;
+constexpr std::uint8_t kCertificateVersion = certificate_layout::kCurrentVersion;
 constexpr std::uint8_t kIssuerVersion = 1;
 constexpr std::uint8_t kJournalVersion = 1;
 constexpr std::uint8_t kAuditVersion = 1;
 constexpr std::uint8_t kApprovalVersion = 1;
 constexpr std::uint8_t kCrlStateVersion = 1;
 constexpr std::uint8_t kJobVersion = 1;
+constexpr std::uint8_t kPresignedResponseVersion = 1;
+// A pre-signed response: version, status sequence, thisUpdate, nextUpdate (8 octets each), the
+// response's SHA-1, then the response. Read in place on the OCSP hot path.
+namespace presigned_layout {
+constexpr std::size_t kStatusSequence = 1;
+constexpr std::size_t kThisUpdate = 9;
+constexpr std::size_t kNextUpdate = 17;
+constexpr std::size_t kSha1 = 25;
+constexpr std::size_t kSha1Size = 20;
+constexpr std::size_t kHeaderSize = kSha1 + kSha1Size;
+}  // namespace presigned_layout
 
 void expect_version(ByteReader& in, std::uint8_t known) {
   const std::uint8_t version = in.u8();
@@ -521,7 +531,7 @@ User decode_user(std::string_view id, std::string_view value) {
 std::string encode_credential(const Credential& credential) {
   std::string out;
   ByteWriter w(out);
-  w.u8(kCredentialVersion);
+  w.u8(credential_layout::kCurrentVersion);
   w.u8(static_cast<std::uint8_t>(credential.type));
   w.u8(static_cast<std::uint8_t>(credential.state));
   w.u8(static_cast<std::uint8_t>(credential.relation_state));
@@ -531,7 +541,7 @@ std::string encode_credential(const Credential& credential) {
 
 Credential decode_credential(std::string_view id, std::string_view value) {
   ByteReader in(value, "credential");
-  expect_version(in, kCredentialVersion);
+  expect_version(in, credential_layout::kCurrentVersion);
   Credential c;
   c.id = std::string(id);
   c.type = checked(credential_type_from_byte(in.u8()), in, "credential type");
@@ -550,6 +560,52 @@ std::string sequence_key(std::uint64_t sequence) {
 std::uint64_t decode_sequence_key(std::string_view key) {
   ByteReader in(key, "sequence key");
   return in.u64();
+}
+
+std::string job_item_key(std::uint64_t job, std::uint64_t index) {
+  std::string key;
+  ByteWriter w(key);
+  w.u64(job);
+  w.u64(index);
+  return key;
+}
+
+std::string_view presigned_response_key(const CertificateKey& certificate,
+                                        std::uint8_t cert_id_hash,
+                                        std::array<char, kMaxPresignedKeySize>& buffer) noexcept {
+  std::array<char, CertificateKey::kMaxEncodedSize> key_buffer;
+  const std::string_view key = certificate.encode(key_buffer);
+  key.copy(buffer.data(), key.size());
+  buffer[key.size()] = static_cast<char>(cert_id_hash);
+  return {buffer.data(), key.size() + 1};
+}
+
+void encode_presigned_response(std::string& out, const PresignedResponse& response) {
+  if (response.sha1.size() != presigned_layout::kSha1Size) {
+    throw Error(ErrorCode::kInvalidArgument, "a pre-signed response needs its 20-octet SHA-1");
+  }
+  out.clear();
+  ByteWriter w(out);
+  w.u8(kPresignedResponseVersion);
+  w.u64(response.status_sequence);
+  w.i64(response.this_update);
+  w.i64(response.next_update);
+  w.bytes(response.sha1);
+  w.bytes(response.der);
+}
+
+bool decode_presigned_response(std::string_view value, PresignedResponse& out) noexcept {
+  namespace layout = presigned_layout;
+  if (value.size() <= layout::kHeaderSize ||
+      static_cast<std::uint8_t>(value[0]) != kPresignedResponseVersion) {
+    return false;
+  }
+  out.status_sequence = codec::load_u64_at(value.data() + layout::kStatusSequence);
+  out.this_update = static_cast<UnixTime>(codec::load_u64_at(value.data() + layout::kThisUpdate));
+  out.next_update = static_cast<UnixTime>(codec::load_u64_at(value.data() + layout::kNextUpdate));
+  out.sha1 = value.substr(layout::kSha1, layout::kSha1Size);
+  out.der = value.substr(layout::kHeaderSize);
+  return true;
 }
 
 }  // namespace revocore

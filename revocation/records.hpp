@@ -29,6 +29,17 @@ struct Credential {
   LifecycleState relation_state = LifecycleState::kActive;
 };
 
+// Offsets of the fixed part of an encoded Credential (encode_credential), so the status-apply
+// loop can patch its state in place (batch_order.cpp).
+namespace credential_layout {
+inline constexpr std::uint8_t kCurrentVersion = 1;  // the value of the version octet
+inline constexpr std::size_t kVersion = 0;
+inline constexpr std::size_t kType = 1;
+inline constexpr std::size_t kState = 2;
+inline constexpr std::size_t kRelationState = 3;
+inline constexpr std::size_t kFixedSize = 4;
+}  // namespace credential_layout
+
 // A certificate serial as the content octets of its DER INTEGER (RFC 5280 4.1.2.2: at most 20
 // octets of value, so at most 21 with the sign octet). Fixed storage: no heap on the hot path.
 class Serial {
@@ -82,6 +93,7 @@ struct CertificateRecord {
 // Offsets of the fixed part of an encoded CertificateRecord, so the status-apply loop can patch
 // status fields in place without decoding the strings (see batch_order.cpp).
 namespace certificate_layout {
+inline constexpr std::uint8_t kCurrentVersion = 1;  // the value of the version octet
 inline constexpr std::size_t kVersion = 0;
 inline constexpr std::size_t kStatus = 1;
 inline constexpr std::size_t kReason = 2;
@@ -238,13 +250,42 @@ struct JobRecord {
   static JobRecord decode(std::uint64_t id, std::string_view value);
 };
 
+// A target of a batch job that was not applied, and why (an unknown id, a wrong state).
+struct JobFailure {
+  std::uint64_t index = 0;  // position of the target in the job's list
+  std::string target;
+  std::string reason;
+};
+
+// A signed OCSP response kept for one certificate and one CertID hash algorithm (RFC 9919's
+// pre-signed model). It may be served only while the certificate's status_sequence is still the
+// one it was signed for. Read from the store, the views are valid inside the transaction.
+struct PresignedResponse {
+  std::uint64_t status_sequence = 0;
+  UnixTime this_update = 0;
+  UnixTime next_update = 0;
+  std::string_view sha1;  // SHA-1 of `der`, 20 octets: the HTTP ETag
+  std::string_view der;   // the whole OCSPResponse
+};
+void encode_presigned_response(std::string& out, const PresignedResponse& response);
+// False when the value is of a version this build does not know or is too short.
+bool decode_presigned_response(std::string_view value, PresignedResponse& out) noexcept;
+
 std::string encode_user(const User& user);
 User decode_user(std::string_view id, std::string_view value);
 std::string encode_credential(const Credential& credential);
 Credential decode_credential(std::string_view id, std::string_view value);
 
-// 8-byte big-endian keys for sequence-numbered databases (journal, audit, approvals).
+// 8-byte big-endian keys for sequence-numbered databases (journal, audit, approvals, jobs).
 std::string sequence_key(std::uint64_t sequence);
 std::uint64_t decode_sequence_key(std::string_view key);
+// A job's targets and failures are keyed by job id then index, 8 octets each, big-endian.
+std::string job_item_key(std::uint64_t job, std::uint64_t index);
+
+// A pre-signed response's key: the certificate key, then one octet naming the CertID hash.
+inline constexpr std::size_t kMaxPresignedKeySize = CertificateKey::kMaxEncodedSize + 1;
+std::string_view presigned_response_key(const CertificateKey& certificate,
+                                        std::uint8_t cert_id_hash,
+                                        std::array<char, kMaxPresignedKeySize>& buffer) noexcept;
 
 }  // namespace revocore

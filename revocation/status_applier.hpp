@@ -29,7 +29,7 @@ class StatusApplier {
   bool changed_any() const noexcept { return first_sequence_ != 0; }
 
  private:
-  WriteTransaction& txn_;
+  lmdb::Transaction& raw_;  // the caller's write transaction: records are patched in place
   const Databases& dbs_;
   UnixTime time_;
   std::string_view process_;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "revocation/codec.hpp"
+#include "revocation/raw_store_access.hpp"
 #include "revocation/status_applier.hpp"
 #include "revocation/store.hpp"
 
@@ -36,8 +37,8 @@ namespace detail {
 
 StatusApplier::StatusApplier(WriteTransaction& txn, UnixTime time, std::string_view process,
                              std::string_view operator_name, std::uint64_t audit_id)
-    : txn_(txn),
-      dbs_(txn.databases()),
+    : raw_(RawStoreAccess::transaction(txn)),
+      dbs_(RawStoreAccess::databases(txn)),
       time_(time),
       process_(process),
       operator_name_(operator_name),
@@ -50,7 +51,7 @@ StatusApplier::Outcome StatusApplier::apply(std::string_view encoded_key, Certif
                                             bool tolerate_final) {
   namespace layout = certificate_layout;
   std::string_view current;
-  if (!txn_.raw().get(dbs_.certificates, encoded_key, current)) {
+  if (!raw_.get(dbs_.certificates, encoded_key, current)) {
     const CertificateKey key = CertificateKey::decode(encoded_key);
     throw Error(ErrorCode::kNotFound, fmt::format("certificate serial {} of issuer #{} is not in "
                                                   "the store",
@@ -101,14 +102,14 @@ StatusApplier::Outcome StatusApplier::apply(std::string_view encoded_key, Certif
                       static_cast<std::uint64_t>(has_invalidity ? *invalidity_date : 0));
   const std::uint64_t sequence = next_sequence_++;
   codec::store_u64_at(record + layout::kStatusSequence, sequence);
-  txn_.raw().put(dbs_.certificates, encoded_key, record_buffer_);
+  raw_.put(dbs_.certificates, encoded_key, record_buffer_);
 
   encode_journal_entry(journal_buffer_, time_, encoded_key, *from, target, reason, audit_id_,
                        process_, operator_name_);
   char sequence_bytes[8];
   codec::store_u64_at(sequence_bytes, sequence);
   // MDB_APPEND: sequences only grow, so LMDB can skip the tree search.
-  txn_.raw().put(dbs_.journal, std::string_view(sequence_bytes, 8), journal_buffer_, MDB_APPEND);
+  raw_.put(dbs_.journal, std::string_view(sequence_bytes, 8), journal_buffer_, MDB_APPEND);
   if (first_sequence_ == 0) {
     first_sequence_ = sequence;
   }

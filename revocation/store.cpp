@@ -360,7 +360,8 @@ CrlState StoreTransaction::crl_state(IssuerId issuer) const {
 bool decode_certificate_status(std::string_view key, std::string_view value,
                                CertificateStatusView& out) noexcept {
   namespace layout = certificate_layout;
-  if (key.size() < 5 || value.size() < layout::kFixedSize || value[layout::kVersion] != 1) {
+  if (key.size() < 5 || value.size() < layout::kFixedSize ||
+      static_cast<std::uint8_t>(value[layout::kVersion]) != layout::kCurrentVersion) {
     return false;
   }
   const auto status =
@@ -385,7 +386,109 @@ bool decode_certificate_status(std::string_view key, std::string_view value,
   return true;
 }
 
+bool StoreTransaction::certificate_status(const CertificateKey& key,
+                                          CertificateStatusView& out) const {
+  std::array<char, CertificateKey::kMaxEncodedSize> buffer;
+  const std::string_view encoded = key.encode(buffer);
+  std::string_view value;
+  return txn_.get(dbs_->certificates, encoded, value) &&
+         decode_certificate_status(encoded, value, out);
+}
+
+bool StoreTransaction::presigned_response(const CertificateKey& key, std::uint8_t cert_id_hash,
+                                          PresignedResponse& out) const {
+  std::array<char, kMaxPresignedKeySize> buffer;
+  std::string_view value;
+  return txn_.get(dbs_->ocsp_responses, presigned_response_key(key, cert_id_hash, buffer), value) &&
+         decode_presigned_response(value, out);
+}
+
+std::optional<JobRecord> StoreTransaction::job(std::uint64_t id) const {
+  std::string_view value;
+  if (!txn_.get(dbs_->jobs, sequence_key(id), value)) {
+    return std::nullopt;
+  }
+  return JobRecord::decode(id, value);
+}
+
+std::vector<JobRecord> StoreTransaction::jobs() const {
+  std::vector<JobRecord> out;
+  lmdb::Cursor cursor(txn_, dbs_->jobs);
+  std::string_view key, value;
+  for (bool found = cursor.get(key, value, MDB_FIRST); found;
+       found = cursor.get(key, value, MDB_NEXT)) {
+    out.push_back(JobRecord::decode(decode_sequence_key(key), value));
+  }
+  return out;
+}
+
+std::vector<std::string> StoreTransaction::job_targets(std::uint64_t job, std::uint64_t first,
+                                                       std::size_t count) const {
+  std::vector<std::string> out;
+  lmdb::Cursor cursor(txn_, dbs_->job_targets);
+  const std::string start = job_item_key(job, first);
+  std::string_view key = start, value;
+  for (bool found = cursor.get(key, value, MDB_SET_KEY); found && out.size() < count;
+       found = cursor.get(key, value, MDB_NEXT)) {
+    codec::ByteReader in(key, "job target key");
+    if (in.u64() != job) {
+      break;
+    }
+    out.emplace_back(value);
+  }
+  return out;
+}
+
+std::vector<JobFailure> StoreTransaction::job_failures(std::uint64_t job, std::size_t limit) const {
+  std::vector<JobFailure> out;
+  lmdb::Cursor cursor(txn_, dbs_->job_failures);
+  const std::string start = job_item_key(job, 0);
+  std::string_view key = start, value;
+  for (bool found = cursor.get(key, value, MDB_SET_RANGE); found && out.size() < limit;
+       found = cursor.get(key, value, MDB_NEXT)) {
+    codec::ByteReader in(key, "job failure key");
+    if (in.u64() != job) {
+      break;
+    }
+    JobFailure failure;
+    failure.index = in.u64();
+    failure.reason = std::string(value);
+    std::string_view target;
+    if (txn_.get(dbs_->job_targets, job_item_key(job, failure.index), target)) {
+      failure.target = std::string(target);
+    }
+    out.push_back(std::move(failure));
+  }
+  return out;
+}
+
 // ---- writes ----
+
+std::uint64_t WriteTransaction::add_job(JobRecord job, const std::vector<std::string>& targets) {
+  job.id = last_sequence(dbs_->jobs) + 1;
+  for (std::uint64_t i = 0; i < targets.size(); ++i) {
+    txn_.put(dbs_->job_targets, job_item_key(job.id, i), targets[i], MDB_APPEND);
+  }
+  txn_.put(dbs_->jobs, sequence_key(job.id), job.encode(), MDB_APPEND);
+  return job.id;
+}
+
+void WriteTransaction::put_job(const JobRecord& job) {
+  txn_.put(dbs_->jobs, sequence_key(job.id), job.encode());
+}
+
+void WriteTransaction::add_job_failure(std::uint64_t job, std::uint64_t index,
+                                       std::string_view reason) {
+  txn_.put(dbs_->job_failures, job_item_key(job, index), reason);
+}
+
+void WriteTransaction::put_presigned_response(const CertificateKey& key, std::uint8_t cert_id_hash,
+                                              const PresignedResponse& response) {
+  std::array<char, kMaxPresignedKeySize> buffer;
+  std::string value;
+  encode_presigned_response(value, response);
+  txn_.put(dbs_->ocsp_responses, presigned_response_key(key, cert_id_hash, buffer), value);
+}
 
 void WriteTransaction::put_crl_state(IssuerId issuer, const CrlState& state) {
   txn_.put(dbs_->crl_state, id_key(issuer), state.encode());

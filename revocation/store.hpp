@@ -15,6 +15,10 @@
 
 namespace revocore {
 
+namespace detail {
+struct RawStoreAccess;
+}
+
 struct StoreOptions {
   // LMDB reserves this much address space; the file grows only as data arrives.
   std::size_t map_size_bytes = std::size_t{4} << 30;
@@ -52,7 +56,9 @@ struct CertificateStatusView {
   std::uint64_t status_sequence = 0;  // changes with every status change (journal sequence)
 };
 
-// Reads, valid for the life of the transaction; a consistent snapshot.
+// Reads, valid for the life of the transaction; a consistent snapshot. This is the read-only view
+// of the store (certificate-transparency's ReadOnlyDatabase is the model): it has no way to
+// write, and a `const Store&` only opens these.
 class StoreTransaction {
  public:
   std::optional<User> user(std::string_view id) const;
@@ -78,15 +84,27 @@ class StoreTransaction {
   std::uint64_t count_certificates() const;
   CrlState crl_state(IssuerId issuer) const;  // zeros when no CRL was made yet
 
+  // The fixed part of one certificate's record, without decoding its strings and without
+  // allocating: the OCSP hot path. False when the certificate is not in the store (or its record
+  // cannot be read, which OCSP answers as unknown).
+  bool certificate_status(const CertificateKey& key, CertificateStatusView& out) const;
+  // The pre-signed OCSP response for the certificate and CertID hash; false when there is none
+  // (or one of a version this build does not read). The views are valid inside the transaction.
+  bool presigned_response(const CertificateKey& key, std::uint8_t cert_id_hash,
+                          PresignedResponse& out) const;
+
+  std::optional<JobRecord> job(std::uint64_t id) const;
+  std::vector<JobRecord> jobs() const;  // oldest first
+  // Up to `count` of the job's targets, from position `first`, in order.
+  std::vector<std::string> job_targets(std::uint64_t job, std::uint64_t first,
+                                       std::size_t count) const;
+  // The job's failures in target order, at most `limit`, each with its target.
+  std::vector<JobFailure> job_failures(std::uint64_t job, std::size_t limit) const;
+
   // Calls `visit(const CertificateStatusView&)` for every certificate of `issuer`, in key order.
   // No allocation per certificate: this is the CRL builder's scan.
   template <typename Visit>
   void for_each_certificate_of(IssuerId issuer, Visit&& visit) const;
-
-  // For the status-apply hot path (batch_order.cpp) and tests: the raw LMDB handles.
-  lmdb::Transaction& raw() noexcept { return txn_; }
-  const lmdb::Transaction& raw() const noexcept { return txn_; }
-  const Databases& databases() const noexcept { return *dbs_; }
 
  protected:
   StoreTransaction(lmdb::Transaction txn, const Databases& dbs)
@@ -97,6 +115,9 @@ class StoreTransaction {
   const Databases* dbs_;  // owned by the Store, which outlives its transactions
 
   friend class Store;
+  // The raw LMDB handles, for the status-apply hot path in revocation/ (batch_order.cpp,
+  // status_transition.cpp) and the store's own fault-injection tests; nothing else sees LMDB.
+  friend struct detail::RawStoreAccess;
 };
 
 class WriteTransaction : public StoreTransaction {
@@ -113,6 +134,15 @@ class WriteTransaction : public StoreTransaction {
   std::uint64_t next_audit_id() const { return last_sequence(dbs_->audit) + 1; }
   std::uint64_t add_approval(ApprovalRequest request);  // returns the new id
   void put_approval(const ApprovalRequest& request);
+
+  // Stores a new job (its id assigned here, returned) and its targets, in order.
+  std::uint64_t add_job(JobRecord job, const std::vector<std::string>& targets);
+  void put_job(const JobRecord& job);  // an existing job's progress or end
+  // Why the job's target at `index` was not applied.
+  void add_job_failure(std::uint64_t job, std::uint64_t index, std::string_view reason);
+
+  void put_presigned_response(const CertificateKey& key, std::uint8_t cert_id_hash,
+                              const PresignedResponse& response);
 
   // Makes every change of this transaction durable at once.
   void commit() { txn_.commit(); }

@@ -78,11 +78,8 @@ Outcome read_outcome(const fs::path& dir) {
                     static_cast<int>(entry.old_status), static_cast<int>(entry.new_status),
                     static_cast<int>(entry.reason), entry.process, entry.operator_name));
   }
-  lmdb::Cursor users(txn.raw(), txn.databases().users);
-  std::string_view key, value;
-  for (bool found = users.get(key, value, MDB_FIRST); found;
-       found = users.get(key, value, MDB_NEXT)) {
-    out.locked_users += decode_user(key, value).state == LifecycleState::kLocked;
+  for (const User& user : txn.users_with_prefix("", kUsers + 1)) {
+    out.locked_users += user.state == LifecycleState::kLocked;
   }
   out.audit_records = txn.audit(10 * kUsers).size();
   return out;

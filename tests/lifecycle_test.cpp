@@ -8,6 +8,7 @@
 #include "lifecycle/batch_job.hpp"
 #include "lifecycle/lifecycle_processes.hpp"
 #include "revocation/error.hpp"
+#include "revocation/store_faults.hpp"
 #include "tests/test_support.hpp"
 
 namespace revocore::lifecycle {
@@ -564,9 +565,7 @@ class BatchJobTargets : public LifecycleTest {
     build_.credential("c2", CredentialType::kSoftToken, "u1");
     {
       WriteTransaction txn = store_.write();
-      std::array<char, CertificateKey::kMaxEncodedSize> buffer;
-      txn.raw().put(txn.databases().credential_certificates, "c2",
-                    testing::key_for(issuer_, 99).encode(buffer));
+      store_faults::relate_missing_certificate(txn, "c2", testing::key_for(issuer_, 99));
       txn.commit();
     }
     build_.user("u2");
@@ -621,7 +620,7 @@ TEST_F(BatchJobTargets, AJobThatCannotGoOnEndsFailedWithTheReasonAndCanBeResumed
       jobs().create(config::kUsersProcLock, {"u2"}, "Key compromise", "alice", "test");
   {
     WriteTransaction txn = store_.write();
-    txn.raw().put(txn.databases().users, "u2", "damaged");
+    store_faults::overwrite_user(txn, "u2", "damaged");
     txn.commit();
   }
   EXPECT_THROW(jobs().run(id, 10), Error);

@@ -8,6 +8,7 @@
 #include "revocation/error.hpp"
 #include "revocation/status_transition.hpp"
 #include "revocation/store.hpp"
+#include "revocation/store_faults.hpp"
 #include "tests/test_support.hpp"
 
 namespace revocore {
@@ -332,20 +333,37 @@ TEST_F(StoreTest, ReopeningKeepsEverything) {
 // (found by AddressSanitizer in BatchJobs::create). A read transaction's cursor is still closed.
 TEST(LmdbHandles, CursorsMayOutliveTheirTransactionsEnd) {
   TempDir dir;
-  Store store = Store::create(dir.path());
+  lmdb::Environment env(dir.path(), 1 << 20, 4);
+  MDB_dbi dbi = 0;
   {
-    WriteTransaction txn = store.write();
-    lmdb::Cursor cursor(txn.raw(), txn.databases().users);
-    txn.put_user(User{"u", "", LifecycleState::kActive, {}});
+    lmdb::Transaction txn(env, lmdb::Transaction::Mode::kWrite);
+    dbi = txn.open_database("users", MDB_CREATE);
+    lmdb::Cursor cursor(txn, dbi);
+    txn.put(dbi, "u", "value");
     txn.commit();
   }
   {
-    StoreTransaction txn = store.read();
-    lmdb::Cursor cursor(txn.raw(), txn.databases().users);
-    txn.raw().abort();
+    lmdb::Transaction txn(env, lmdb::Transaction::Mode::kRead);
+    lmdb::Cursor cursor(txn, dbi);
+    txn.abort();
   }
-  EXPECT_TRUE(store.read().user("u").has_value());
+  lmdb::Transaction txn(env, lmdb::Transaction::Mode::kRead);
+  std::string_view value;
+  EXPECT_TRUE(txn.get(dbi, "u", value));
+  EXPECT_EQ(value, "value");
 }
+
+// A reader given `const Store&` can only open read transactions, and those cannot write.
+template <typename S>
+concept OpensWrites = requires(S& store) {
+  store.write();
+};
+template <typename T>
+concept Writes = requires(T& txn, const User& user) {
+  txn.put_user(user);
+};
+static_assert(!OpensWrites<const Store> && OpensWrites<Store>);
+static_assert(!Writes<StoreTransaction> && Writes<WriteTransaction>);
 
 TEST(StoreOpen, RefusesAMissingStore) {
   TempDir dir;
@@ -356,14 +374,8 @@ TEST(StoreOpen, RefusesAMissingStore) {
 
 TEST(StoreOpen, RefusesAForeignLmdbEnvironment) {
   TempDir dir;
-  {
-    // An LMDB environment some other program made: a named database, no revocore schema.
-    lmdb::Environment env(dir.path(), 1 << 20, 4);
-    lmdb::Transaction txn(env, lmdb::Transaction::Mode::kWrite);
-    const MDB_dbi dbi = txn.open_database("meta", MDB_CREATE);
-    txn.put(dbi, "owner", "someone else");
-    txn.commit();
-  }
+  // An LMDB environment some other program made: a named database, no revocore schema.
+  store_faults::write_foreign_environment(dir.path(), /*with_meta=*/true);
   const Error e = error_from([&] { Store::open(dir.path()); });
   EXPECT_EQ(e.code(), ErrorCode::kStoreCorrupt);
   EXPECT_NE(std::string(e.what()).find("not a revocore store"), std::string::npos) << e.what();
@@ -371,12 +383,7 @@ TEST(StoreOpen, RefusesAForeignLmdbEnvironment) {
 
 TEST(StoreOpen, RefusesAnLmdbEnvironmentWithoutOurDatabases) {
   TempDir dir;
-  {
-    lmdb::Environment env(dir.path(), 1 << 20, 4);
-    lmdb::Transaction txn(env, lmdb::Transaction::Mode::kWrite);
-    txn.open_database("other", MDB_CREATE);
-    txn.commit();
-  }
+  store_faults::write_foreign_environment(dir.path(), /*with_meta=*/false);
   EXPECT_EQ(error_from([&] { Store::open(dir.path()); }).code(), ErrorCode::kStoreCorrupt);
 }
 
@@ -389,15 +396,7 @@ TEST(StoreOpen, RefusesGarbageFiles) {
 TEST(StoreOpen, RefusesAnUnknownSchemaVersion) {
   TempDir dir;
   { Store::create(dir.path()); }
-  {
-    lmdb::Environment env(dir.path(), std::size_t{4} << 30, 16);
-    lmdb::Transaction txn(env, lmdb::Transaction::Mode::kWrite);
-    const MDB_dbi meta = txn.open_database("meta", 0);
-    std::string version;
-    codec::ByteWriter(version).u32(Store::kSchemaVersion + 1);
-    txn.put(meta, "schema_version", version);
-    txn.commit();
-  }
+  store_faults::set_schema_version(dir.path(), Store::kSchemaVersion + 1);
   const Error e = error_from([&] { Store::open(dir.path()); });
   EXPECT_EQ(e.code(), ErrorCode::kStoreVersion);
   EXPECT_NE(std::string(e.what()).find("schema version 2"), std::string::npos) << e.what();
