@@ -25,17 +25,6 @@ namespace {
 namespace http = boost::beast::http;
 namespace json = boost::json;
 
-// A route that exists but not for this method: 405 with Allow (RFC 9110 15.5.6).
-struct MethodNotAllowed {
-  const char* allow;
-};
-
-void require(const HttpRequest& request, http::verb verb, const char* allow) {
-  if (request.method() != verb) {
-    throw MethodNotAllowed{allow};
-  }
-}
-
 // One path segment or query value, %XX decoded (RFC 3986 2.1).
 std::string percent_decode(std::string_view text) {
   std::string out;
@@ -236,7 +225,14 @@ struct AdminRoutes::Reply {
   http::status status = http::status::ok;
   json::value body;
   std::string location = {};  // for 201 and 202
+  // Set when the route exists but not for the request's method: 405 with this Allow (RFC 9110
+  // 15.5.6).
+  const char* allow = nullptr;
 };
+
+AdminRoutes::Reply AdminRoutes::method_not_allowed(const char* allow) {
+  return {http::status::method_not_allowed, nullptr, {}, allow};
+}
 
 AdminRoutes::AdminRoutes(Store& store, const config::Configuration& config, Clock clock,
                          std::function<void(std::uint64_t)> start_job)
@@ -255,6 +251,15 @@ HttpResponse AdminRoutes::handle(const HttpRequest& request, const OperatorIdent
     const std::string_view query =
         question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
     Reply reply = route(request, caller, path, query);
+    if (reply.allow != nullptr) {
+      HttpResponse response = problem_response(
+          http::status::method_not_allowed, "method-not-allowed",
+          fmt::format("{} is not allowed on {}; use {}", std::string_view(request.method_string()),
+                      path, reply.allow),
+          path, request.version());
+      response.set(http::field::allow, reply.allow);
+      return response;
+    }
     HttpResponse response{reply.status, request.version()};
     response.set(http::field::content_type, "application/json");
     response.set(http::field::cache_control, "no-store");
@@ -264,14 +269,6 @@ HttpResponse AdminRoutes::handle(const HttpRequest& request, const OperatorIdent
     response.body() = json::serialize(reply.body);
     response.body() += '\n';
     response.prepare_payload();
-    return response;
-  } catch (const MethodNotAllowed& e) {
-    HttpResponse response =
-        problem_response(http::status::method_not_allowed, "method-not-allowed",
-                         fmt::format("{} is not allowed on {}; use {}",
-                                     std::string_view(request.method_string()), path, e.allow),
-                         path, request.version());
-    response.set(http::field::allow, e.allow);
     return response;
   } catch (const Error& e) {
     if (http_status_for(e.code()) == http::status::internal_server_error) {
@@ -298,19 +295,27 @@ AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const Operator
   const std::string& resource = s[0];
 
   if (resource == "whoami" && s.size() == 1) {
-    require(request, http::verb::get, "GET");
+    if (request.method() != http::verb::get) {
+      return method_not_allowed("GET");
+    }
     return {http::status::ok, json::object{{"subject", caller.subject}, {"serial", caller.serial}}};
   }
   if (resource == "processes" && s.size() == 1) {
-    require(request, http::verb::get, "GET");
+    if (request.method() != http::verb::get) {
+      return method_not_allowed("GET");
+    }
     return {http::status::ok, processes_json(config_)};
   }
   if (resource == "processes" && s.size() == 2) {
-    require(request, http::verb::post, "POST");
+    if (request.method() != http::verb::post) {
+      return method_not_allowed("POST");
+    }
     return run_process(s[1], request, caller);
   }
   if (resource == "approvals" && s.size() == 1) {
-    require(request, http::verb::get, "GET");
+    if (request.method() != http::verb::get) {
+      return method_not_allowed("GET");
+    }
     const bool everything = query_value(query, "all") == "true";
     json::array listed;
     lifecycle::LifecycleProcesses(store_, config_, clock_).retire_pending();
@@ -322,11 +327,15 @@ AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const Operator
     return {http::status::ok, std::move(listed)};
   }
   if (resource == "approvals" && s.size() == 3 && (s[2] == "approve" || s[2] == "reject")) {
-    require(request, http::verb::post, "POST");
+    if (request.method() != http::verb::post) {
+      return method_not_allowed("POST");
+    }
     return decide_approval(parse_number(s[1], "approval id"), s[2], request, caller);
   }
   if (resource == "users" && s.size() == 2) {
-    require(request, http::verb::get, "GET");
+    if (request.method() != http::verb::get) {
+      return method_not_allowed("GET");
+    }
     json::value body;
     {
       const StoreTransaction txn = store_.read();
@@ -340,7 +349,9 @@ AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const Operator
     return {http::status::ok, std::move(body)};
   }
   if (resource == "credentials" && s.size() == 2) {
-    require(request, http::verb::get, "GET");
+    if (request.method() != http::verb::get) {
+      return method_not_allowed("GET");
+    }
     json::value body;
     {
       const StoreTransaction txn = store_.read();
@@ -354,22 +365,30 @@ AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const Operator
     return {http::status::ok, std::move(body)};
   }
   if (resource == "certificates" && s.size() == 1) {
-    require(request, http::verb::post, "POST");
+    if (request.method() != http::verb::post) {
+      return method_not_allowed("POST");
+    }
     return register_certificates(request, caller);
   }
   if (resource == "certificates" && s.size() == 4 &&
       (s[3] == "revoke" || s[3] == "hold" || s[3] == "release")) {
-    require(request, http::verb::post, "POST");
+    if (request.method() != http::verb::post) {
+      return method_not_allowed("POST");
+    }
     return run_certificate_process(s[3], s[1], s[2], request, caller);
   }
   if (resource == "certificates" && s.size() == 3) {
-    require(request, http::verb::get, "GET");
+    if (request.method() != http::verb::get) {
+      return method_not_allowed("GET");
+    }
     const StoreTransaction txn = store_.read();
     const auto [key, record] = find_certificate(txn, s[1], s[2]);
     return {http::status::ok, certificate_json(txn, key, record)};
   }
   if (resource == "audit" && s.size() == 1) {
-    require(request, http::verb::get, "GET");
+    if (request.method() != http::verb::get) {
+      return method_not_allowed("GET");
+    }
     const std::string limit_text = query_value(query, "limit");
     const std::uint64_t limit = limit_text.empty() ? 100 : parse_number(limit_text, "limit");
     json::array listed;
@@ -382,7 +401,9 @@ AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const Operator
     if (request.method() == http::verb::post) {
       return create_job(request, caller);
     }
-    require(request, http::verb::get, "GET, POST");
+    if (request.method() != http::verb::get) {
+      return method_not_allowed("GET, POST");
+    }
     json::array listed;
     for (const auto& job : lifecycle::BatchJobs(store_, config_, clock_).jobs()) {
       listed.emplace_back(job_json(job));
@@ -390,7 +411,9 @@ AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const Operator
     return {http::status::ok, std::move(listed)};
   }
   if (resource == "jobs" && s.size() == 2) {
-    require(request, http::verb::get, "GET");
+    if (request.method() != http::verb::get) {
+      return method_not_allowed("GET");
+    }
     return job(parse_number(s[1], "job id"));
   }
   throw Error(ErrorCode::kNotFound,

@@ -41,6 +41,7 @@ class AdminRoutes {
 
  private:
   struct Reply;
+  static Reply method_not_allowed(const char* allow);
   Reply route(const HttpRequest& request, const OperatorIdentity& caller, std::string_view path,
               std::string_view query) const;
   Reply run_process(std::string_view name, const HttpRequest& request,

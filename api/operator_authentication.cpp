@@ -26,8 +26,8 @@ pki::X509Certificate load_operator_ca(const config::AdminSettings& settings) {
 
 }  // namespace
 
-OperatorAuthenticator::OperatorAuthenticator(Store& store, const config::Configuration& config,
-                                             Clock clock)
+OperatorAuthenticator::OperatorAuthenticator(const Store& store,
+                                             const config::Configuration& config, Clock clock)
     : store_(store),
       settings_(config.admin.value()),
       clock_(std::move(clock)),

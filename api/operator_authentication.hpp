@@ -30,7 +30,7 @@ class OperatorAuthenticator {
   // the CA cannot be read, or when there is no source of revocations (neither client_crl nor the
   // operator CA configured as an [[issuer]]): an API whose revoked operators still get in is
   // worse than none.
-  OperatorAuthenticator(Store& store, const config::Configuration& config, Clock clock);
+  OperatorAuthenticator(const Store& store, const config::Configuration& config, Clock clock);
 
   // `peer` is the client's certificate (null when none was sent), `sent` the other certificates
   // it sent (may be null). Throws kNotAuthenticated without a certificate, kOperatorRefused with
@@ -43,7 +43,7 @@ class OperatorAuthenticator {
  private:
   void check_in_store(const pki::X509Certificate& certificate, const std::string& subject) const;
 
-  Store& store_;
+  const Store& store_;  // read only: revocations of operator certificates
   const config::AdminSettings& settings_;
   Clock clock_;
   pki::X509Certificate ca_;

@@ -12,10 +12,10 @@
 #include <fstream>
 
 #include "bench/bench_support.hpp"
+#include "cli/demo_pki.hpp"
 #include "config/configuration.hpp"
 #include "config/default_config.hpp"
 #include "ocsp/ocsp_responder.hpp"
-#include "pki/demo_pki.hpp"
 #include "pki/openssl_handles.hpp"
 
 namespace {

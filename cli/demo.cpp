@@ -7,12 +7,12 @@
 #include <fstream>
 
 #include "cli/commands.hpp"
+#include "cli/demo_pki.hpp"
 #include "cli/output.hpp"
 #include "config/default_config.hpp"
 #include "crl/crl_publisher.hpp"
 #include "importer/certificate_import.hpp"
 #include "lifecycle/lifecycle_processes.hpp"
-#include "pki/demo_pki.hpp"
 #include "revocation/error.hpp"
 
 namespace revocore::cli {

@@ -13,7 +13,6 @@
 #include <string_view>
 #include <vector>
 
-#include "revocation/batch_order.hpp"
 #include "revocation/types.hpp"
 
 namespace revocore::config {

@@ -216,9 +216,10 @@ std::vector<PublishedCrl> CrlPublisher::publish_with_delta(const config::IssuerC
   return out;
 }
 
-std::vector<PublishedCrl> CrlPublisher::publish_after(const BatchResult& result) {
+std::vector<PublishedCrl> CrlPublisher::publish_after(
+    const std::vector<IssuerId>& issuers_changed) {
   std::vector<PublishedCrl> out;
-  for (const IssuerId id : result.issuers_changed) {
+  for (const IssuerId id : issuers_changed) {
     const auto record = store_.read().issuer(id);
     if (!record) {
       continue;

@@ -11,7 +11,6 @@
 
 #include "config/configuration.hpp"
 #include "crl/crl_file_names.hpp"
-#include "revocation/batch_order.hpp"
 #include "revocation/clock.hpp"
 #include "revocation/store.hpp"
 
@@ -38,10 +37,10 @@ class CrlPublisher {
   // Throws revocore::Error naming the issuer and the file; no CRL number is used up then.
   PublishedCrl publish(std::string_view issuer_name, CrlKind kind);
 
-  // After a batch order committed: for each issuer it changed that has CRLs configured, a delta
-  // over the previous base (when deltas are on) and then a new full CRL. One per issuer and
-  // batch, however many certificates changed.
-  std::vector<PublishedCrl> publish_after(const BatchResult& result);
+  // After a batch order committed (BatchResult::issuers_changed): for each issuer it changed that
+  // has CRLs configured, a delta over the previous base (when deltas are on) and then a new full
+  // CRL. One per issuer and batch, however many certificates changed.
+  std::vector<PublishedCrl> publish_after(const std::vector<IssuerId>& issuers_changed);
 
   // Full CRLs that are missing or due (now >= nextUpdate - overlap), with their deltas.
   std::vector<PublishedCrl> publish_due();

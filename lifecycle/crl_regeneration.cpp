@@ -14,9 +14,7 @@ std::vector<crl::PublishedCrl> regenerate_crls(Store& store, const config::Confi
     return {};
   }
   try {
-    BatchResult changed;
-    changed.issuers_changed = issuers_changed;
-    return crl::CrlPublisher(store, config, clock).publish_after(changed);
+    return crl::CrlPublisher(store, config, clock).publish_after(issuers_changed);
   } catch (const Error& e) {
     throw Error(ErrorCode::kCrlNotPublished,
                 fmt::format("{}, but its CRL was not published: {}. Fix that and run {}", committed,

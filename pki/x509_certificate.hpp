@@ -7,7 +7,8 @@
 #include <vector>
 
 #include "pki/openssl_handles.hpp"
-#include "revocation/records.hpp"
+#include "revocation/serial.hpp"
+#include "revocation/types.hpp"
 
 namespace revocore::pki {
 

@@ -16,14 +16,6 @@ namespace revocore {
 class Store;
 class WriteTransaction;
 
-// What a credential change does to the credential's certificates.
-enum class CertificateTarget : std::uint8_t {
-  kUnchanged,  // leave the certificates as they are
-  kValid,      // release holds (on hold -> valid)
-  kOnHold,     // hold valid certificates (certificateHold)
-  kRevoked,    // revoke valid and held certificates
-};
-
 struct CredentialChange {
   std::string credential_id;
   LifecycleState new_state = LifecycleState::kActive;

@@ -24,6 +24,14 @@ inline constexpr CredentialType kAllCredentialTypes[] = {
 // RFC 5280 5.3.1: valid certificates are absent from the CRL, held ones carry certificateHold.
 enum class CertificateStatus : std::uint8_t { kValid = 0, kOnHold = 1, kRevoked = 2 };
 
+// What a credential change does to the credential's certificates.
+enum class CertificateTarget : std::uint8_t {
+  kUnchanged,  // leave the certificates as they are
+  kValid,      // release holds (on hold -> valid)
+  kOnHold,     // hold valid certificates (certificateHold)
+  kRevoked,    // revoke valid and held certificates
+};
+
 // RFC 5280 5.3.1 CRLReason; 7 is not used.
 enum class ReasonCode : std::uint8_t {
   kUnspecified = 0,

@@ -12,9 +12,9 @@
 #include <regex>
 #include <sstream>
 
+#include "cli/demo_pki.hpp"
 #include "config/configuration.hpp"
 #include "lifecycle/batch_job.hpp"
-#include "pki/demo_pki.hpp"
 #include "pki/private_key.hpp"
 #include "tests/test_support.hpp"
 

@@ -245,7 +245,7 @@ TEST_F(CrlTest, EntriesFollowTheLifecycleProcesses) {
     SCOPED_TRACE(step.process);
     const auto outcome = processes.run(lifecycle::ProcessRequest{
         std::string(step.process), step.target, step.reason, "alice", std::nullopt});
-    const auto published = crls.publish_after(outcome.batch);
+    const auto published = crls.publish_after(outcome.batch.issuers_changed);
     ASSERT_EQ(published.size(), 2u);  // one delta and one full CRL per batch, not per certificate
     EXPECT_EQ(published[0].kind, CrlKind::kDelta);
     EXPECT_EQ(parse(published[1].file).entries, expected_entries());
@@ -346,7 +346,7 @@ TEST_F(CrlTest, ABatchTouchingTwoIssuersRegeneratesEachOnce) {
   const auto outcome = processes.run(lifecycle::ProcessRequest{
       std::string(config::kUsersProcLock), "u", "Key compromise", "alice", std::nullopt});
   EXPECT_EQ(outcome.batch.revoked, 100u);
-  const auto published = publisher().publish_after(outcome.batch);
+  const auto published = publisher().publish_after(outcome.batch.issuers_changed);
   ASSERT_EQ(published.size(), 2u);
   EXPECT_EQ(parse(crl_dir() / "ca.crl").entries.size(), 50u);
   EXPECT_EQ(parse(crl_dir() / "ca2.crl").entries.size(), 50u);

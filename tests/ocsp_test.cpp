@@ -12,13 +12,13 @@
 #include <ctime>
 #include <fstream>
 
+#include "cli/demo_pki.hpp"
 #include "config/configuration.hpp"
 #include "config/default_config.hpp"
 #include "importer/certificate_import.hpp"
 #include "ocsp/http_routes.hpp"
 #include "ocsp/ocsp_request.hpp"
 #include "ocsp/ocsp_responder.hpp"
-#include "pki/demo_pki.hpp"
 #include "pki/der_writer.hpp"
 #include "revocation/error.hpp"
 #include "revocation/status_transition.hpp"

@@ -1,4 +1,4 @@
-#include "pki/demo_pki.hpp"
+#include "cli/demo_pki.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
