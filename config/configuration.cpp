@@ -19,6 +19,12 @@
 namespace revocore::config {
 namespace {
 
+// A file named in the configuration is relative to the configuration's own directory.
+std::filesystem::path resolve_path(const std::filesystem::path& base_directory,
+                                   const std::filesystem::path& path) {
+  return path.is_absolute() ? path : base_directory / path;
+}
+
 // Collects the context every message needs: the file and the line of the offending node.
 class Validator {
  public:
@@ -401,18 +407,14 @@ void parse_listen(const Validator& v, const toml::table& table, std::string_view
   port = split->port;
 }
 
-AdminSettings parse_admin(const Validator& v, const toml::node* node,
+AdminSettings parse_admin(const Validator& v, const toml::table* admin,
                           const std::filesystem::path& base_directory) {
-  const auto* admin = node->as_table();
-  if (admin == nullptr) {
-    v.fail(node, "[admin] must be a table");
-  }
   v.only_keys(*admin,
               {"listen", "certificate", "private_key", "client_ca", "client_crl", "max_body_bytes",
                "job_chunk", "audit_reads"},
               "[admin]");
-  auto resolve = [&](const std::filesystem::path& path) {
-    return path.is_absolute() ? path : base_directory / path;
+  const auto resolve = [&](const std::filesystem::path& path) {
+    return resolve_path(base_directory, path);
   };
   AdminSettings s;
   parse_listen(v, *admin, "[admin]", s.listen_address, s.port);
@@ -505,6 +507,203 @@ std::optional<ListenAddress> split_listen(std::string_view text) {
   return ListenAddress{std::string(text.substr(0, colon)), static_cast<unsigned short>(number)};
 }
 
+namespace {
+
+// An optional section: null when absent, refused when it is not a table.
+const toml::table* optional_section(const Validator& v, const toml::table& root,
+                                    std::string_view key, std::string_view name) {
+  const toml::node* node = root.get(key);
+  if (node == nullptr) {
+    return nullptr;
+  }
+  const auto* table = node->as_table();
+  if (table == nullptr) {
+    v.fail(node, fmt::format("{} must be a table", name));
+  }
+  return table;
+}
+
+std::size_t parse_store(const Validator& v, const toml::table& store) {
+  v.only_keys(store, {"map_size_mib"}, "[store]");
+  const toml::node* map_size = store.get("map_size_mib");
+  const auto* map_size_value = map_size ? map_size->as_integer() : nullptr;
+  if (map_size_value == nullptr || map_size_value->get() < 1 ||
+      map_size_value->get() > (std::int64_t{1} << 30)) {
+    v.fail(map_size ? map_size : &store,
+           "[store] needs map_size_mib, a whole number of MiB such as "
+           "4096");
+  }
+  return static_cast<std::size_t>(map_size_value->get()) << 20;
+}
+
+std::int64_t parse_approval_expiry_seconds(const Validator& v, const toml::table& table) {
+  v.only_keys(table, {"expire_hours"}, "[approvals]");
+  const std::int64_t hours = v.whole_number(table, "expire_hours", "[approvals]", 168);
+  if (hours < 1 || hours > 24 * 366) {
+    v.fail(table.get("expire_hours"), "'expire_hours' in [approvals] must be 1 to 8784");
+  }
+  return hours * 3600;
+}
+
+// True for not_active = "refuse", false for "follow" (the default).
+bool parse_registration_refuses(const Validator& v, const toml::table& table) {
+  v.only_keys(table, {"not_active"}, "[registration]");
+  const std::string not_active = v.string(table, "not_active", "[registration]", false);
+  if (not_active.empty() || not_active == "follow") {
+    return false;
+  }
+  if (not_active != "refuse") {
+    v.fail(table.get("not_active"), "'not_active' in [registration] must be follow or refuse");
+  }
+  return true;
+}
+
+// The CRL part of an [[issuer]] with a private_key.
+CrlSettings parse_issuer_crl(const Validator& v, const toml::table& table, const std::string& where,
+                             const std::filesystem::path& base_directory,
+                             const std::string& private_key) {
+  CrlSettings crl;
+  crl.private_key = resolve_path(base_directory, private_key);
+  const std::string publish = v.string(table, "publish_directory", where, false);
+  crl.publish_directory = resolve_path(base_directory, publish.empty() ? "crl" : publish);
+  crl.validity_seconds = v.whole_number(table, "crl_validity_hours", where, 24) * 3600;
+  crl.overlap_seconds = v.whole_number(table, "crl_overlap_hours", where, 6) * 3600;
+  if (crl.overlap_seconds >= crl.validity_seconds) {
+    v.fail(table.get("crl_overlap_hours"),
+           fmt::format("crl_overlap_hours of {} must be shorter than its "
+                       "crl_validity_hours",
+                       where));
+  }
+  crl.distribution_point = v.string(table, "distribution_point", where, false);
+  crl.delta_crls = v.boolean(table, "delta_crls", where);
+  crl.delta_distribution_point = v.string(table, "delta_distribution_point", where, false);
+  if (crl.delta_crls && crl.delta_distribution_point.empty()) {
+    v.fail(&table, fmt::format("{} has delta_crls = true and needs delta_distribution_point, "
+                               "the URL full CRLs name in freshestCRL",
+                               where));
+  }
+  crl.delta_validity_seconds = v.whole_number(table, "delta_validity_hours", where, 1) * 3600;
+  crl.pem = v.boolean(table, "crl_pem", where);
+  crl.keep_expired = v.boolean(table, "keep_expired", where);
+  crl.expired_grace_seconds = v.whole_number(table, "expired_grace_days", where, 0) * 86400;
+  return crl;
+}
+
+IssuerConfig parse_issuer(const Validator& v, const toml::node& element,
+                          const std::filesystem::path& base_directory) {
+  const auto* table = element.as_table();
+  if (table == nullptr) {
+    v.fail(&element, "issuers are written as [[issuer]] tables");
+  }
+  v.only_keys(*table,
+              {"name", "certificate", "private_key", "publish_directory", "crl_validity_hours",
+               "crl_overlap_hours", "distribution_point", "delta_crls", "delta_distribution_point",
+               "delta_validity_hours", "crl_pem", "keep_expired", "expired_grace_days",
+               "ocsp_certificate", "ocsp_private_key"},
+              "[[issuer]]");
+  IssuerConfig issuer;
+  issuer.name = v.string(*table, "name", "[[issuer]]");
+  issuer.certificate = resolve_path(base_directory, v.string(*table, "certificate", "[[issuer]]"));
+  const std::string where = fmt::format("issuer '{}'", issuer.name);
+  const std::string key = v.string(*table, "private_key", where, /*required=*/false);
+  if (!key.empty()) {
+    issuer.crl = parse_issuer_crl(v, *table, where, base_directory, key);
+  } else {
+    for (const char* crl_key : {"publish_directory", "distribution_point", "delta_crls"}) {
+      if (table->contains(crl_key)) {
+        v.fail(table->get(crl_key),
+               fmt::format("{} sets '{}' but has no private_key, so revocore makes no CRL "
+                           "for it; add private_key",
+                           where, crl_key));
+      }
+    }
+  }
+  const std::string ocsp_certificate = v.string(*table, "ocsp_certificate", where, false);
+  const std::string ocsp_key = v.string(*table, "ocsp_private_key", where, false);
+  if (ocsp_certificate.empty() != ocsp_key.empty()) {
+    v.fail(table, fmt::format("{} needs both ocsp_certificate and ocsp_private_key for a "
+                              "delegated OCSP responder, or neither",
+                              where));
+  }
+  if (!ocsp_certificate.empty()) {
+    issuer.ocsp_certificate = resolve_path(base_directory, ocsp_certificate);
+    issuer.ocsp_private_key = resolve_path(base_directory, ocsp_key);
+  }
+  return issuer;
+}
+
+std::vector<IssuerConfig> parse_issuers(const Validator& v, const toml::node& issuers,
+                                        const std::filesystem::path& base_directory) {
+  const auto* array = issuers.as_array();
+  if (array == nullptr) {
+    v.fail(&issuers, "issuers are written as [[issuer]] tables");
+  }
+  std::vector<IssuerConfig> out;
+  for (const auto& element : *array) {
+    IssuerConfig issuer = parse_issuer(v, element, base_directory);
+    for (const auto& earlier : out) {
+      if (earlier.name == issuer.name) {
+        v.fail(&element, fmt::format("issuer '{}' is configured twice", issuer.name));
+      }
+    }
+    out.push_back(std::move(issuer));
+  }
+  return out;
+}
+
+OcspSettings parse_ocsp(const Validator& v, const toml::table& ocsp) {
+  v.only_keys(ocsp,
+              {"listen", "threads", "response_validity_minutes", "refresh_before_minutes",
+               "max_request_bytes", "max_cert_ids", "header_timeout_seconds", "max_connections",
+               "drain_seconds"},
+              "[ocsp]");
+  OcspSettings s;
+  parse_listen(v, ocsp, "[ocsp]", s.listen_address, s.port);
+  s.threads = static_cast<unsigned>(v.whole_number(ocsp, "threads", "[ocsp]", s.threads));
+  if (s.threads == 0) {
+    v.fail(ocsp.get("threads"), "'threads' in [ocsp] must be at least 1");
+  }
+  s.response_validity_seconds = 60 * v.whole_number(ocsp, "response_validity_minutes", "[ocsp]",
+                                                    s.response_validity_seconds / 60);
+  s.refresh_before_seconds =
+      60 * v.whole_number(ocsp, "refresh_before_minutes", "[ocsp]", s.refresh_before_seconds / 60);
+  if (s.refresh_before_seconds >= s.response_validity_seconds) {
+    v.fail(&ocsp, "refresh_before_minutes in [ocsp] must be less than response_validity_minutes");
+  }
+  s.max_request_bytes = static_cast<std::size_t>(v.whole_number(
+      ocsp, "max_request_bytes", "[ocsp]", static_cast<std::int64_t>(s.max_request_bytes)));
+  s.max_cert_ids = static_cast<std::size_t>(
+      v.whole_number(ocsp, "max_cert_ids", "[ocsp]", static_cast<std::int64_t>(s.max_cert_ids)));
+  s.header_timeout_seconds =
+      v.whole_number(ocsp, "header_timeout_seconds", "[ocsp]", s.header_timeout_seconds);
+  s.drain_seconds = v.whole_number(ocsp, "drain_seconds", "[ocsp]", s.drain_seconds);
+  s.max_connections = static_cast<std::size_t>(v.whole_number(
+      ocsp, "max_connections", "[ocsp]", static_cast<std::int64_t>(s.max_connections)));
+  if (s.header_timeout_seconds == 0 || s.max_connections == 0) {
+    v.fail(&ocsp, "header_timeout_seconds and max_connections in [ocsp] must be at least 1");
+  }
+  return s;
+}
+
+std::map<std::string, ProcessPolicy, std::less<>> parse_processes(const Validator& v,
+                                                                  const toml::table& processes) {
+  std::map<std::string, ProcessPolicy, std::less<>> out;
+  for (const auto& [name, node] : processes) {
+    out.emplace(std::string(name.str()), parse_process(v, name.str(), node));
+  }
+  for (const auto required : kRequiredProcesses) {
+    if (!out.contains(required)) {
+      v.fail(&processes, fmt::format("process {} is not configured; add a [process.{}] table "
+                                     "(`revocore config default` prints the default one)",
+                                     required, required));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+// One function per section, in the order the default configuration lists them.
 Configuration Configuration::parse(std::string_view toml_text, std::string source,
                                    const std::filesystem::path& base_directory) {
   toml::table root;
@@ -522,182 +721,26 @@ Configuration Configuration::parse(std::string_view toml_text, std::string sourc
 
   Configuration config;
   config.source = source;
-
-  const toml::table& store = v.table(root, "store", "the configuration");
-  v.only_keys(store, {"map_size_mib"}, "[store]");
-  const toml::node* map_size = store.get("map_size_mib");
-  const auto* map_size_value = map_size ? map_size->as_integer() : nullptr;
-  if (map_size_value == nullptr || map_size_value->get() < 1 ||
-      map_size_value->get() > (std::int64_t{1} << 30)) {
-    v.fail(map_size ? map_size : &store,
-           "[store] needs map_size_mib, a whole number of MiB such as "
-           "4096");
-  }
-  config.map_size_bytes = static_cast<std::size_t>(map_size_value->get()) << 20;
-
+  config.map_size_bytes = parse_store(v, v.table(root, "store", "the configuration"));
   const toml::table& roles = v.table(root, "roles", "the configuration");
   v.only_keys(roles, {"default"}, "[roles]");
   config.default_role = v.string(roles, "default", "[roles]");
-
-  if (const toml::node* approvals = root.get("approvals")) {
-    const auto* table = approvals->as_table();
-    if (table == nullptr) {
-      v.fail(approvals, "[approvals] must be a table");
-    }
-    v.only_keys(*table, {"expire_hours"}, "[approvals]");
-    const std::int64_t hours = v.whole_number(*table, "expire_hours", "[approvals]", 168);
-    if (hours < 1 || hours > 24 * 366) {
-      v.fail(table->get("expire_hours"), "'expire_hours' in [approvals] must be 1 to 8784");
-    }
-    config.approval_expiry_seconds = hours * 3600;
+  if (const auto* approvals = optional_section(v, root, "approvals", "[approvals]")) {
+    config.approval_expiry_seconds = parse_approval_expiry_seconds(v, *approvals);
   }
-  if (const toml::node* registration = root.get("registration")) {
-    const auto* table = registration->as_table();
-    if (table == nullptr) {
-      v.fail(registration, "[registration] must be a table");
-    }
-    v.only_keys(*table, {"not_active"}, "[registration]");
-    const std::string not_active = v.string(*table, "not_active", "[registration]", false);
-    if (not_active.empty() || not_active == "follow") {
-      config.refuse_registration_when_not_active = false;
-    } else if (not_active == "refuse") {
-      config.refuse_registration_when_not_active = true;
-    } else {
-      v.fail(table->get("not_active"), "'not_active' in [registration] must be follow or refuse");
-    }
+  if (const auto* registration = optional_section(v, root, "registration", "[registration]")) {
+    config.refuse_registration_when_not_active = parse_registration_refuses(v, *registration);
   }
-
   if (const toml::node* issuers = root.get("issuer")) {
-    const auto* array = issuers->as_array();
-    if (array == nullptr) {
-      v.fail(issuers, "issuers are written as [[issuer]] tables");
-    }
-    for (const auto& element : *array) {
-      const auto* table = element.as_table();
-      if (table == nullptr) {
-        v.fail(&element, "issuers are written as [[issuer]] tables");
-      }
-      v.only_keys(*table,
-                  {"name", "certificate", "private_key", "publish_directory", "crl_validity_hours",
-                   "crl_overlap_hours", "distribution_point", "delta_crls",
-                   "delta_distribution_point", "delta_validity_hours", "crl_pem", "keep_expired",
-                   "expired_grace_days", "ocsp_certificate", "ocsp_private_key"},
-                  "[[issuer]]");
-      IssuerConfig issuer;
-      issuer.name = v.string(*table, "name", "[[issuer]]");
-      auto resolve = [&](const std::filesystem::path& path) {
-        return path.is_absolute() ? path : base_directory / path;
-      };
-      issuer.certificate = resolve(v.string(*table, "certificate", "[[issuer]]"));
-      if (config.find_issuer(issuer.name) != nullptr) {
-        v.fail(table, fmt::format("issuer '{}' is configured twice", issuer.name));
-      }
-      const std::string where = fmt::format("issuer '{}'", issuer.name);
-      const std::string key = v.string(*table, "private_key", where, /*required=*/false);
-      if (!key.empty()) {
-        CrlSettings crl;
-        crl.private_key = resolve(key);
-        const std::string publish = v.string(*table, "publish_directory", where, false);
-        crl.publish_directory = resolve(publish.empty() ? "crl" : publish);
-        crl.validity_seconds = v.whole_number(*table, "crl_validity_hours", where, 24) * 3600;
-        crl.overlap_seconds = v.whole_number(*table, "crl_overlap_hours", where, 6) * 3600;
-        if (crl.overlap_seconds >= crl.validity_seconds) {
-          v.fail(table->get("crl_overlap_hours"),
-                 fmt::format("crl_overlap_hours of {} must be shorter than its "
-                             "crl_validity_hours",
-                             where));
-        }
-        crl.distribution_point = v.string(*table, "distribution_point", where, false);
-        crl.delta_crls = v.boolean(*table, "delta_crls", where);
-        crl.delta_distribution_point = v.string(*table, "delta_distribution_point", where, false);
-        if (crl.delta_crls && crl.delta_distribution_point.empty()) {
-          v.fail(table, fmt::format("{} has delta_crls = true and needs delta_distribution_point, "
-                                    "the URL full CRLs name in freshestCRL",
-                                    where));
-        }
-        crl.delta_validity_seconds =
-            v.whole_number(*table, "delta_validity_hours", where, 1) * 3600;
-        crl.pem = v.boolean(*table, "crl_pem", where);
-        crl.keep_expired = v.boolean(*table, "keep_expired", where);
-        crl.expired_grace_seconds = v.whole_number(*table, "expired_grace_days", where, 0) * 86400;
-        issuer.crl = std::move(crl);
-      } else {
-        for (const char* crl_key : {"publish_directory", "distribution_point", "delta_crls"}) {
-          if (table->contains(crl_key)) {
-            v.fail(table->get(crl_key),
-                   fmt::format("{} sets '{}' but has no private_key, so revocore makes no CRL "
-                               "for it; add private_key",
-                               where, crl_key));
-          }
-        }
-      }
-      const std::string ocsp_certificate = v.string(*table, "ocsp_certificate", where, false);
-      const std::string ocsp_key = v.string(*table, "ocsp_private_key", where, false);
-      if (ocsp_certificate.empty() != ocsp_key.empty()) {
-        v.fail(table, fmt::format("{} needs both ocsp_certificate and ocsp_private_key for a "
-                                  "delegated OCSP responder, or neither",
-                                  where));
-      }
-      if (!ocsp_certificate.empty()) {
-        issuer.ocsp_certificate = resolve(ocsp_certificate);
-        issuer.ocsp_private_key = resolve(ocsp_key);
-      }
-      config.issuers.push_back(std::move(issuer));
-    }
+    config.issuers = parse_issuers(v, *issuers, base_directory);
   }
-
-  if (const toml::node* ocsp_node = root.get("ocsp")) {
-    const auto* ocsp = ocsp_node->as_table();
-    if (ocsp == nullptr) {
-      v.fail(ocsp_node, "[ocsp] must be a table");
-    }
-    v.only_keys(*ocsp,
-                {"listen", "threads", "response_validity_minutes", "refresh_before_minutes",
-                 "max_request_bytes", "max_cert_ids", "header_timeout_seconds", "max_connections",
-                 "drain_seconds"},
-                "[ocsp]");
-    OcspSettings& s = config.ocsp;
-    parse_listen(v, *ocsp, "[ocsp]", s.listen_address, s.port);
-    s.threads = static_cast<unsigned>(v.whole_number(*ocsp, "threads", "[ocsp]", s.threads));
-    if (s.threads == 0) {
-      v.fail(ocsp->get("threads"), "'threads' in [ocsp] must be at least 1");
-    }
-    s.response_validity_seconds = 60 * v.whole_number(*ocsp, "response_validity_minutes", "[ocsp]",
-                                                      s.response_validity_seconds / 60);
-    s.refresh_before_seconds = 60 * v.whole_number(*ocsp, "refresh_before_minutes", "[ocsp]",
-                                                   s.refresh_before_seconds / 60);
-    if (s.refresh_before_seconds >= s.response_validity_seconds) {
-      v.fail(ocsp, "refresh_before_minutes in [ocsp] must be less than response_validity_minutes");
-    }
-    s.max_request_bytes = static_cast<std::size_t>(v.whole_number(
-        *ocsp, "max_request_bytes", "[ocsp]", static_cast<std::int64_t>(s.max_request_bytes)));
-    s.max_cert_ids = static_cast<std::size_t>(
-        v.whole_number(*ocsp, "max_cert_ids", "[ocsp]", static_cast<std::int64_t>(s.max_cert_ids)));
-    s.header_timeout_seconds =
-        v.whole_number(*ocsp, "header_timeout_seconds", "[ocsp]", s.header_timeout_seconds);
-    s.drain_seconds = v.whole_number(*ocsp, "drain_seconds", "[ocsp]", s.drain_seconds);
-    s.max_connections = static_cast<std::size_t>(v.whole_number(
-        *ocsp, "max_connections", "[ocsp]", static_cast<std::int64_t>(s.max_connections)));
-    if (s.header_timeout_seconds == 0 || s.max_connections == 0) {
-      v.fail(ocsp, "header_timeout_seconds and max_connections in [ocsp] must be at least 1");
-    }
+  if (const auto* ocsp = optional_section(v, root, "ocsp", "[ocsp]")) {
+    config.ocsp = parse_ocsp(v, *ocsp);
   }
-
-  if (const toml::node* admin_node = root.get("admin")) {
-    config.admin = parse_admin(v, admin_node, base_directory);
+  if (const auto* admin = optional_section(v, root, "admin", "[admin]")) {
+    config.admin = parse_admin(v, admin, base_directory);
   }
-
-  const toml::table& processes = v.table(root, "process", "the configuration");
-  for (const auto& [name, node] : processes) {
-    config.processes.emplace(std::string(name.str()), parse_process(v, name.str(), node));
-  }
-  for (const auto required : kRequiredProcesses) {
-    if (!config.processes.contains(required)) {
-      v.fail(&processes, fmt::format("process {} is not configured; add a [process.{}] table "
-                                     "(`revocore config default` prints the default one)",
-                                     required, required));
-    }
-  }
+  config.processes = parse_processes(v, v.table(root, "process", "the configuration"));
   return config;
 }
 
