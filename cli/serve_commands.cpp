@@ -152,7 +152,7 @@ void ocsp_presign_command(const GlobalOptions& options, const std::string& issue
     if (configured.ocsp_certificate.empty() && !configured.crl) {
       continue;
     }
-    const std::size_t signed_count = responder.presign(configured.name);
+    const std::size_t signed_count = ocsp::presign_issuer(responder, configured.name);
     fmt::print(out, "{}: {} response(s) signed and stored\n", configured.name, signed_count);
   }
 }

@@ -21,6 +21,7 @@
 // Entries are appended to one buffer as they come (no object per entry), which is what makes a
 // CRL of a million entries take well under a second; OpenSSL only signs the finished TBSCertList.
 // The issue time is a parameter: the builder never reads a clock.
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -64,9 +65,14 @@ class CrlBuilder {
   std::string freshest_crl_;
   std::string entries_;  // the revokedCertificates entries, DER, back to back
   std::size_t count_ = 0;
-  // The last revocation date's encoding: a mass revocation shares one date.
+  // The last revocation date's encoding and the last invalidityDate extension: a mass
+  // revocation shares one date.
   UnixTime cached_time_ = -1;
   std::string cached_time_der_;
+  std::optional<UnixTime> cached_invalidity_;
+  std::string cached_invalidity_der_;
+  // The reasonCode entry extension of each CRLReason value (0 to 10), encoded once.
+  std::array<std::string, 11> reason_extensions_;
 };
 
 }  // namespace revocore::crl

@@ -1,15 +1,12 @@
 #pragma once
-// The issuer's signing key and certificate, checked once when loaded: the key matches the
-// certificate, the certificate may sign CRLs, the key file is private. Signs with the algorithm
-// that fits the key: ECDSA with SHA-256/384/512 by curve (RFC 5758), RSA PKCS#1 v1.5 with SHA-256
-// (RFC 4055), Ed25519 (RFC 8410).
+// An issuer's CRL signing key (pki::Signer) with what a CRL names of its issuer, checked once when
+// loaded: the key matches the certificate, the certificate may sign CRLs (keyUsage cRLSign), the
+// key file is private.
 #include <filesystem>
 #include <string>
 #include <string_view>
 
-#include "pki/openssl_handles.hpp"
-#include "pki/private_key.hpp"
-#include "pki/x509_certificate.hpp"
+#include "pki/signer.hpp"
 
 namespace revocore::crl {
 
@@ -20,25 +17,21 @@ class CrlSigner {
                         const std::filesystem::path& private_key);
 
   // DER AlgorithmIdentifier, used for TBSCertList.signature and CertificateList.signatureAlgorithm.
-  std::string_view algorithm_identifier() const noexcept { return algorithm_.identifier_der; }
+  std::string_view algorithm_identifier() const noexcept { return signer_.algorithm_identifier(); }
   const std::string& issuer_name_der() const noexcept { return issuer_name_; }
   const std::string& key_identifier() const noexcept { return key_id_; }  // for AKI
-  const pki::X509Certificate& certificate() const noexcept { return certificate_; }
-  std::string_view algorithm_name() const noexcept { return algorithm_.name; }
+  const pki::X509Certificate& certificate() const noexcept { return signer_.certificate(); }
+  std::string_view algorithm_name() const noexcept { return signer_.algorithm().name; }
 
-  // The signature over `tbs` (for ECDSA, the DER Ecdsa-Sig-Value).
-  std::string sign(std::string_view tbs) const;
+  // The signature over `tbs` into `signature` (for ECDSA, the DER Ecdsa-Sig-Value).
+  void sign(std::string_view tbs, std::string& signature) const { signer_.sign(tbs, signature); }
 
  private:
-  CrlSigner(pki::X509Certificate certificate, pki::ScopedEvpPkey key)
-      : certificate_(std::move(certificate)), key_(std::move(key)) {}
+  explicit CrlSigner(pki::Signer signer) : signer_(std::move(signer)) {}
 
-  pki::X509Certificate certificate_;
-  pki::ScopedEvpPkey key_;
-  pki::SignatureAlgorithm algorithm_;
+  pki::Signer signer_;
   std::string issuer_name_;
   std::string key_id_;
-  std::string issuer_;  // configured name, for messages
 };
 
 }  // namespace revocore::crl

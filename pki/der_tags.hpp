@@ -17,5 +17,9 @@ inline constexpr std::uint8_t kSequence = 0x30;
 inline constexpr std::uint8_t kContext0 = 0xA0;
 inline constexpr std::uint8_t kContext1 = 0xA1;
 inline constexpr std::uint8_t kContext2 = 0xA2;
+// [n] IMPLICIT of a primitive type: context-specific, primitive.
+inline constexpr std::uint8_t kContextPrimitive0 = 0x80;
+inline constexpr std::uint8_t kContextPrimitive2 = 0x82;
+inline constexpr std::uint8_t kContextPrimitive6 = 0x86;  // GeneralName uniformResourceIdentifier
 
 }  // namespace revocore::der

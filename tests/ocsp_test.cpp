@@ -406,10 +406,10 @@ TEST_F(OcspTest, PresignedResponsesAreRefreshedBeforeNextUpdate) {
 }
 
 TEST_F(OcspTest, PresignFillsTheStoreForBothHashes) {
-  EXPECT_EQ(responder_->presign("ca"), 8u);  // 4 certificates x SHA-1 and SHA-256
-  EXPECT_EQ(responder_->presign("ca"), 0u);  // all fresh
+  EXPECT_EQ(presign_issuer(*responder_, "ca"), 8u);  // 4 certificates x SHA-1 and SHA-256
+  EXPECT_EQ(presign_issuer(*responder_, "ca"), 0u);  // all fresh
   EXPECT_TRUE(responder_->answer(request({0x03}, ::EVP_sha256())).from_store);
-  EXPECT_THROW(responder_->presign("nope"), Error);
+  EXPECT_THROW(presign_issuer(*responder_, "nope"), Error);
 }
 
 TEST_F(OcspTest, TheCaSignsWhenNoDelegatedResponderIsConfigured) {

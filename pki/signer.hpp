@@ -1,0 +1,53 @@
+#pragma once
+// A private key with its certificate, signing what revocore encodes itself: CRLs and OCSP
+// responses. The one place a signature is made, so that a key in a hardware token plugs in here.
+// Loading checks the key (a private file, a supported type) and that it matches the certificate;
+// the algorithm follows the key: ECDSA with SHA-256/384/512 by curve (RFC 5758 3.2), RSA PKCS#1
+// v1.5 with SHA-256 (RFC 4055 5), Ed25519 (RFC 8410 3).
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "pki/openssl_handles.hpp"
+#include "pki/private_key.hpp"
+#include "pki/x509_certificate.hpp"
+
+namespace revocore::pki {
+
+class Signer {
+ public:
+  // `owner` names who signs in messages ("issuer 'ca'"), `role` the certificate ("issuer", "OCSP
+  // responder"). Throws kInvalidConfig "<owner>: ..." naming the file for every problem.
+  static Signer load(std::string_view owner, std::string_view role,
+                     const std::filesystem::path& certificate,
+                     const std::filesystem::path& private_key);
+  Signer(Signer&&) noexcept;
+  Signer& operator=(Signer&&) noexcept;
+  ~Signer();
+
+  const X509Certificate& certificate() const noexcept { return certificate_; }
+  const SignatureAlgorithm& algorithm() const noexcept { return algorithm_; }
+  // DER AlgorithmIdentifier of the signatures this signer makes.
+  std::string_view algorithm_identifier() const noexcept { return algorithm_.identifier_der; }
+
+  // The signature over `tbs` into `signature` (its capacity reused; for ECDSA the DER
+  // Ecdsa-Sig-Value). Safe from many threads at once. Throws kSigning.
+  void sign(std::string_view tbs, std::string& signature) const;
+
+ private:
+  struct Context;
+  struct ContextPool;
+  Signer(X509Certificate certificate, ScopedEvpPkey key, std::string owner);
+  std::unique_ptr<Context> new_context() const;
+
+  X509Certificate certificate_;
+  ScopedEvpPkey key_;
+  SignatureAlgorithm algorithm_;
+  ScopedEvpMd digest_;  // algorithm_.digest fetched from the provider once; null for Ed25519
+  std::string owner_;
+  // Signing contexts set up once and reused, owned by this signer (none outlives it).
+  std::unique_ptr<ContextPool> pool_;
+};
+
+}  // namespace revocore::pki
