@@ -37,6 +37,11 @@ class Population {
     bench::populate(*store_, users, CertificateStatus::kValid);
   }
   Store& store() { return *store_; }
+  // Closes the store and leaves its files, for a peer that opens them itself.
+  const std::filesystem::path& close_store() {
+    store_.reset();
+    return directory_.path();
+  }
 
  private:
   bench::ScratchDirectory directory_;
@@ -78,48 +83,37 @@ void BM_LockUsersBatchOrder(benchmark::State& state) {
                          benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// The same writes with none of revocore's work: what LMDB alone costs for this transaction. It
-// runs on an LMDB environment of its own (revocore's store keeps its handles to revocation/),
-// holding the same credential and certificate records, encoded by revocore's own encoders, under
-// the same keys; the timed part overwrites each of them and appends one journal entry per
-// certificate, in one transaction with its commit. This is the one place outside revocation/
-// that calls LMDB, on purpose: it is the peer.
+// The same writes with none of revocore's work: what LMDB alone costs for this transaction. The
+// population is made as for BM_LockUsersBatchOrder and the store closed; its files are then
+// opened as a plain LMDB environment (revocore's store keeps its own handles to revocation/), and
+// the timed part overwrites every credential and certificate record with its own bytes and
+// appends one journal entry per certificate, in one transaction with its commit. This is the one
+// place outside revocation/ that calls LMDB, on purpose: it is the peer.
 void BM_LmdbFloor(benchmark::State& state) {
   const std::size_t users = bench::user_count();
   for (auto _ : state) {
     state.PauseTiming();
-    bench::ScratchDirectory directory("floor");
-    std::vector<std::pair<std::string, std::string>> credentials;  // key -> new value
+    auto population = std::make_unique<Population>(users);
+    std::vector<std::pair<std::string, std::string>> credentials;  // key -> value
     std::vector<std::pair<std::string, std::string>> certificates;
-    std::uint64_t serial = 1;
-    for (std::size_t user = 0; user < users; ++user) {
-      for (int slot = 0; slot < kCredentialsPerUser; ++slot) {
-        Credential credential;
-        credential.id = credential_id(user, slot);
-        credential.type = bench::kTypes[slot];
-        credential.user_id = fmt::format("u{}", user);
-        credentials.emplace_back(credential.id, encode_credential(credential));
-        CertificateRecord record;
-        record.not_after = 1'900'000'000;
-        record.credential_id = credential.id;
-        record.subject = fmt::format("CN=user {} credential {}", user, slot);
-        std::array<char, CertificateKey::kMaxEncodedSize> buffer;
-        const CertificateKey key{1, Serial::from_hex(fmt::format("{:X}", serial++))};
-        certificates.emplace_back(std::string(key.encode(buffer)), record.encode());
-      }
-    }
-    lmdb::Environment env(directory.path(), std::size_t{16} << 30, 4);
+    std::optional<lmdb::Environment> env;
+    env.emplace(population->close_store(), std::size_t{16} << 30, 16);
     MDB_dbi credential_db = 0, certificate_db = 0, journal_db = 0;
     {
-      lmdb::Transaction txn(env, lmdb::Transaction::Mode::kWrite);
-      credential_db = txn.open_database("credentials", MDB_CREATE);
-      certificate_db = txn.open_database("certificates", MDB_CREATE);
-      journal_db = txn.open_database("journal", MDB_CREATE);
-      for (const auto& [key, value] : credentials) {
-        txn.put(credential_db, key, value);
+      lmdb::Transaction txn(*env, lmdb::Transaction::Mode::kWrite);
+      credential_db = txn.open_database("credentials", 0);
+      certificate_db = txn.open_database("certificates", 0);
+      journal_db = txn.open_database("journal", 0);
+      std::string_view key, value;
+      lmdb::Cursor cursor(txn, credential_db);
+      for (bool found = cursor.get(key, value, MDB_FIRST); found;
+           found = cursor.get(key, value, MDB_NEXT)) {
+        credentials.emplace_back(std::string(key), std::string(value));
       }
-      for (const auto& [key, value] : certificates) {
-        txn.put(certificate_db, key, value);
+      lmdb::Cursor certs(txn, certificate_db);
+      for (bool found = certs.get(key, value, MDB_FIRST); found;
+           found = certs.get(key, value, MDB_NEXT)) {
+        certificates.emplace_back(std::string(key), std::string(value));
       }
       txn.commit();
     }
@@ -127,7 +121,7 @@ void BM_LmdbFloor(benchmark::State& state) {
     reset_peak_rss();
     state.ResumeTiming();
 
-    lmdb::Transaction txn(env, lmdb::Transaction::Mode::kWrite);
+    lmdb::Transaction txn(*env, lmdb::Transaction::Mode::kWrite);
     for (const auto& [key, value] : credentials) {
       txn.put(credential_db, key, value);
     }
@@ -142,6 +136,8 @@ void BM_LmdbFloor(benchmark::State& state) {
 
     state.PauseTiming();
     state.counters["peak_rss_mib"] = peak_rss_mib();
+    env.reset();  // before the population's directory goes
+    population.reset();
     state.ResumeTiming();
   }
   state.counters["certificates_per_s"] =

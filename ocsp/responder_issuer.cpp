@@ -77,18 +77,8 @@ std::vector<std::unique_ptr<ResponderIssuer>> load_responder_issuers(
                               "init` to register it",
                               owner));
     }
-    auto issuer = std::unique_ptr<ResponderIssuer>(new ResponderIssuer{record->id,
-                                                                       configured.name,
-                                                                       std::move(ca),
-                                                                       std::move(signer),
-                                                                       delegated,
-                                                                       {},
-                                                                       {},
-                                                                       {},
-                                                                       {},
-                                                                       {},
-                                                                       {}});
-
+    auto issuer = std::make_unique<ResponderIssuer>(record->id, configured.name, std::move(ca),
+                                                    std::move(signer), delegated);
     unsigned char key_hash[EVP_MAX_MD_SIZE];
     unsigned int key_hash_length = 0;
     ::X509_pubkey_digest(issuer->signer.certificate().handle(), ::EVP_sha1(), key_hash,

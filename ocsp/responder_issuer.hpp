@@ -15,6 +15,14 @@
 namespace revocore::ocsp {
 
 struct ResponderIssuer {
+  ResponderIssuer(IssuerId id_, std::string name_, pki::X509Certificate ca_, pki::Signer signer_,
+                  bool delegated_)
+      : id(id_),
+        name(std::move(name_)),
+        ca(std::move(ca_)),
+        signer(std::move(signer_)),
+        delegated(delegated_) {}
+
   IssuerId id = 0;  // in the store
   std::string name;
   pki::X509Certificate ca;
