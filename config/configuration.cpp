@@ -13,6 +13,7 @@
 
 #include "config/default_config.hpp"
 #include "revocation/error.hpp"
+#include "revocation/key_reference.hpp"
 #include "revocation/posix_file.hpp"
 #include "revocation/status_transition.hpp"
 
@@ -23,6 +24,12 @@ namespace {
 std::filesystem::path resolve_path(const std::filesystem::path& base_directory,
                                    const std::filesystem::path& path) {
   return path.is_absolute() ? path : base_directory / path;
+}
+
+// A private key: a file name is resolved like any other, a PKCS#11 URI is kept as written.
+std::filesystem::path resolve_key(const std::filesystem::path& base_directory,
+                                  const std::string& key) {
+  return is_pkcs11_uri(key) ? std::filesystem::path(key) : resolve_path(base_directory, key);
 }
 
 // Collects the context every message needs: the file and the line of the offending node.
@@ -563,7 +570,7 @@ CrlSettings parse_issuer_crl(const Validator& v, const toml::table& table, const
                              const std::filesystem::path& base_directory,
                              const std::string& private_key) {
   CrlSettings crl;
-  crl.private_key = resolve_path(base_directory, private_key);
+  crl.private_key = resolve_key(base_directory, private_key);
   const std::string publish = v.string(table, "publish_directory", where, false);
   crl.publish_directory = resolve_path(base_directory, publish.empty() ? "crl" : publish);
   crl.validity_seconds = v.whole_number(table, "crl_validity_hours", where, 24) * 3600;
@@ -599,7 +606,7 @@ IssuerConfig parse_issuer(const Validator& v, const toml::node& element,
               {"name", "certificate", "private_key", "publish_directory", "crl_validity_hours",
                "crl_overlap_hours", "distribution_point", "delta_crls", "delta_distribution_point",
                "delta_validity_hours", "crl_pem", "keep_expired", "expired_grace_days",
-               "ocsp_certificate", "ocsp_private_key"},
+               "ocsp_certificate", "ocsp_private_key", "pkcs11_module"},
               "[[issuer]]");
   IssuerConfig issuer;
   issuer.name = v.string(*table, "name", "[[issuer]]");
@@ -627,7 +634,10 @@ IssuerConfig parse_issuer(const Validator& v, const toml::node& element,
   }
   if (!ocsp_certificate.empty()) {
     issuer.ocsp_certificate = resolve_path(base_directory, ocsp_certificate);
-    issuer.ocsp_private_key = resolve_path(base_directory, ocsp_key);
+    issuer.ocsp_private_key = resolve_key(base_directory, ocsp_key);
+  }
+  if (const std::string module = v.string(*table, "pkcs11_module", where, false); !module.empty()) {
+    issuer.pkcs11_module = resolve_path(base_directory, module);
   }
   return issuer;
 }

@@ -78,6 +78,8 @@ struct ProcessPolicy {
 
 // How an issuer's CRLs are made and published (RFC 5280 5). Present when the issuer has a key.
 struct CrlSettings {
+  // A PEM file (resolved against the configuration's folder) or a PKCS#11 URI (RFC 7512), kept
+  // as written: pkcs11:token=...;object=...;pin-source=file:/etc/revocore/pin
   std::filesystem::path private_key;
   std::filesystem::path publish_directory;
   std::int64_t validity_seconds = 24 * 3600;  // nextUpdate - thisUpdate of a full CRL
@@ -98,7 +100,10 @@ struct IssuerConfig {
   // OCSP responses are signed by a delegated responder (RFC 6960 4.2.2.2) when both are set,
   // else by the CA's own private_key; an issuer with neither gets `unauthorized`.
   std::filesystem::path ocsp_certificate;
-  std::filesystem::path ocsp_private_key;
+  std::filesystem::path ocsp_private_key;  // a PEM file or a PKCS#11 URI, as private_key
+  // The PKCS#11 module for this issuer's URI keys; empty: the URI's module-path, else the
+  // modules p11-kit's configuration registers.
+  std::filesystem::path pkcs11_module;
 };
 
 // The OCSP responder (`revocore serve`).

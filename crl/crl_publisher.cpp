@@ -65,7 +65,8 @@ PublishedCrl CrlPublisher::publish(std::string_view issuer_name, CrlKind kind) {
   const config::CrlSettings& settings = *issuer.crl;
 
   // 1. Everything that can fail for a reason the operator can fix, before a number is taken.
-  const CrlSigner signer = CrlSigner::load(issuer.name, issuer.certificate, settings.private_key);
+  const CrlSigner signer =
+      CrlSigner::load(issuer.name, issuer.certificate, settings.private_key, issuer.pkcs11_module);
   check_writable_directory(settings.publish_directory);
   const DirectoryLock lock(settings.publish_directory / fmt::format(".{}.lock", issuer.name));
   IssuerId issuer_id = 0;

@@ -7,9 +7,10 @@
 namespace revocore::crl {
 
 CrlSigner CrlSigner::load(std::string_view issuer_name, const std::filesystem::path& certificate,
-                          const std::filesystem::path& private_key) {
+                          const std::filesystem::path& private_key,
+                          const std::filesystem::path& pkcs11_module) {
   const std::string owner = fmt::format("issuer '{}'", issuer_name);
-  CrlSigner signer(pki::Signer::load(owner, "issuer", certificate, private_key));
+  CrlSigner signer(pki::Signer::load(owner, "issuer", certificate, private_key, pkcs11_module));
   X509* cert = signer.signer_.certificate().handle();
   // RFC 5280 4.2.1.3: when keyUsage is present, cRLSign must be set to sign CRLs.
   if ((::X509_get_extension_flags(cert) & EXFLAG_KUSAGE) &&

@@ -13,8 +13,10 @@ namespace revocore::crl {
 class CrlSigner {
  public:
   // Throws kInvalidConfig naming the issuer and the file for every problem.
+  // `private_key` is a PEM file or a PKCS#11 URI in `pkcs11_module` (pki::Signer::load).
   static CrlSigner load(std::string_view issuer_name, const std::filesystem::path& certificate,
-                        const std::filesystem::path& private_key);
+                        const std::filesystem::path& private_key,
+                        const std::filesystem::path& pkcs11_module = {});
 
   // DER AlgorithmIdentifier, used for TBSCertList.signature and CertificateList.signatureAlgorithm.
   std::string_view algorithm_identifier() const noexcept { return signer_.algorithm_identifier(); }

@@ -64,9 +64,9 @@ std::vector<std::unique_ptr<ResponderIssuer>> load_responder_issuers(
     pki::X509Certificate ca = load_ca(owner, configured.certificate);
     pki::Signer signer =
         delegated ? pki::Signer::load(owner, "OCSP responder", configured.ocsp_certificate,
-                                      configured.ocsp_private_key)
+                                      configured.ocsp_private_key, configured.pkcs11_module)
                   : pki::Signer::load(owner, "issuer", configured.certificate,
-                                      configured.crl->private_key);
+                                      configured.crl->private_key, configured.pkcs11_module);
     if (delegated) {
       check_delegated(owner, configured, ca, signer.certificate());
     }

@@ -4,6 +4,7 @@
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
 #include <openssl/x509.h>
@@ -31,6 +32,7 @@ using ScopedBignum = ScopedOpenSslType<BIGNUM, ::BN_free>;
 using ScopedEvpMdCtx = ScopedOpenSslType<EVP_MD_CTX, ::EVP_MD_CTX_free>;
 using ScopedEvpPkeyCtx = ScopedOpenSslType<EVP_PKEY_CTX, ::EVP_PKEY_CTX_free>;
 using ScopedEvpMd = ScopedOpenSslType<EVP_MD, ::EVP_MD_free>;
+using ScopedEcdsaSig = ScopedOpenSslType<ECDSA_SIG, ::ECDSA_SIG_free>;
 using ScopedX509Crl = ScopedOpenSslType<X509_CRL, ::X509_CRL_free>;
 using ScopedX509Store = ScopedOpenSslType<X509_STORE, ::X509_STORE_free>;
 using ScopedX509StoreCtx = ScopedOpenSslType<X509_STORE_CTX, ::X509_STORE_CTX_free>;

@@ -11,6 +11,7 @@
 
 #include "pki/openssl_handles.hpp"
 #include "pki/private_key.hpp"
+#include "pki/token_key.hpp"
 #include "pki/x509_certificate.hpp"
 
 namespace revocore::pki {
@@ -18,10 +19,14 @@ namespace revocore::pki {
 class Signer {
  public:
   // `owner` names who signs in messages ("issuer 'ca'"), `role` the certificate ("issuer", "OCSP
-  // responder"). Throws kInvalidConfig "<owner>: ..." naming the file for every problem.
+  // responder"). `private_key` is a PEM file or a PKCS#11 URI (RFC 7512), whose module is
+  // `pkcs11_module` (empty: the URI's module-path, else p11-kit's registered modules). Either way
+  // the key must match the certificate. Throws kInvalidConfig "<owner>: ..." naming the file or
+  // URI (never a PIN) for every problem.
   static Signer load(std::string_view owner, std::string_view role,
                      const std::filesystem::path& certificate,
-                     const std::filesystem::path& private_key);
+                     const std::filesystem::path& private_key,
+                     const std::filesystem::path& pkcs11_module = {});
   Signer(Signer&&) noexcept;
   Signer& operator=(Signer&&) noexcept;
   ~Signer();
@@ -40,9 +45,11 @@ class Signer {
   struct ContextPool;
   Signer(X509Certificate certificate, ScopedEvpPkey key, std::string owner);
   std::unique_ptr<Context> new_context() const;
+  void sign_with_token(std::string_view tbs, std::string& signature) const;
 
   X509Certificate certificate_;
-  ScopedEvpPkey key_;
+  ScopedEvpPkey key_;                // a file key; null when the key is in a token
+  std::unique_ptr<TokenKey> token_;  // a token key; null for a file key
   SignatureAlgorithm algorithm_;
   ScopedEvpMd digest_;  // algorithm_.digest fetched from the provider once; null for Ed25519
   std::string owner_;

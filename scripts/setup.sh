@@ -13,6 +13,7 @@ packages=(
   libfmt-dev libspdlog-dev libtomlplusplus-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   gnutls-bin curl clang-format
+  libp11-kit-dev softhsm2 opensc
 )
 if [ "${1:-}" = "--bench" ]; then
   packages+=(wrk nginx-light python3 time)
