@@ -38,6 +38,20 @@ class Pkcs11Modules {
   Pkcs11Modules(const Pkcs11Modules&) = delete;
   Pkcs11Modules& operator=(const Pkcs11Modules&) = delete;
 
+  // Finalizes and initializes the modules again: a module that lists slots only when it starts
+  // (SoftHSM2) sees a token that came back. Only while no session of ours is open.
+  CK_RV restart() noexcept {
+    if (one_ != nullptr) {
+      ::p11_kit_module_finalize(one_);
+      return ::p11_kit_module_initialize(one_);
+    }
+    if (registered_ != nullptr) {
+      ::p11_kit_modules_finalize(registered_);
+      return ::p11_kit_modules_initialize(registered_, nullptr);
+    }
+    return CKR_OK;
+  }
+
   // Calls `visit(CK_FUNCTION_LIST*)` for each module until it returns true.
   template <typename Visit>
   void find(Visit&& visit) const {

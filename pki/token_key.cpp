@@ -70,7 +70,9 @@ struct TokenKey::State {
   CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
   CK_KEY_TYPE key_type = 0;
   std::vector<CK_SESSION_HANDLE> idle;
+  std::size_t busy = 0;      // sessions out signing
   bool open = false;         // slot, key and login are good
+  bool was_open = false;     // it worked once: reopening may need the module restarted
   bool pin_refused = false;  // never log in again: a token locks after a few wrong PINs
   std::string last_failure;  // why it is not open, for the next error
 
@@ -80,6 +82,7 @@ struct TokenKey::State {
 
   Pin read_pin() const;
   void connect();  // finds the slot, logs in, finds the key; `mutex` held
+  bool find_slot(CK_TOKEN_INFO& token);
   void disconnect() noexcept;
   CK_SESSION_HANDLE take_session();
   void give_back(CK_SESSION_HANDLE session);
@@ -122,12 +125,8 @@ Pin TokenKey::State::read_pin() const {
   return pin;
 }
 
-void TokenKey::State::connect() {
-  if (pin_refused) {
-    fail(ErrorCode::kSigning, last_failure);
-  }
+bool TokenKey::State::find_slot(CK_TOKEN_INFO& token) {
   module = nullptr;
-  CK_TOKEN_INFO token{};
   modules.find([&](CK_FUNCTION_LIST* candidate) {
     CK_ULONG count = 0;
     if (candidate->C_GetSlotList(CK_TRUE, nullptr, &count) != CKR_OK || count == 0) {
@@ -149,7 +148,20 @@ void TokenKey::State::connect() {
     }
     return false;
   });
-  if (module == nullptr) {
+  return module != nullptr;
+}
+
+void TokenKey::State::connect() {
+  if (pin_refused) {
+    fail(ErrorCode::kSigning, last_failure);
+  }
+  CK_TOKEN_INFO token{};
+  bool slot_found = find_slot(token);
+  if (!slot_found && was_open && busy == 0) {
+    // The token went away and may be back: some modules list slots only when they start.
+    slot_found = modules.restart() == CKR_OK && find_slot(token);
+  }
+  if (!slot_found) {
     fail(ErrorCode::kSigning,
          "no token matches it (absent, or another label); `pkcs11-tool --module MODULE "
          "--list-slots` shows the tokens present");
@@ -217,9 +229,14 @@ void TokenKey::State::connect() {
     module->C_CloseSession(session);
     fail(ErrorCode::kSigning, fmt::format("cannot read the key's type: {}", rv_text(rv)));
   }
+  if (was_open && type != key_type) {
+    module->C_CloseSession(session);
+    fail(ErrorCode::kSigning, "the token came back with a key of another type under that name");
+  }
   key_type = type;
   idle.push_back(session);
   open = true;
+  was_open = true;
 }
 
 void TokenKey::State::disconnect() noexcept {
@@ -239,6 +256,7 @@ CK_SESSION_HANDLE TokenKey::State::take_session() {
   if (!idle.empty()) {
     const CK_SESSION_HANDLE session = idle.back();
     idle.pop_back();
+    ++busy;
     return session;
   }
   // Another signature at the same time: one more session, logged in with the first.
@@ -250,11 +268,13 @@ CK_SESSION_HANDLE TokenKey::State::take_session() {
     }
     fail(ErrorCode::kSigning, fmt::format("cannot open a session: {}", rv_text(rv)));
   }
+  ++busy;
   return session;
 }
 
 void TokenKey::State::give_back(CK_SESSION_HANDLE session) {
   const std::lock_guard lock(mutex);
+  --busy;
   if (open) {
     idle.push_back(session);
   }
@@ -383,6 +403,7 @@ void TokenKey::sign(Mechanism mechanism, std::string_view input, std::string& ou
   if (rv != CKR_OK) {
     if (means_token_gone(rv)) {
       const std::lock_guard lock(s.mutex);
+      --s.busy;
       s.disconnect();
       s.fail(ErrorCode::kSigning,
              fmt::format("the token failed or was removed ({}); revocore opens it again at the "

@@ -305,3 +305,35 @@ TEST_F(TokenIssuer, OcspAnswersSignedInTheTokenVerifyPresignedAndWithNonce) {
 
 }  // namespace
 }  // namespace revocore
+
+namespace revocore {
+namespace {
+
+// The token's files taken away while a signer holds it (as a removed HSM or card reader would
+// look to SoftHSM2), then put back: signatures fail with kSigning meanwhile and work again after,
+// without a restart.
+TEST(TokenRemoval, SigningFailsWhileTheTokenIsGoneAndRecoversWhenItReturns) {
+  testing::TempDir dir;
+  SoftHsmToken token(dir.path());
+  token.generate("EC:prime256v1", "ca-key", "01");
+  token.certify("01", "HSM CA", dir.path() / "ca.pem");
+  const pki::Signer signer = pki::Signer::load("issuer 'hsm'", "issuer", dir.path() / "ca.pem",
+                                               token.uri("ca-key"), kSoftHsmModule);
+  std::string signature;
+  signer.sign("before", signature);
+  fs::rename(dir.path() / "tokens", dir.path() / "tokens-away");
+  fs::create_directories(dir.path() / "tokens");
+  try {
+    signer.sign("while away", signature);
+    ADD_FAILURE() << "signed without the token";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kSigning) << e.what();
+    EXPECT_EQ(std::string(e.what()).find(SoftHsmToken::kPin), std::string::npos) << e.what();
+  }
+  fs::remove_all(dir.path() / "tokens");
+  fs::rename(dir.path() / "tokens-away", dir.path() / "tokens");
+  EXPECT_NO_THROW(signer.sign("after", signature));
+}
+
+}  // namespace
+}  // namespace revocore
