@@ -390,12 +390,17 @@ void TokenKey::sign(Mechanism mechanism, std::string_view input, std::string& ou
       break;
   }
   auto* data = reinterpret_cast<CK_BYTE_PTR>(const_cast<char*>(input.data()));
-  CK_ULONG length = 0;
+  // One C_Sign into a buffer large enough for any key revocore takes (RSA 4096: 512 octets)
+  // rather than asking the size first; a token that wants more says so and keeps the operation.
+  constexpr std::size_t kSignatureRoom = 1024;
+  out.resize(kSignatureRoom);
+  CK_ULONG length = kSignatureRoom;
   CK_RV rv = s.module->C_SignInit(session, &mech, s.key);
   if (rv == CKR_OK) {
-    rv = s.module->C_Sign(session, data, static_cast<CK_ULONG>(input.size()), nullptr, &length);
+    rv = s.module->C_Sign(session, data, static_cast<CK_ULONG>(input.size()),
+                          reinterpret_cast<CK_BYTE_PTR>(out.data()), &length);
   }
-  if (rv == CKR_OK) {
+  if (rv == CKR_BUFFER_TOO_SMALL) {
     out.resize(length);
     rv = s.module->C_Sign(session, data, static_cast<CK_ULONG>(input.size()),
                           reinterpret_cast<CK_BYTE_PTR>(out.data()), &length);
