@@ -229,10 +229,19 @@ class TokenIssuer : public ::testing::Test {
     pki::ScopedOpenSslBytes owned(der);
     return std::string(reinterpret_cast<const char*>(der), length);
   }
-  // `openssl ocsp` checks the response's signature against the chain and prints the status.
+  // `openssl ocsp` checks the response's signature against the chain and prints the status;
+  // GnuTLS's ocsptool checks the signature against the CA certificate too.
   std::string openssl_verdict(const std::string& response_der, std::uint64_t serial) {
     const fs::path file = dir_.path() / "response.der";
     std::ofstream(file, std::ios::binary) << response_der;
+    std::string gnutls;
+    EXPECT_EQ(testing::run_command(fmt::format("ocsptool --verify-response --load-signer '{}' "
+                                               "--infile '{}'",
+                                               (dir_.path() / "ca.pem").string(), file.string()),
+                                   &gnutls),
+              0)
+        << gnutls;
+    EXPECT_NE(gnutls.find("Verifying OCSP Response: Success"), std::string::npos) << gnutls;
     std::string output;
     testing::run_command(
         fmt::format("openssl ocsp -respin '{}' -issuer '{}' -CAfile '{}' -serial 0x{:X} -no_nonce",
