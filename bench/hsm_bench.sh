@@ -51,3 +51,27 @@ for variant in data data-token; do
   awk -v a="$start" -v b="$end" -v v="$variant" -v n="$((users * 8))" \
     'BEGIN {printf "%s: %.1f s, %.0f signatures/s\n", v, b - a, n / (b - a)}'
 done
+
+echo "== OCSP POST with a nonce over HTTP (each answer signed on the spot), wrk -t2 -c16, 5 s x 3"
+cat >"$work/nonce.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/ocsp-request"
+local f = io.open("$work/request-nonce.der", "rb"); wrk.body = f:read("*a"); f:close()
+LUA
+for variant in data data-token; do
+  port=$(free_port)
+  "$build/cli/revocore" -d "$work/$variant" serve --listen "127.0.0.1:$port" --threads 2 \
+    >"$work/$variant-serve.out" 2>"$work/$variant-serve.err" &
+  pids+=($!)
+  wait_port "$port"
+  runs=()
+  for _ in 1 2 3; do
+    out=$(timeout 30 wrk -t2 -c16 -d5s -s "$work/nonce.lua" "http://127.0.0.1:$port/" 2>&1)
+    if grep -q "Non-2xx\|Socket errors" <<<"$out"; then grep -E 'Non-2xx|Socket errors' <<<"$out" >&2; fi
+    runs+=("$(awk '/Requests\/sec/ {print $2}' <<<"$out")")
+  done
+  kill "${pids[-1]}"
+  wait "${pids[-1]}" 2>/dev/null || true
+  median=$(printf '%s\n' "${runs[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  echo "$variant: median $median req/s (runs: ${runs[*]})"
+done

@@ -30,8 +30,12 @@ void sign_loop(benchmark::State& state, const pki::Signer& signer) {
   state.SetItemsProcessed(state.iterations());
 }
 
-void FileKey(benchmark::State& state) { sign_loop(state, *file_signer); }
-void TokenKey(benchmark::State& state) { sign_loop(state, *token_signer); }
+void FileKey(benchmark::State& state) {
+  sign_loop(state, *file_signer);
+}
+void TokenKey(benchmark::State& state) {
+  sign_loop(state, *token_signer);
+}
 
 BENCHMARK(FileKey)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(TokenKey)->Threads(1)->Threads(2)->UseRealTime();
