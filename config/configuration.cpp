@@ -637,6 +637,14 @@ IssuerConfig parse_issuer(const Validator& v, const toml::node& element,
     issuer.ocsp_private_key = resolve_key(base_directory, ocsp_key);
   }
   if (const std::string module = v.string(*table, "pkcs11_module", where, false); !module.empty()) {
+    // A module with no token key to use it is a typo or a key forgotten in a file.
+    if (!(issuer.crl && is_pkcs11_uri(issuer.crl->private_key.native())) &&
+        !is_pkcs11_uri(issuer.ocsp_private_key.native())) {
+      v.fail(table->get("pkcs11_module"),
+             fmt::format("{} sets pkcs11_module but neither private_key nor ocsp_private_key is "
+                         "a PKCS#11 URI (pkcs11:token=...;object=...); see docs/HSM.md",
+                         where));
+    }
     issuer.pkcs11_module = resolve_path(base_directory, module);
   }
   return issuer;

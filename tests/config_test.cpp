@@ -147,6 +147,33 @@ TEST(Configuration, OperatorApiNeedsItsCertificatesAndAGoodAddress) {
             std::string::npos);
 }
 
+TEST(Configuration, KeysInATokenAreKeptAsWrittenAndFilesAreResolved) {
+  const std::string uri = "pkcs11:token=revocore;object=ca;pin-source=file:/etc/revocore/pin";
+  const std::string text = std::string(kDefaultConfigToml) +
+                           "\n[[issuer]]\nname = \"hsm\"\ncertificate = \"ca.pem\"\n"
+                           "private_key = \"" +
+                           uri +
+                           "\"\nocsp_certificate = \"ocsp.pem\"\n"
+                           "ocsp_private_key = \"ocsp.key\"\npkcs11_module = \"lib/module.so\"\n";
+  const Configuration config = Configuration::parse(text, "revocore.toml", "/etc/revocore");
+  ASSERT_EQ(config.issuers.size(), 1u);
+  EXPECT_EQ(config.issuers[0].crl->private_key, uri);
+  EXPECT_EQ(config.issuers[0].ocsp_private_key, "/etc/revocore/ocsp.key");
+  EXPECT_EQ(config.issuers[0].pkcs11_module, "/etc/revocore/lib/module.so");
+  // A module for no token key is refused, naming the line.
+  const std::string files_only = std::string(kDefaultConfigToml) +
+                                 "\n[[issuer]]\nname = \"ca\"\ncertificate = \"ca.pem\"\n"
+                                 "private_key = \"ca.key\"\npkcs11_module = \"m.so\"\n";
+  const std::string message = error_message(files_only);
+  EXPECT_NE(message.find("sets pkcs11_module but neither private_key nor ocsp_private_key"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find(
+                fmt::format("revocore.toml:{}", line_of(files_only, "pkcs11_module = \"m.so\""))),
+            std::string::npos)
+      << message;
+}
+
 TEST(ListenAddress, SplitsAddressAndPortAndRefusesTheRest) {
   const auto v4 = split_listen("127.0.0.1:8080");
   ASSERT_TRUE(v4);
