@@ -85,16 +85,7 @@ Signer Signer::load(std::string_view owner, std::string_view role,
     static constexpr std::string_view kChallenge = "revocore: does this key match its certificate";
     std::string signature;
     signer.sign(kChallenge, signature);
-    ScopedEvpMdCtx verify(::EVP_MD_CTX_new());
-    const bool matches =
-        verify &&
-        ::EVP_DigestVerifyInit(verify.get(), nullptr, signer.algorithm_.digest, nullptr,
-                               public_key) == 1 &&
-        ::EVP_DigestVerify(verify.get(), reinterpret_cast<const unsigned char*>(signature.data()),
-                           signature.size(),
-                           reinterpret_cast<const unsigned char*>(kChallenge.data()),
-                           kChallenge.size()) == 1;
-    ::ERR_clear_error();
+    const bool matches = signer.verifies(kChallenge, signature);
     if (!matches) {
       throw Error(ErrorCode::kInvalidConfig,
                   fmt::format("{}: the PKCS#11 key {} does not match the {} certificate {}", owner,
@@ -102,6 +93,19 @@ Signer Signer::load(std::string_view owner, std::string_view role,
     }
   }
   return signer;
+}
+
+bool Signer::verifies(std::string_view message, std::string_view signature) const {
+  ScopedEvpMdCtx verify(::EVP_MD_CTX_new());
+  const bool ok =
+      verify &&
+      ::EVP_DigestVerifyInit(verify.get(), nullptr, algorithm_.digest, nullptr,
+                             ::X509_get0_pubkey(certificate_.handle())) == 1 &&
+      ::EVP_DigestVerify(verify.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+                         signature.size(), reinterpret_cast<const unsigned char*>(message.data()),
+                         message.size()) == 1;
+  ::ERR_clear_error();
+  return ok;
 }
 
 void Signer::sign_with_token(std::string_view tbs, std::string& signature) const {

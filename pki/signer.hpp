@@ -39,6 +39,8 @@ class Signer {
   // The signature over `tbs` into `signature` (its capacity reused; for ECDSA the DER
   // Ecdsa-Sig-Value). Safe from many threads at once. Throws kSigning.
   void sign(std::string_view tbs, std::string& signature) const;
+  // True when `signature` over `message` verifies with the certificate's public key.
+  bool verifies(std::string_view message, std::string_view signature) const;
 
  private:
   struct Context;

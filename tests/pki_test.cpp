@@ -4,14 +4,13 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <openssl/asn1.h>
-#include <openssl/evp.h>
 
-#include <thread>
 #include <vector>
 
 #include "pki/der_writer.hpp"
 #include "pki/signer.hpp"
 #include "revocation/error.hpp"
+#include "tests/signer_checks.hpp"
 #include "tests/test_support.hpp"
 
 namespace revocore {
@@ -103,39 +102,7 @@ class SignerTest : public ::testing::TestWithParam<KeyType> {
 TEST_P(SignerTest, SignsFromManyThreadsAtOnceAndOpensslVerifiesEverySignature) {
   const pki::Signer signer =
       pki::Signer::load("test", "issuer", dir_.path() / "cert.pem", dir_.path() / "key.pem");
-  constexpr int kThreads = 4;
-  constexpr int kPerThread = 25;
-  std::vector<std::vector<std::pair<std::string, std::string>>> signed_by(kThreads);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      std::string signature;
-      for (int i = 0; i < kPerThread; ++i) {
-        const std::string message = fmt::format("message {} of thread {}", i, t);
-        signer.sign(message, signature);
-        signed_by[t].emplace_back(message, signature);
-      }
-    });
-  }
-  for (auto& thread : threads) {
-    thread.join();
-  }
-  EVP_PKEY* public_key = ::X509_get0_pubkey(signer.certificate().handle());
-  for (const auto& pairs : signed_by) {
-    ASSERT_EQ(pairs.size(), static_cast<std::size_t>(kPerThread));
-    for (const auto& [message, signature] : pairs) {
-      pki::ScopedEvpMdCtx ctx(::EVP_MD_CTX_new());
-      ASSERT_EQ(::EVP_DigestVerifyInit(ctx.get(), nullptr, signer.algorithm().digest, nullptr,
-                                       public_key),
-                1);
-      EXPECT_EQ(
-          ::EVP_DigestVerify(
-              ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
-              reinterpret_cast<const unsigned char*>(message.data()), message.size()),
-          1)
-          << message;
-    }
-  }
+  testing::expect_signs_from_threads(signer, 4, 25);
 }
 
 INSTANTIATE_TEST_SUITE_P(Keys, SignerTest,
