@@ -304,7 +304,10 @@ TEST_F(ApiTest, BatchJobReportsProgressAndFailures) {
                                            "targets": ["1002", "1003", "no-such-user", "1001"]})");
   ASSERT_EQ(answer.status, 202) << answer.text;
   const std::int64_t id = answer.body.at("id").as_int64();
-  for (int i = 0; i < 100 && answer.body.at("status") != "done"; ++i) {
+  // "done" is committed when the last chunk is; crls_published follows once the CRLs are out.
+  for (int i = 0;
+       i < 100 && (answer.body.at("status") != "done" || answer.body.at("crls_published") != true);
+       ++i) {
     ::usleep(50'000);
     answer = get(fmt::format("/api/v1/jobs/{}", id));
   }
