@@ -383,7 +383,7 @@ AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const Operator
     }
     const StoreTransaction txn = store_.read();
     const auto [key, record] = find_certificate(txn, s[1], s[2]);
-    return {http::status::ok, certificate_json(txn, key, record)};
+    return {http::status::ok, certificate_json(txn, key, record, &config_)};
   }
   if (resource == "audit" && s.size() == 1) {
     if (request.method() != http::verb::get) {

@@ -106,7 +106,13 @@ boost::json::object published_json(const crl::PublishedCrl& crl) {
                           {"this_update", format_time(crl.this_update)},
                           {"next_update", format_time(crl.next_update)},
                           {"file", crl.file.string()},
-                          {"numbered_file", crl.numbered_file.string()}};
+                          {"numbered_file", crl.numbered_file.string()},
+                          {"shard", crl.shard},
+                          {"shards", crl.shard_count},
+                          {"bytes", crl.bytes}};
+  if (!crl.url.empty()) {
+    out["url"] = crl.url;
+  }
   if (crl.kind == crl::CrlKind::kDelta) {
     out["delta_base"] = crl.delta_base;
   }
@@ -114,7 +120,8 @@ boost::json::object published_json(const crl::PublishedCrl& crl) {
 }
 
 boost::json::object certificate_json(const StoreTransaction& txn, const CertificateKey& key,
-                                     const CertificateRecord& record) {
+                                     const CertificateRecord& record,
+                                     const config::Configuration* config) {
   boost::json::object out;
   out["issuer"] = issuer_name(txn, key.issuer);
   out["serial"] = key.serial.hex();
@@ -130,6 +137,13 @@ boost::json::object certificate_json(const StoreTransaction& txn, const Certific
   out["not_after"] = format_time(record.not_after);
   out["credential"] = record.credential_id;
   out["status_sequence"] = record.status_sequence;
+  // A certificate with no shard (registered before shards existed) is in the single CRL.
+  out["crl_shard"] = record.crl_shard.value_or(0);
+  const config::IssuerConfig* issuer =
+      config != nullptr ? config->find_issuer(issuer_name(txn, key.issuer)) : nullptr;
+  if (issuer != nullptr && issuer->crl && !issuer->crl->distribution_point.empty()) {
+    out["crl_distribution_point"] = issuer->crl->shard_url(record.crl_shard.value_or(0));
+  }
   return out;
 }
 

@@ -27,8 +27,11 @@ boost::json::object processes_json(const config::Configuration& config);
 
 boost::json::object user_json(const StoreTransaction& txn, const User& user);
 boost::json::object credential_json(const StoreTransaction& txn, const Credential& credential);
+// With `config`: also the CRL the certificate is listed in, its shard and that shard's URL (the
+// CRL distribution point issuance embeds, docs/CRL.md).
 boost::json::object certificate_json(const StoreTransaction& txn, const CertificateKey& key,
-                                     const CertificateRecord& record);
+                                     const CertificateRecord& record,
+                                     const config::Configuration* config = nullptr);
 boost::json::object audit_json(const AuditRecord& record);
 boost::json::object approval_json(const ApprovalRequest& request);
 boost::json::object outcome_json(const lifecycle::ProcessOutcome& outcome);

@@ -277,9 +277,14 @@ void cert_status_command(const GlobalOptions& options, const std::string& issuer
   const StoreTransaction txn = dir.store.read();
   const auto [key, record] = api::find_certificate(txn, issuer, serial);
   if (options.json) {
-    print_json(out, certificate_json(txn, key, record));
+    print_json(out, certificate_json(txn, key, record, &dir.config));
   } else {
     print_certificate(out, txn, key, record, "");
+    const boost::json::object located = certificate_json(txn, key, record, &dir.config);
+    if (const auto* url = located.if_contains("crl_distribution_point")) {
+      fmt::print(out, "  listed in CRL shard {}: {}\n", located.at("crl_shard").to_number<int>(),
+                 url->as_string().c_str());
+    }
   }
 }
 

@@ -69,7 +69,7 @@ void audit_command(const GlobalOptions& options, std::size_t limit, std::ostream
 // `crl generate`: full CRLs (or deltas) for one issuer or every issuer with CRLs; with `if_due`
 // only those whose nextUpdate minus the overlap has come.
 void crl_generate_command(const GlobalOptions& options, const std::string& issuer, bool delta,
-                          bool if_due, std::ostream& out);
+                          bool if_due, int shard, std::ostream& out);
 // `crl watch`: regenerates due CRLs every `interval_seconds` until SIGTERM or SIGINT.
 void crl_watch_command(const GlobalOptions& options, unsigned interval_seconds, std::ostream& out);
 void crl_show_command(const GlobalOptions& options, const std::filesystem::path& file,

@@ -63,7 +63,11 @@ std::string_view reason_of(const X509_REVOKED* entry) {
 }  // namespace
 
 void crl_generate_command(const GlobalOptions& options, const std::string& issuer, bool delta,
-                          bool if_due, std::ostream& out) {
+                          bool if_due, int shard, std::ostream& out) {
+  if (shard >= 0 && (issuer.empty() || if_due)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "--shard names a shard of one issuer: give --issuer too, and not --if-due");
+  }
   DataDirectory dir = DataDirectory::open(options);
   crl::CrlPublisher publisher(dir.store, dir.config, options.clock);
   std::vector<crl::PublishedCrl> published;
@@ -78,8 +82,18 @@ void crl_generate_command(const GlobalOptions& options, const std::string& issue
                               dir.config.source));
     }
     for (const auto& name : issuers) {
-      published.push_back(
-          publisher.publish(name, delta ? crl::CrlKind::kDelta : crl::CrlKind::kFull));
+      std::vector<crl::PublishedCrl> made;
+      if (shard >= 0) {
+        const auto one = static_cast<std::uint16_t>(shard);
+        made = publisher.publish_shards(name, delta ? crl::CrlKind::kDelta : crl::CrlKind::kFull,
+                                        {one});
+      } else {
+        made = delta ? publisher.publish_shards(name, crl::CrlKind::kDelta)
+                     : publisher.publish_full(name);
+      }
+      for (auto& crl : made) {
+        published.push_back(std::move(crl));
+      }
     }
   }
   if (options.json) {

@@ -179,10 +179,16 @@ int main(int argc, char** argv) {
   auto* generate = crl->add_subcommand("generate", "make and publish CRLs now");
   generate->add_option("--issuer", crl_issuer, "one issuer (default: every issuer with a key)");
   generate->add_flag("--delta", delta, "a delta CRL over the last full CRL (RFC 5280 5.2.4)");
+  int crl_shard = -1;
+  generate
+      ->add_option("--shard", crl_shard,
+                   "one CRL shard of the issuer (default: every shard; docs/CRL.md)")
+      ->check(CLI::Range(0, 1023));
   generate->add_flag("--if-due", if_due,
                      "only full CRLs whose nextUpdate minus the overlap has come (for a timer)");
-  generate->callback(
-      [&] { revocore::cli::crl_generate_command(options, crl_issuer, delta, if_due, std::cout); });
+  generate->callback([&] {
+    revocore::cli::crl_generate_command(options, crl_issuer, delta, if_due, crl_shard, std::cout);
+  });
   unsigned interval = 60;
   auto* watch = crl->add_subcommand("watch", "regenerate CRLs as they come due, until SIGTERM");
   watch->add_option("--interval", interval, "seconds between checks (default 60)");

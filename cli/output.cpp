@@ -53,12 +53,14 @@ void pretty(std::ostream& out, const boost::json::value& value, int depth) {
 }  // namespace
 
 void print_published(std::ostream& out, const crl::PublishedCrl& crl) {
+  const std::string of =
+      crl.shard_count > 1 ? fmt::format("{} shard {}", crl.issuer, crl.shard) : crl.issuer;
   if (crl.kind == crl::CrlKind::kDelta) {
     fmt::print(out, "  delta CRL #{} of {} over base #{}: {} entries, next update {}, {}\n",
-               crl.number, crl.issuer, crl.delta_base, crl.entries, format_time(crl.next_update),
+               crl.number, of, crl.delta_base, crl.entries, format_time(crl.next_update),
                crl.file.string());
   } else {
-    fmt::print(out, "  CRL #{} of {}: {} entries, next update {}, {}\n", crl.number, crl.issuer,
+    fmt::print(out, "  CRL #{} of {}: {} entries, next update {}, {}\n", crl.number, of,
                crl.entries, format_time(crl.next_update), crl.file.string());
   }
 }

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "config/default_config.hpp"
+#include "revocation/crl_shard.hpp"
 #include "revocation/error.hpp"
 #include "revocation/key_reference.hpp"
 #include "revocation/posix_file.hpp"
@@ -36,6 +37,13 @@ std::filesystem::path resolve_key(const std::filesystem::path& base_directory,
 class Validator {
  public:
   explicit Validator(std::string source) : source_(std::move(source)) {}
+
+  // "file:line" of `node`, for checks made later against the store.
+  std::string origin(const toml::node* node) const {
+    return node != nullptr && node->source().begin.line > 0
+               ? fmt::format("{}:{}", source_, node->source().begin.line)
+               : source_;
+  }
 
   [[noreturn]] void fail(const toml::node* node, std::string_view message) const {
     if (node != nullptr && node->source().begin.line > 0) {
@@ -566,7 +574,8 @@ bool parse_registration_refuses(const Validator& v, const toml::table& table) {
 }
 
 // The CRL part of an [[issuer]] with a private_key.
-CrlSettings parse_issuer_crl(const Validator& v, const toml::table& table, const std::string& where,
+CrlSettings parse_issuer_crl(const Validator& v, const toml::table& table,
+                             const std::string& issuer_name, const std::string& where,
                              const std::filesystem::path& base_directory,
                              const std::string& private_key) {
   CrlSettings crl;
@@ -593,6 +602,43 @@ CrlSettings parse_issuer_crl(const Validator& v, const toml::table& table, const
   crl.pem = v.boolean(table, "crl_pem", where);
   crl.keep_expired = v.boolean(table, "keep_expired", where);
   crl.expired_grace_seconds = v.whole_number(table, "expired_grace_days", where, 0) * 86400;
+
+  const toml::node* shards = table.get("crl_shards");
+  crl.shards_origin = v.origin(shards != nullptr ? shards : &table);
+  const std::int64_t shard_count = v.whole_number(table, "crl_shards", where, 1);
+  if (shard_count < 1 || shard_count > kMaxCrlShards) {
+    v.fail(shards, fmt::format("crl_shards of {} must be 1 to {} (1: one CRL, as without shards)",
+                               where, kMaxCrlShards));
+  }
+  crl.shards = static_cast<std::uint16_t>(shard_count);
+  constexpr std::string_view kShard = "{shard}";
+  if (crl.shards > 1) {
+    // Each shard's issuingDistributionPoint names its own URL (RFC 5280 5.2.5), and each
+    // certificate's CRL distribution point must be its shard's: one URL per shard.
+    if (crl.distribution_point.find(kShard) == std::string::npos) {
+      v.fail(table.contains("distribution_point") ? table.get("distribution_point") : shards,
+             fmt::format("{} has crl_shards = {} and needs distribution_point with {{shard}} in "
+                         "it, such as \"http://crl.example.com/crl/{}/{{shard}}.crl\"",
+                         where, crl.shards, issuer_name));
+    }
+    if (crl.delta_crls && crl.delta_distribution_point.find(kShard) == std::string::npos) {
+      v.fail(table.get("delta_distribution_point"),
+             fmt::format("{} has crl_shards = {} and delta CRLs: delta_distribution_point needs "
+                         "{{shard}} in it, such as "
+                         "\"http://crl.example.com/crl/{}/{{shard}}-delta.crl\"",
+                         where, crl.shards, issuer_name));
+    }
+  }
+  crl.full_crl_interval_seconds = v.whole_number(table, "full_crl_interval_hours", where, 0) * 3600;
+  crl.full_crl_on_change = v.boolean(table, "full_crl_on_change", where);
+  if ((crl.full_crl_interval_seconds != 0 || crl.full_crl_on_change) && !crl.delta_crls) {
+    v.fail(table.contains("full_crl_on_change") ? table.get("full_crl_on_change")
+                                                : table.get("full_crl_interval_hours"),
+           fmt::format("{}: full_crl_interval_hours and full_crl_on_change choose when full CRLs "
+                       "are made between delta CRLs; set delta_crls = true or remove them (without "
+                       "deltas every change makes a full CRL)",
+                       where));
+  }
   return crl;
 }
 
@@ -606,7 +652,8 @@ IssuerConfig parse_issuer(const Validator& v, const toml::node& element,
               {"name", "certificate", "private_key", "publish_directory", "crl_validity_hours",
                "crl_overlap_hours", "distribution_point", "delta_crls", "delta_distribution_point",
                "delta_validity_hours", "crl_pem", "keep_expired", "expired_grace_days",
-               "ocsp_certificate", "ocsp_private_key", "pkcs11_module"},
+               "crl_shards", "full_crl_interval_hours", "full_crl_on_change", "ocsp_certificate",
+               "ocsp_private_key", "pkcs11_module"},
               "[[issuer]]");
   IssuerConfig issuer;
   issuer.name = v.string(*table, "name", "[[issuer]]");
@@ -614,9 +661,10 @@ IssuerConfig parse_issuer(const Validator& v, const toml::node& element,
   const std::string where = fmt::format("issuer '{}'", issuer.name);
   const std::string key = v.string(*table, "private_key", where, /*required=*/false);
   if (!key.empty()) {
-    issuer.crl = parse_issuer_crl(v, *table, where, base_directory, key);
+    issuer.crl = parse_issuer_crl(v, *table, issuer.name, where, base_directory, key);
   } else {
-    for (const char* crl_key : {"publish_directory", "distribution_point", "delta_crls"}) {
+    for (const char* crl_key :
+         {"publish_directory", "distribution_point", "delta_crls", "crl_shards"}) {
       if (table->contains(crl_key)) {
         v.fail(table->get(crl_key),
                fmt::format("{} sets '{}' but has no private_key, so revocore makes no CRL "
@@ -673,7 +721,7 @@ OcspSettings parse_ocsp(const Validator& v, const toml::table& ocsp) {
   v.only_keys(ocsp,
               {"listen", "threads", "response_validity_minutes", "refresh_before_minutes",
                "max_request_bytes", "max_cert_ids", "header_timeout_seconds", "max_connections",
-               "drain_seconds"},
+               "drain_seconds", "crl_max_age_minutes"},
               "[ocsp]");
   OcspSettings s;
   parse_listen(v, ocsp, "[ocsp]", s.listen_address, s.port);
@@ -699,6 +747,13 @@ OcspSettings parse_ocsp(const Validator& v, const toml::table& ocsp) {
       ocsp, "max_connections", "[ocsp]", static_cast<std::int64_t>(s.max_connections)));
   if (s.header_timeout_seconds == 0 || s.max_connections == 0) {
     v.fail(&ocsp, "header_timeout_seconds and max_connections in [ocsp] must be at least 1");
+  }
+  s.crl_max_age_seconds =
+      60 * v.whole_number(ocsp, "crl_max_age_minutes", "[ocsp]", s.crl_max_age_seconds / 60);
+  if (s.crl_max_age_seconds > 24 * 3600) {
+    v.fail(ocsp.get("crl_max_age_minutes"),
+           "crl_max_age_minutes in [ocsp] must be at most 1440 (a day): it is how long a CDN may "
+           "go on serving a CRL after a newer one is published");
   }
   return s;
 }
@@ -778,6 +833,27 @@ Configuration Configuration::load_file(const std::filesystem::path& file) {
 
 Configuration Configuration::built_in_default() {
   return parse(kDefaultConfigToml, "<built-in default>", std::filesystem::current_path());
+}
+
+namespace {
+
+std::string with_shard(const std::string& url, std::uint16_t shard) {
+  std::string out = url;
+  const std::string number = std::to_string(shard);
+  for (auto at = out.find("{shard}"); at != std::string::npos; at = out.find("{shard}", at)) {
+    out.replace(at, 7, number);
+    at += number.size();
+  }
+  return out;
+}
+}  // namespace
+
+std::string CrlSettings::shard_url(std::uint16_t shard) const {
+  return with_shard(distribution_point, shard);
+}
+
+std::string CrlSettings::delta_shard_url(std::uint16_t shard) const {
+  return with_shard(delta_distribution_point, shard);
 }
 
 }  // namespace revocore::config

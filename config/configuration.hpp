@@ -91,6 +91,21 @@ struct CrlSettings {
   bool pem = false;                            // also write .pem copies
   bool keep_expired = false;                   // keep expired certificates listed
   std::int64_t expired_grace_seconds = 0;      // else list them this long past notAfter
+  // crl_shards: how many CRLs the issuer's certificates are spread over (RFC 5280 5.2.5,
+  // docs/CRL.md). New certificates are bound to one of this many; bound ones never move.
+  std::uint16_t shards = 1;
+  std::string shards_origin;  // "file:line" of crl_shards (or of the [[issuer]]), for messages
+  // With delta CRLs: a new full CRL at least this often (0: only when nextUpdate - overlap is
+  // reached); between them each change publishes a delta over the current full CRL.
+  std::int64_t full_crl_interval_seconds = 0;
+  // Every change publishes new full CRLs of the shards it touched (and, with delta CRLs, an empty
+  // delta over each), instead of a delta.
+  bool full_crl_on_change = false;
+
+  // The URL of a shard's full (or delta) CRL: the configured URL with {shard} replaced by the
+  // shard number; empty when none is configured.
+  std::string shard_url(std::uint16_t shard) const;
+  std::string delta_shard_url(std::uint16_t shard) const;
 };
 
 struct IssuerConfig {
@@ -127,6 +142,9 @@ struct OcspSettings {
   std::int64_t header_timeout_seconds = 10;  // also the idle limit of a keep-alive connection
   std::size_t max_connections = 10000;       // beyond it, new connections are closed at once
   std::int64_t drain_seconds = 10;           // SIGTERM: longest wait for requests in flight
+  // Cache-Control max-age of CRLs served under /crl/, also never past their nextUpdate: the
+  // longest a cache (a CDN, a browser) may serve a CRL after a newer one is published.
+  std::int64_t crl_max_age_seconds = 300;
 };
 
 // The operator API (`revocore serve`, when configured): HTTPS with client certificates.

@@ -6,6 +6,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -58,7 +59,7 @@ FileDescriptor open_directory(const std::filesystem::path& directory) {
 FileDescriptor create_exclusively(int dir, const std::string& name, mode_t mode) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     FileDescriptor fd(
-        ::openat(dir, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
+        ::openat(dir, name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
     if (fd.valid() || errno != EEXIST) {
       return fd;
     }
@@ -72,50 +73,112 @@ FileDescriptor create_exclusively(int dir, const std::string& name, mode_t mode)
 
 }  // namespace
 
-void write_file_atomically(const std::filesystem::path& file, std::string_view bytes) {
-  const std::filesystem::path directory = file.parent_path();
-  remove_abandoned_temporaries(directory);
-  const FileDescriptor dir = open_directory(directory);
-  const std::string temporary_name =
-      fmt::format(".{}.tmp.{}", file.filename().string(), ::getpid());
-  const std::string target_name = file.filename().string();
-  const std::filesystem::path temporary = directory / temporary_name;
-  {
-    FileDescriptor fd = create_exclusively(dir.get(), temporary_name, 0644);
-    if (!fd.valid()) {
-      fail("create", temporary);
+AtomicFile::AtomicFile(const std::filesystem::path& directory, std::string name)
+    : directory_(directory), name_(std::move(name)) {
+  remove_abandoned_temporaries(directory_);
+  dir_ = open_directory(directory_);
+  temporary_name_ = fmt::format(".{}.tmp.{}", name_, ::getpid());
+  fd_ = create_exclusively(dir_.get(), temporary_name_, 0644);
+  if (!fd_.valid()) {
+    fail("create", directory_ / temporary_name_);
+  }
+}
+
+AtomicFile::~AtomicFile() {
+  if (!published_ && dir_.valid()) {
+    ::unlinkat(dir_.get(), temporary_name_.c_str(), 0);
+  }
+}
+
+void AtomicFile::write(std::string_view bytes) {
+  write_at(size_, bytes);
+}
+
+void AtomicFile::write_at(std::uint64_t offset, std::string_view bytes) {
+  const char* data = bytes.data();
+  std::size_t left = bytes.size();
+  while (left > 0) {
+    const ssize_t written = ::pwrite(fd_.get(), data, left, static_cast<off_t>(offset));
+    if (written < 0 && errno == EINTR) {
+      continue;
     }
-    const char* data = bytes.data();
-    std::size_t left = bytes.size();
-    while (left > 0) {
-      const ssize_t written = ::write(fd.get(), data, left);
-      if (written < 0 && errno == EINTR) {
+    if (written <= 0) {
+      fail("write", directory_ / temporary_name_);
+    }
+    data += written;
+    left -= static_cast<std::size_t>(written);
+    offset += static_cast<std::uint64_t>(written);
+  }
+  size_ = std::max(size_, offset);
+}
+
+void AtomicFile::move_range(std::uint64_t from, std::uint64_t length, std::uint64_t to) {
+  // In pieces, from the end when moving up so that no piece overwrites one not yet moved.
+  std::string piece;
+  const std::uint64_t step = 1 << 20;
+  for (std::uint64_t done = 0; done < length;) {
+    const std::uint64_t n = std::min(step, length - done);
+    const std::uint64_t offset = to > from ? length - done - n : done;
+    piece.resize(static_cast<std::size_t>(n));
+    std::size_t have = 0;
+    while (have < piece.size()) {
+      const ssize_t got = ::pread(fd_.get(), piece.data() + have, piece.size() - have,
+                                  static_cast<off_t>(from + offset + have));
+      if (got < 0 && errno == EINTR) {
         continue;
       }
-      if (written <= 0) {
-        const int saved = errno;
-        ::unlinkat(dir.get(), temporary_name.c_str(), 0);
-        errno = saved;
-        fail("write", temporary);
+      if (got <= 0) {
+        fail("read back", directory_ / temporary_name_);
       }
-      data += written;
-      left -= static_cast<std::size_t>(written);
+      have += static_cast<std::size_t>(got);
     }
-    if (::fsync(fd.get()) != 0) {
-      ::unlinkat(dir.get(), temporary_name.c_str(), 0);
-      fail("fsync", temporary);
+    write_at(to + offset, piece);
+    done += n;
+  }
+}
+
+void AtomicFile::truncate(std::uint64_t size) {
+  if (::ftruncate(fd_.get(), static_cast<off_t>(size)) != 0) {
+    fail("truncate", directory_ / temporary_name_);
+  }
+  size_ = size;
+}
+
+MappedFile AtomicFile::map() const {
+  return MappedFile(fd_.get(), static_cast<std::size_t>(size_),
+                    (directory_ / temporary_name_).string());
+}
+
+void AtomicFile::publish(const std::vector<std::string>& also_as) {
+  if (::fsync(fd_.get()) != 0) {
+    fail("fsync", directory_ / temporary_name_);
+  }
+  for (const std::string& name : also_as) {
+    // linkat(2) never replaces: an entry of that name (an older copy, a planted link) is
+    // unlinked first, which removes the entry and never its target.
+    if (::linkat(dir_.get(), temporary_name_.c_str(), dir_.get(), name.c_str(), 0) != 0) {
+      if (errno != EEXIST || ::unlinkat(dir_.get(), name.c_str(), 0) != 0 ||
+          ::linkat(dir_.get(), temporary_name_.c_str(), dir_.get(), name.c_str(), 0) != 0) {
+        fail("link into place", directory_ / name);
+      }
     }
   }
   // rename(2) replaces the directory entry itself: a link planted under the target name is
   // replaced, not followed.
-  if (::renameat(dir.get(), temporary_name.c_str(), dir.get(), target_name.c_str()) != 0) {
-    ::unlinkat(dir.get(), temporary_name.c_str(), 0);
-    fail("rename into place", file);
+  if (::renameat(dir_.get(), temporary_name_.c_str(), dir_.get(), name_.c_str()) != 0) {
+    fail("rename into place", directory_ / name_);
   }
-  // The rename is durable only once the directory entry is.
-  if (::fsync(dir.get()) != 0) {
-    fail("fsync the directory of", file);
+  published_ = true;
+  // The new entries are durable only once the directory is.
+  if (::fsync(dir_.get()) != 0) {
+    fail("fsync the directory of", directory_ / name_);
   }
+}
+
+void write_file_atomically(const std::filesystem::path& file, std::string_view bytes) {
+  AtomicFile out(file.parent_path(), file.filename().string());
+  out.write(bytes);
+  out.publish();
 }
 
 void check_writable_directory(const std::filesystem::path& directory) {

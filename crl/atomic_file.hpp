@@ -1,13 +1,50 @@
 #pragma once
 // Files that readers never see half-written: write a temporary file in the same directory,
 // fsync it, rename it over the target, fsync the directory.
+#include <cstdint>
 #include <filesystem>
+#include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "revocation/posix_file.hpp"
 
 namespace revocore::crl {
+
+// A new file written in pieces that readers see whole or not at all: it is written under a
+// temporary name in its directory (created exclusively, never through a link) and appears under
+// its names only in publish(). Destroyed unpublished, it leaves nothing behind. Every failure
+// throws kIo naming the file.
+class AtomicFile {
+ public:
+  AtomicFile(const std::filesystem::path& directory, std::string name);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  void write(std::string_view bytes);  // appends
+  void write_at(std::uint64_t offset, std::string_view bytes);
+  // Moves `length` bytes at `from` to `to` (the ranges may overlap).
+  void move_range(std::uint64_t from, std::uint64_t length, std::uint64_t to);
+  void truncate(std::uint64_t size);
+  std::uint64_t size() const noexcept { return size_; }
+  // The file's bytes [0, size()) as a read-only mapping of the file itself.
+  MappedFile map() const;
+
+  // fsync the file; link it under each of `also_as` (an entry of that name replaced), rename
+  // it to its name, fsync the directory.
+  void publish(const std::vector<std::string>& also_as = {});
+
+ private:
+  std::filesystem::path directory_;
+  std::string name_;
+  std::string temporary_name_;
+  FileDescriptor dir_;
+  FileDescriptor fd_;
+  std::uint64_t size_ = 0;
+  bool published_ = false;
+};
 
 // Throws kIo naming the file when any step fails; the target is then untouched.
 void write_file_atomically(const std::filesystem::path& file, std::string_view bytes);

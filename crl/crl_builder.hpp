@@ -1,5 +1,5 @@
 #pragma once
-// Encodes and signs an X.509 v2 CRL (RFC 5280 5.1), full or delta, straight to DER:
+// Encodes and signs an X.509 v2 CRL (RFC 5280 5.1), full or delta, straight into its file:
 //
 //   CertificateList  ::=  SEQUENCE  {
 //        tbsCertList          TBSCertList,
@@ -18,8 +18,11 @@
 //             crlEntryExtensions      Extensions OPTIONAL  } OPTIONAL,
 //        crlExtensions           [0]  EXPLICIT Extensions OPTIONAL  }
 //
-// Entries are appended to one buffer as they come (no object per entry), which is what makes a
-// CRL of a million entries take well under a second; OpenSSL only signs the finished TBSCertList.
+// Two passes over the same entries, so that the CRL is written once and never held in memory:
+// count_entry() for each entry adds up the sizes (DER needs every length before its content),
+// then start() and add_entry() for each entry write the bytes to the file through a small
+// buffer, and finish() signs the TBSCertList read back from the file's pages and writes the
+// signature. Memory is the buffer, whatever the entry count (a 1,000,000-entry CRL is 34 MiB).
 // The issue time is a parameter: the builder never reads a clock.
 #include <array>
 #include <cstdint>
@@ -27,6 +30,7 @@
 #include <string>
 #include <string_view>
 
+#include "crl/atomic_file.hpp"
 #include "crl/crl_signer.hpp"
 #include "revocation/types.hpp"
 
@@ -44,18 +48,28 @@ class CrlBuilder {
   void set_issuing_distribution_point(std::string uri) { distribution_point_ = std::move(uri); }
   // freshestCRL naming where the delta CRLs are (RFC 5280 5.2.6), on full CRLs.
   void set_freshest_crl(std::string uri) { freshest_crl_ = std::move(uri); }
-  void reserve(std::size_t entries) { entries_.reserve(entries * 40); }
 
-  // `serial_octets` are the DER INTEGER content octets. reasonCode is left out for unspecified
-  // (RFC 5280 5.3.1); invalidityDate is added when known (5.3.2).
+  // Pass 1: each entry once, in the order pass 2 adds them. `serial_octets` are the DER INTEGER
+  // content octets. reasonCode is left out for unspecified (RFC 5280 5.3.1); invalidityDate is
+  // added when known (5.3.2).
+  void count_entry(std::string_view serial_octets, UnixTime revocation_date, ReasonCode reason,
+                   std::optional<UnixTime> invalidity_date);
+  // Pass 2: the header, then each entry, into `out` (which must be empty and outlive finish()).
+  void start(AtomicFile& out);
   void add_entry(std::string_view serial_octets, UnixTime revocation_date, ReasonCode reason,
                  std::optional<UnixTime> invalidity_date);
-  std::size_t entry_count() const noexcept { return count_; }
+  // Signs and completes the file. Throws std::logic_error if pass 2 differed from pass 1.
+  void finish();
 
-  // The signed CertificateList, DER.
-  std::string finish() const;
+  std::size_t entry_count() const noexcept { return counted_; }
+  std::uint64_t der_size() const noexcept { return der_size_; }
 
  private:
+  // Updates the cached encodings of the date and the invalidityDate extension.
+  void prepare(UnixTime revocation_date, std::optional<UnixTime> invalidity_date);
+  std::uint64_t entry_size(std::size_t serial_size, ReasonCode reason, bool has_invalidity) const;
+  void flush();
+
   const CrlSigner& signer_;
   UnixTime this_update_;
   UnixTime next_update_;
@@ -63,8 +77,20 @@ class CrlBuilder {
   std::optional<std::uint64_t> delta_base_;
   std::string distribution_point_;
   std::string freshest_crl_;
-  std::string entries_;  // the revokedCertificates entries, DER, back to back
-  std::size_t count_ = 0;
+
+  std::uint64_t entries_size_ = 0;  // pass 1: the revokedCertificates content's size
+  std::size_t counted_ = 0;
+  std::uint64_t written_entries_size_ = 0;  // pass 2, checked against pass 1
+  std::size_t added_ = 0;
+
+  AtomicFile* out_ = nullptr;
+  std::string buffer_;  // bytes not yet written, at file offset flushed_
+  std::uint64_t flushed_ = 0;
+  std::uint64_t tbs_offset_ = 0;  // where the TBSCertList starts in the file
+  std::uint64_t tbs_size_ = 0;    // its whole TLV
+  std::string extensions_;        // crlExtensions [0], encoded by start()
+  std::uint64_t der_size_ = 0;
+
   // The last revocation date's encoding and the last invalidityDate extension: a mass
   // revocation shares one date.
   UnixTime cached_time_ = -1;

@@ -1,25 +1,30 @@
 #include "crl/crl_publisher.hpp"
 
 #include <fmt/format.h>
-#include <openssl/pem.h>
+#include <openssl/evp.h>
 
+#include <algorithm>
+#include <boost/json.hpp>
+#include <chrono>
 #include <map>
+#include <memory>
 
 #include "crl/atomic_file.hpp"
 #include "crl/crl_builder.hpp"
 #include "crl/crl_signer.hpp"
+#include "revocation/crl_shard_binding.hpp"
 #include "revocation/error.hpp"
 
 namespace revocore::crl {
 namespace {
 
-std::string to_pem(std::string_view der) {
-  pki::ScopedBio bio(::BIO_new(::BIO_s_mem()));
-  ::PEM_write_bio(bio.get(), "X509 CRL", "", reinterpret_cast<const unsigned char*>(der.data()),
-                  static_cast<long>(der.size()));
-  char* data = nullptr;
-  const long length = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(length));
+using SteadyClock = std::chrono::steady_clock;
+
+// At most this many shards are built in one pair of scans: each holds an open file.
+constexpr std::size_t kShardsPerScan = 256;
+
+double seconds_between(SteadyClock::time_point from, SteadyClock::time_point to) {
+  return std::chrono::duration<double>(to - from).count();
 }
 
 bool listed(CertificateStatus status) noexcept {
@@ -48,6 +53,42 @@ const config::IssuerConfig& issuer_with_crls(const config::Configuration& config
   return *issuer;
 }
 
+IssuerRecord registered_issuer(const StoreTransaction& txn, std::string_view name) {
+  auto record = txn.issuer_by_name(name);
+  if (!record) {
+    throw Error(ErrorCode::kNotFound,
+                fmt::format("issuer '{}' is configured but not registered in the store; run "
+                            "`revocore init` to register it",
+                            name));
+  }
+  return std::move(*record);
+}
+
+// The PEM copy of a DER CRL, base64 encoded in pieces from the DER file's pages.
+void write_pem(const std::filesystem::path& directory, const std::string& name,
+               const std::string& numbered_name, std::string_view der) {
+  AtomicFile pem(directory, name);
+  pem.write("-----BEGIN X509 CRL-----\n");
+  std::string text;
+  constexpr std::size_t kPiece = 48 * 1024;  // a multiple of 48: whole 64-character lines
+  for (std::size_t at = 0; at < der.size(); at += kPiece) {
+    const std::size_t n = std::min(kPiece, der.size() - at);
+    text.resize(n / 48 * 65 + 66);
+    std::size_t out = 0;
+    for (std::size_t line = 0; line < n; line += 48) {
+      const std::size_t chunk = std::min<std::size_t>(48, n - line);
+      const int produced = ::EVP_EncodeBlock(
+          reinterpret_cast<unsigned char*>(text.data() + out),
+          reinterpret_cast<const unsigned char*>(der.data() + at + line), static_cast<int>(chunk));
+      out += static_cast<std::size_t>(produced);
+      text[out++] = '\n';
+    }
+    pem.write(std::string_view(text.data(), out));
+  }
+  pem.write("-----END X509 CRL-----\n");
+  pem.publish({numbered_name});
+}
+
 }  // namespace
 
 std::vector<std::string> CrlPublisher::issuers_with_crls() const {
@@ -60,8 +101,57 @@ std::vector<std::string> CrlPublisher::issuers_with_crls() const {
   return names;
 }
 
-PublishedCrl CrlPublisher::publish(std::string_view issuer_name, CrlKind kind) {
+std::uint16_t CrlPublisher::published_shards(std::string_view issuer_name) const {
   const config::IssuerConfig& issuer = issuer_with_crls(config_, issuer_name);
+  const StoreTransaction txn = store_.read();
+  return check_crl_shards(txn, registered_issuer(txn, issuer.name), issuer.crl->shards,
+                          issuer.crl->shards_origin)
+      .published;
+}
+
+PublishedCrl CrlPublisher::publish(std::string_view issuer_name, CrlKind kind,
+                                   std::uint16_t shard) {
+  return publish_shards(issuer_name, kind, {shard}).front();
+}
+
+std::vector<PublishedCrl> CrlPublisher::publish_shards(std::string_view issuer_name, CrlKind kind,
+                                                       std::vector<std::uint16_t> shards) {
+  const config::IssuerConfig& issuer = issuer_with_crls(config_, issuer_name);
+  const std::uint16_t count = published_shards(issuer.name);
+  if (shards.empty()) {
+    for (std::uint16_t shard = 0; shard < count; ++shard) {
+      shards.push_back(shard);
+    }
+  }
+  std::sort(shards.begin(), shards.end());
+  shards.erase(std::unique(shards.begin(), shards.end()), shards.end());
+  if (shards.back() >= count) {
+    throw Error(ErrorCode::kInvalidArgument,
+                fmt::format("issuer '{}' has {} CRL shard(s), numbered 0 to {}; there is no "
+                            "shard {}",
+                            issuer.name, count, count - 1, shards.back()));
+  }
+  timings_ = {};
+  std::vector<PublishedCrl> out;
+  for (std::size_t first = 0; first < shards.size(); first += kShardsPerScan) {
+    const std::vector<std::uint16_t> group(
+        shards.begin() + static_cast<std::ptrdiff_t>(first),
+        shards.begin() +
+            static_cast<std::ptrdiff_t>(std::min(shards.size(), first + kShardsPerScan)));
+    for (auto& crl : publish_group(issuer, kind, group)) {
+      crl.shard_count = count;
+      out.push_back(std::move(crl));
+    }
+  }
+  if (kind == CrlKind::kFull) {
+    write_shard_list(issuer, count);
+  }
+  return out;
+}
+
+std::vector<PublishedCrl> CrlPublisher::publish_group(const config::IssuerConfig& issuer,
+                                                      CrlKind kind,
+                                                      const std::vector<std::uint16_t>& shards) {
   const config::CrlSettings& settings = *issuer.crl;
 
   // 1. Everything that can fail for a reason the operator can fix, before a number is taken.
@@ -72,148 +162,298 @@ PublishedCrl CrlPublisher::publish(std::string_view issuer_name, CrlKind kind) {
   IssuerId issuer_id = 0;
   {
     const StoreTransaction txn = store_.read();
-    const auto record = txn.issuer_by_name(issuer.name);
-    if (!record) {
-      throw Error(ErrorCode::kNotFound,
-                  fmt::format("issuer '{}' is configured but not registered in the store; run "
-                              "`revocore init` to register it",
-                              issuer.name));
-    }
-    if (record->certificate_der != signer.certificate().der()) {
+    const IssuerRecord record = registered_issuer(txn, issuer.name);
+    if (record.certificate_der != signer.certificate().der()) {
       throw Error(ErrorCode::kInvalidConfig,
                   fmt::format("issuer '{}': {} is not the certificate registered under this name",
                               issuer.name, issuer.certificate.string()));
     }
-    if (kind == CrlKind::kDelta && txn.crl_state(record->id).base_number == 0) {
-      throw Error(ErrorCode::kWrongState,
-                  fmt::format("issuer '{}' has no full CRL yet for a delta CRL to refer to; run "
-                              "`revocore crl generate --issuer {}` first",
-                              issuer.name, issuer.name));
+    for (const std::uint16_t shard : shards) {
+      if (kind == CrlKind::kDelta && txn.crl_state(record.id, shard).base_number == 0) {
+        throw Error(ErrorCode::kWrongState,
+                    fmt::format("issuer '{}' has no full CRL yet{} for a delta CRL to refer to; "
+                                "run `revocore crl generate --issuer {}` first",
+                                issuer.name,
+                                shards.size() > 1 || shard != 0 ? fmt::format(" in shard {}", shard)
+                                                                : std::string(),
+                                issuer.name));
+      }
     }
-    issuer_id = record->id;
+    issuer_id = record.id;
   }
 
-  // 2. Reserve the number: committed before anything is published, so a crash later leaves a
+  // 2. Reserve the numbers: committed before anything is published, so a crash later leaves a
   // gap in the numbering, never a reused number (RFC 5280 5.2.3: numbers only increase).
   const UnixTime now = clock_();
-  PublishedCrl published;
-  published.issuer = issuer.name;
-  published.kind = kind;
-  published.this_update = now;
-  published.next_update =
-      now + (kind == CrlKind::kFull ? settings.validity_seconds : settings.delta_validity_seconds);
-  CrlState reserved;
+  std::vector<PublishedCrl> published(shards.size());
+  std::vector<CrlState> states(shards.size());
   {
     WriteTransaction txn = store_.write();
-    reserved = txn.crl_state(issuer_id);
-    published.number = ++reserved.last_number;
-    txn.put_crl_state(issuer_id, reserved);
+    for (std::size_t i = 0; i < shards.size(); ++i) {
+      states[i] = txn.crl_state(issuer_id, shards[i]);
+      PublishedCrl& crl = published[i];
+      crl.issuer = issuer.name;
+      crl.shard = shards[i];
+      crl.kind = kind;
+      crl.this_update = now;
+      crl.next_update = now + (kind == CrlKind::kFull ? settings.validity_seconds
+                                                      : settings.delta_validity_seconds);
+      crl.number = ++states[i].last_number;
+      crl.url = kind == CrlKind::kFull ? settings.shard_url(shards[i])
+                                       : settings.delta_shard_url(shards[i]);
+      if (kind == CrlKind::kDelta) {
+        crl.delta_base = states[i].base_number;
+      }
+      txn.put_crl_state(issuer_id, shards[i], states[i]);
+    }
     txn.commit();
   }
 
-  // 3. Build from one consistent snapshot.
-  CrlBuilder builder(signer, published.this_update, published.next_update, published.number);
-  if (!settings.distribution_point.empty()) {
-    builder.set_issuing_distribution_point(settings.distribution_point);
+  // 3. A builder and a file per shard; slot[shard] finds them from a certificate's shard.
+  std::vector<int> slot(static_cast<std::size_t>(shards.back()) + 1, -1);
+  std::vector<std::unique_ptr<CrlBuilder>> builders;
+  std::vector<std::unique_ptr<AtomicFile>> files;
+  for (std::size_t i = 0; i < shards.size(); ++i) {
+    slot[shards[i]] = static_cast<int>(i);
+    PublishedCrl& crl = published[i];
+    auto builder =
+        std::make_unique<CrlBuilder>(signer, crl.this_update, crl.next_update, crl.number);
+    // The same scope (the shard's own URL) on its full and delta CRLs (RFC 5280 5.2.4).
+    if (!settings.distribution_point.empty()) {
+      builder->set_issuing_distribution_point(settings.shard_url(crl.shard));
+    }
+    if (kind == CrlKind::kFull && settings.delta_crls) {
+      builder->set_freshest_crl(settings.delta_shard_url(crl.shard));
+    } else if (kind == CrlKind::kDelta) {
+      builder->set_delta_base(crl.delta_base);
+    }
+    const std::string stem = crl_file_stem(issuer.name, crl.shard, kind);
+    crl.file = settings.publish_directory / fmt::format("{}.crl", stem);
+    crl.numbered_file = settings.publish_directory / fmt::format("{}-{}.crl", stem, crl.number);
+    builders.push_back(std::move(builder));
+    files.push_back(
+        std::make_unique<AtomicFile>(settings.publish_directory, crl.file.filename().string()));
   }
+
+  // 4. Build from one consistent snapshot: sizes first, then the bytes.
   std::uint64_t covered_journal = 0;
   {
     const StoreTransaction txn = store_.read();
     covered_journal = txn.last_journal_sequence();
+    auto started = SteadyClock::now();
     if (kind == CrlKind::kFull) {
-      if (settings.delta_crls) {
-        builder.set_freshest_crl(settings.delta_distribution_point);
+      const auto scan = [&](bool count) {
+        txn.for_each_certificate_of(issuer_id, [&](const CertificateStatusView& certificate) {
+          const std::size_t shard = certificate.crl_shard.value_or(0);
+          const int i = shard < slot.size() ? slot[shard] : -1;
+          if (i < 0 || !listed(certificate.status) ||
+              !still_listed_after_expiry(settings, certificate.not_after, now)) {
+            return;
+          }
+          CrlBuilder& builder = *builders[static_cast<std::size_t>(i)];
+          if (count) {
+            builder.count_entry(certificate.serial_octets, certificate.revocation_time,
+                                certificate.reason, certificate.invalidity_date);
+          } else {
+            builder.add_entry(certificate.serial_octets, certificate.revocation_time,
+                              certificate.reason, certificate.invalidity_date);
+          }
+        });
+      };
+      scan(true);
+      const auto counted = SteadyClock::now();
+      timings_.count_seconds += seconds_between(started, counted);
+      for (std::size_t i = 0; i < builders.size(); ++i) {
+        builders[i]->start(*files[i]);
       }
-      builder.reserve(static_cast<std::size_t>(txn.count_certificates()));
-      txn.for_each_certificate_of(issuer_id, [&](const CertificateStatusView& certificate) {
-        if (listed(certificate.status) &&
-            still_listed_after_expiry(settings, certificate.not_after, published.this_update)) {
-          builder.add_entry(certificate.serial_octets, certificate.revocation_time,
-                            certificate.reason, certificate.invalidity_date);
-        }
-      });
+      scan(false);
+      started = counted;
     } else {
-      // RFC 5280 5.2.4: the changes since the base, from the journal. For each certificate
-      // touched since then: its status at the base (the first change's old status) and now.
-      published.delta_base = reserved.base_number;
-      builder.set_delta_base(reserved.base_number);
+      // RFC 5280 5.2.4: the changes since each shard's base, from the journal. For each
+      // certificate touched since then: its status at the base (the first change's old status)
+      // and now.
       struct Touched {
         CertificateStatus at_base;
         UnixTime last_change;
       };
-      std::map<std::string, Touched> touched;  // serial octets -> status at base, in key order
-      for (const auto& entry : txn.journal(reserved.base_journal_sequence + 1, covered_journal)) {
-        if (entry.certificate.issuer != issuer_id) {
-          continue;
+      std::vector<std::map<std::string, Touched>> touched(shards.size());  // serial -> change
+      std::uint64_t from = covered_journal;
+      for (const CrlState& state : states) {
+        from = std::min(from, state.base_journal_sequence);
+      }
+      CertificateStatusView view;
+      txn.for_each_journal_entry(from + 1, covered_journal, [&](const JournalEntry& entry) {
+        if (entry.certificate.issuer != issuer_id ||
+            !txn.certificate_status(entry.certificate, view)) {
+          return true;
         }
-        auto [it, inserted] = touched.try_emplace(std::string(entry.certificate.serial.octets()),
-                                                  Touched{entry.old_status, entry.time});
+        const std::size_t shard = view.crl_shard.value_or(0);
+        const int i = shard < slot.size() ? slot[shard] : -1;
+        if (i < 0 || entry.sequence <= states[static_cast<std::size_t>(i)].base_journal_sequence) {
+          return true;
+        }
+        auto [it, inserted] = touched[static_cast<std::size_t>(i)].try_emplace(
+            std::string(entry.certificate.serial.octets()), Touched{entry.old_status, entry.time});
         it->second.last_change = entry.time;
-      }
-      for (const auto& [serial, change] : touched) {
-        const auto record =
-            txn.certificate(CertificateKey{issuer_id, Serial::from_der_content(serial)});
-        if (!record) {
-          continue;
+        return true;
+      });
+      struct DeltaEntry {
+        std::string_view serial;
+        UnixTime date;
+        ReasonCode reason;
+        std::optional<UnixTime> invalidity;
+      };
+      for (std::size_t i = 0; i < shards.size(); ++i) {
+        std::vector<DeltaEntry> entries;
+        for (const auto& [serial, change] : touched[i]) {
+          const auto record =
+              txn.certificate(CertificateKey{issuer_id, Serial::from_der_content(serial)});
+          if (!record) {
+            continue;
+          }
+          if (listed(record->status) &&
+              still_listed_after_expiry(settings, record->not_after, now)) {
+            entries.push_back(
+                {serial, record->revocation_time, record->reason, record->invalidity_date});
+          } else if (listed(change.at_base)) {
+            // Released from hold (or dropped after expiry) since the base: tell delta users to
+            // drop it (RFC 5280 5.3.1).
+            entries.push_back({serial, change.last_change, ReasonCode::kRemoveFromCrl, {}});
+          }
         }
-        const bool now_listed =
-            listed(record->status) && still_listed_after_expiry(settings, record->not_after, now);
-        if (now_listed) {
-          builder.add_entry(serial, record->revocation_time, record->reason,
-                            record->invalidity_date);
-        } else if (listed(change.at_base)) {
-          // Released from hold since the base: tell delta users to drop it (RFC 5280 5.3.1).
-          builder.add_entry(serial, change.last_change, ReasonCode::kRemoveFromCrl, std::nullopt);
+        for (const DeltaEntry& e : entries) {
+          builders[i]->count_entry(e.serial, e.date, e.reason, e.invalidity);
+        }
+        builders[i]->start(*files[i]);
+        for (const DeltaEntry& e : entries) {
+          builders[i]->add_entry(e.serial, e.date, e.reason, e.invalidity);
         }
       }
+      timings_.count_seconds += seconds_between(started, SteadyClock::now());
+      started = SteadyClock::now();
     }
+    timings_.write_seconds += seconds_between(started, SteadyClock::now());
   }
-  published.entries = builder.entry_count();
-  const std::string der = builder.finish();
-
-  // 4. Publish: the numbered copy, then the stable name; each appears whole or not at all.
-  const std::string stem = crl_file_stem(issuer.name, kind);
-  published.file = settings.publish_directory / fmt::format("{}.crl", stem);
-  published.numbered_file =
-      settings.publish_directory / fmt::format("{}-{}.crl", stem, published.number);
-  write_file_atomically(published.numbered_file, der);
-  write_file_atomically(published.file, der);
-  if (settings.pem) {
-    const std::string pem = to_pem(der);
-    write_file_atomically(published.numbered_file.string() + ".pem", pem);
-    write_file_atomically(published.file.string() + ".pem", pem);
+  const auto signing = SteadyClock::now();
+  for (std::size_t i = 0; i < builders.size(); ++i) {
+    builders[i]->finish();
+    published[i].entries = builders[i]->entry_count();
+    published[i].bytes = builders[i]->der_size();
   }
+  const auto publishing = SteadyClock::now();
+  timings_.sign_seconds += seconds_between(signing, publishing);
 
-  // 5. A published full CRL is the new base for deltas.
-  if (kind == CrlKind::kFull) {
+  // 5. Publish: each file appears under its numbered and its stable name, whole or not at all.
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    if (settings.pem) {
+      const MappedFile der = files[i]->map();
+      write_pem(settings.publish_directory, published[i].file.filename().string() + ".pem",
+                published[i].numbered_file.filename().string() + ".pem", der.bytes());
+    }
+    files[i]->publish({published[i].numbered_file.filename().string()});
+  }
+  timings_.publish_seconds += seconds_between(publishing, SteadyClock::now());
+
+  // 6. Record what each shard's CRLs now cover: a full CRL is the new base for deltas.
+  {
     WriteTransaction txn = store_.write();
-    CrlState state = txn.crl_state(issuer_id);
-    if (published.number > state.base_number) {
-      state.base_number = published.number;
-      state.base_journal_sequence = covered_journal;
-      state.base_this_update = published.this_update;
-      state.next_update = published.next_update;
-      txn.put_crl_state(issuer_id, state);
-      txn.commit();
+    for (std::size_t i = 0; i < shards.size(); ++i) {
+      CrlState state = txn.crl_state(issuer_id, shards[i]);
+      const PublishedCrl& crl = published[i];
+      if (kind == CrlKind::kFull && crl.number > state.base_number) {
+        state.base_number = crl.number;
+        state.base_journal_sequence = covered_journal;
+        state.base_this_update = crl.this_update;
+        state.next_update = crl.next_update;
+      } else if (kind == CrlKind::kDelta && crl.number > state.delta_number) {
+        state.delta_number = crl.number;
+        state.delta_next_update = crl.next_update;
+      }
+      state.published_journal_sequence =
+          std::max(state.published_journal_sequence, covered_journal);
+      txn.put_crl_state(issuer_id, shards[i], state);
     }
+    txn.commit();
   }
   return published;
 }
 
-std::vector<PublishedCrl> CrlPublisher::publish_with_delta(const config::IssuerConfig& issuer) {
-  std::vector<PublishedCrl> out;
-  // The delta first, over the previous base, so holders of that base catch up; then the full CRL
-  // that becomes the next base.
-  bool has_base = false;
-  {
-    const StoreTransaction txn = store_.read();
-    const auto record = txn.issuer_by_name(issuer.name);
-    has_base = record && txn.crl_state(record->id).base_number != 0;
+void CrlPublisher::write_shard_list(const config::IssuerConfig& issuer,
+                                    std::uint16_t shards) const {
+  // What an operator hands to a disclosure database (such as the CCADB's "JSON array of
+  // partitioned CRLs"): every shard's URL, and where this responder serves it.
+  const config::CrlSettings& settings = *issuer.crl;
+  boost::json::array list;
+  for (std::uint16_t shard = 0; shard < shards; ++shard) {
+    boost::json::object entry{{"shard", shard},
+                              {"path", fmt::format("/crl/{}/{}.crl", issuer.name, shard)}};
+    if (!settings.distribution_point.empty()) {
+      entry["url"] = settings.shard_url(shard);
+    }
+    if (settings.delta_crls) {
+      entry["delta_url"] = settings.delta_shard_url(shard);
+      entry["delta_path"] = fmt::format("/crl/{}/{}-delta.crl", issuer.name, shard);
+    }
+    list.emplace_back(std::move(entry));
   }
-  if (issuer.crl->delta_crls && has_base) {
-    out.push_back(publish(issuer.name, CrlKind::kDelta));
+  boost::json::array urls;
+  for (std::uint16_t shard = 0; shard < shards && !settings.distribution_point.empty(); ++shard) {
+    urls.emplace_back(settings.shard_url(shard));
   }
-  out.push_back(publish(issuer.name, CrlKind::kFull));
+  const boost::json::object document{
+      {"issuer", issuer.name}, {"crl_shards", shards}, {"urls", urls}, {"shards", list}};
+  write_file_atomically(settings.publish_directory / shard_list_file_name(issuer.name),
+                        boost::json::serialize(document) + "\n");
+}
+
+namespace {
+
+// The shards of `issuer` whose certificates changed since their newest CRL: the journal after
+// the oldest of those points, stopping as soon as every shard is marked.
+std::vector<std::uint16_t> touched_shards(const StoreTransaction& txn, IssuerId issuer,
+                                          std::uint16_t count) {
+  std::vector<std::uint64_t> since(count);
+  std::uint64_t from = txn.last_journal_sequence();
+  for (std::uint16_t shard = 0; shard < count; ++shard) {
+    since[shard] = txn.crl_state(issuer, shard).published_journal_sequence;
+    from = std::min(from, since[shard]);
+  }
+  std::vector<bool> marked(count, false);
+  std::size_t unmarked = count;
+  CertificateStatusView view;
+  txn.for_each_journal_entry(from + 1, txn.last_journal_sequence(), [&](const JournalEntry& e) {
+    if (e.certificate.issuer != issuer || !txn.certificate_status(e.certificate, view)) {
+      return true;
+    }
+    const std::uint16_t shard = view.crl_shard.value_or(0);
+    if (shard < count && !marked[shard] && e.sequence > since[shard]) {
+      marked[shard] = true;
+      --unmarked;
+    }
+    return unmarked != 0;
+  });
+  std::vector<std::uint16_t> out;
+  for (std::uint16_t shard = 0; shard < count; ++shard) {
+    if (marked[shard]) {
+      out.push_back(shard);
+    }
+  }
+  return out;
+}
+
+void append(std::vector<PublishedCrl>& to, std::vector<PublishedCrl> from) {
+  for (auto& crl : from) {
+    to.push_back(std::move(crl));
+  }
+}
+
+}  // namespace
+
+std::vector<PublishedCrl> CrlPublisher::publish_full(std::string_view issuer_name) {
+  std::vector<PublishedCrl> out = publish_shards(issuer_name, CrlKind::kFull);
+  if (issuer_with_crls(config_, issuer_name).crl->delta_crls) {
+    append(out, publish_shards(issuer_name, CrlKind::kDelta));
+  }
   return out;
 }
 
@@ -229,8 +469,35 @@ std::vector<PublishedCrl> CrlPublisher::publish_after(
     if (issuer == nullptr || !issuer->crl) {
       continue;  // CRLs for this issuer are made elsewhere
     }
-    for (auto& crl : publish_with_delta(*issuer)) {
-      out.push_back(std::move(crl));
+    const config::CrlSettings& settings = *issuer->crl;
+    const std::uint16_t count = published_shards(issuer->name);
+    std::vector<std::uint16_t> full;
+    std::vector<std::uint16_t> delta;
+    {
+      const StoreTransaction txn = store_.read();
+      const UnixTime now = clock_();
+      for (const std::uint16_t shard : touched_shards(txn, id, count)) {
+        const CrlState state = txn.crl_state(id, shard);
+        const bool interval_reached =
+            settings.full_crl_interval_seconds != 0 &&
+            now >= state.base_this_update + settings.full_crl_interval_seconds;
+        if (!settings.delta_crls || settings.full_crl_on_change || state.base_number == 0 ||
+            interval_reached) {
+          full.push_back(shard);
+        } else {
+          delta.push_back(shard);
+        }
+      }
+    }
+    if (!full.empty()) {
+      append(out, publish_shards(issuer->name, CrlKind::kFull, full));
+      if (settings.delta_crls) {
+        // A delta over each new base, so that the newest full and delta CRLs combine.
+        delta.insert(delta.end(), full.begin(), full.end());
+      }
+    }
+    if (!delta.empty()) {
+      append(out, publish_shards(issuer->name, CrlKind::kDelta, delta));
     }
   }
   return out;
@@ -243,13 +510,40 @@ std::vector<PublishedCrl> CrlPublisher::publish_due() {
     if (!issuer.crl) {
       continue;
     }
-    const auto record = store_.read().issuer_by_name(issuer.name);
-    const CrlState state = record ? store_.read().crl_state(record->id) : CrlState{};
-    if (state.base_number != 0 && now < state.next_update - issuer.crl->overlap_seconds) {
-      continue;
+    const config::CrlSettings& settings = *issuer.crl;
+    std::vector<std::uint16_t> full;
+    std::vector<std::uint16_t> delta;
+    {
+      const StoreTransaction txn = store_.read();
+      const auto record = txn.issuer_by_name(issuer.name);
+      if (!record) {
+        continue;  // not registered yet: nothing to list
+      }
+      const std::uint16_t count =
+          check_crl_shards(txn, *record, settings.shards, settings.shards_origin).published;
+      for (std::uint16_t shard = 0; shard < count; ++shard) {
+        const CrlState state = txn.crl_state(record->id, shard);
+        const bool full_due = state.base_number == 0 ||
+                              now >= state.next_update - settings.overlap_seconds ||
+                              (settings.full_crl_interval_seconds != 0 &&
+                               now >= state.base_this_update + settings.full_crl_interval_seconds);
+        if (full_due) {
+          full.push_back(shard);
+        } else if (settings.delta_crls &&
+                   (state.delta_number < state.base_number ||
+                    now >= state.delta_next_update - settings.delta_validity_seconds / 4)) {
+          delta.push_back(shard);
+        }
+      }
     }
-    for (auto& crl : publish_with_delta(issuer)) {
-      out.push_back(std::move(crl));
+    if (!full.empty()) {
+      append(out, publish_shards(issuer.name, CrlKind::kFull, full));
+      if (settings.delta_crls) {
+        delta.insert(delta.end(), full.begin(), full.end());
+      }
+    }
+    if (!delta.empty()) {
+      append(out, publish_shards(issuer.name, CrlKind::kDelta, delta));
     }
   }
   return out;

@@ -31,6 +31,9 @@ CrlSigner CrlSigner::load(std::string_view issuer_name, const std::filesystem::p
     ::X509_pubkey_digest(cert, ::EVP_sha1(), digest, &length);
     signer.key_id_.assign(reinterpret_cast<const char*>(digest), length);
   }
+  std::string probe;
+  signer.signer_.sign("revocore: expected signature size", probe);
+  signer.expected_signature_size_ = probe.size();
   return signer;
 }
 

@@ -25,6 +25,10 @@ class CrlSigner {
   const pki::X509Certificate& certificate() const noexcept { return signer_.certificate(); }
   std::string_view algorithm_name() const noexcept { return signer_.algorithm().name; }
 
+  // The size of a signature made when the key was loaded: RSA's and Ed25519's never change, an
+  // ECDSA signature's may differ by an octet or two.
+  std::size_t expected_signature_size() const noexcept { return expected_signature_size_; }
+
   // The signature over `tbs` into `signature` (for ECDSA, the DER Ecdsa-Sig-Value).
   void sign(std::string_view tbs, std::string& signature) const { signer_.sign(tbs, signature); }
 
@@ -34,6 +38,7 @@ class CrlSigner {
   pki::Signer signer_;
   std::string issuer_name_;
   std::string key_id_;
+  std::size_t expected_signature_size_ = 0;
 };
 
 }  // namespace revocore::crl

@@ -41,7 +41,8 @@ void public_port(const std::uint8_t* data, std::size_t size, std::size_t piece) 
   beast::flat_buffer buffer;
   std::size_t at = 0;
   for (int requests = 0; requests < 64; ++requests) {
-    revocore::ocsp::RequestParser parser(target, body, kBodyLimit, kHeaderLimit);
+    revocore::ocsp::RequestConditions conditions;
+    revocore::ocsp::RequestParser parser(target, body, conditions, kBodyLimit, kHeaderLimit);
     revocore::ocsp::ParseStep step = revocore::ocsp::parse_request(parser, buffer, kHeaderLimit);
     while (step == revocore::ocsp::ParseStep::kNeedMore && at < size) {
       const std::size_t n = std::min(piece, size - at);

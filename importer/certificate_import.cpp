@@ -8,6 +8,8 @@
 #include <set>
 
 #include "revocation/batch_order.hpp"
+#include "revocation/crl_shard.hpp"
+#include "revocation/crl_shard_binding.hpp"
 #include "revocation/error.hpp"
 
 namespace revocore::importer {
@@ -111,6 +113,7 @@ void add_entry(WriteTransaction& txn, const config::Configuration& config,
   }
   // Every certificate's issuer is found before anything is written.
   std::vector<CertificateKey> keys;
+  std::vector<std::uint16_t> shards;  // the CRL shard each is bound to
   for (const auto& certificate : certificates) {
     const RegisteredIssuer* issuer = nullptr;
     for (const auto& candidate : issuers) {
@@ -127,6 +130,7 @@ void add_entry(WriteTransaction& txn, const config::Configuration& config,
                               what, certificate.issuer_text(), config.source));
     }
     keys.push_back(CertificateKey{issuer->id, certificate.serial()});
+    shards.push_back(crl_shard_for(certificate.serial(), issuer->crl_shards));
   }
   const std::optional<User> user = txn.user(entry.user_id);
   if (!user) {
@@ -166,6 +170,7 @@ void add_entry(WriteTransaction& txn, const config::Configuration& config,
     record.not_after = certificates[i].not_after();
     record.credential_id = entry.credential_id;
     record.subject = certificates[i].subject_text();
+    record.crl_shard = shards[i];
     try {
       txn.add_certificate(keys[i], record);
     } catch (const Error& e) {
@@ -208,7 +213,12 @@ std::vector<RegisteredIssuer> register_issuers(WriteTransaction& txn,
     pki::X509Certificate& certificate = loaded.front();
     const std::string der = certificate.der();
     IssuerId id = 0;
-    if (const auto stored = txn.issuer_by_name(issuer.name)) {
+    // CRL shards: new certificates are bound to one of the configured count (an issuer whose
+    // CRLs are made elsewhere has one).
+    const std::uint16_t shards = issuer.crl ? issuer.crl->shards : 1;
+    const std::string origin = issuer.crl ? issuer.crl->shards_origin : config.source;
+    std::uint16_t bound_under = shards;
+    if (auto stored = txn.issuer_by_name(issuer.name)) {
       if (stored->certificate_der != der) {
         throw Error(ErrorCode::kInvalidConfig,
                     fmt::format("{}: issuer '{}' is registered in the store with another "
@@ -217,14 +227,17 @@ std::vector<RegisteredIssuer> register_issuers(WriteTransaction& txn,
                                 config.source, issuer.name, issuer.certificate.string()));
       }
       id = stored->id;
+      bound_under = bind_crl_shards(txn, std::move(*stored), shards, origin).configured;
     } else {
       IssuerRecord record;
       record.name = issuer.name;
       record.subject_der = certificate.subject_der();
       record.certificate_der = der;
+      record.crl_shards = shards;
+      record.unsharded_certificates = 0;
       id = txn.add_issuer(std::move(record));
     }
-    out.push_back(RegisteredIssuer{id, issuer.name, std::move(certificate)});
+    out.push_back(RegisteredIssuer{id, issuer.name, std::move(certificate), bound_under});
   }
   return out;
 }

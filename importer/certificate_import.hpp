@@ -40,6 +40,7 @@ struct RegisteredIssuer {
   IssuerId id = 0;
   std::string name;
   pki::X509Certificate certificate;
+  std::uint16_t crl_shards = 1;  // new certificates are bound to one of this many CRL shards
 };
 
 // Makes sure every configured issuer is in the store (inside `txn`) and returns them. Refuses an

@@ -60,6 +60,11 @@ void HttpResponseBuffer::header(std::string_view name, std::uint64_t value) {
 void HttpResponseBuffer::finish(std::string_view content_type, std::string_view body) {
   header("Content-Type", content_type);
   header("Content-Length", body.size());
+  finish_without_body();
+  bytes_.append(body);
+}
+
+void HttpResponseBuffer::finish_without_body() {
   // RFC 9112 9.3: HTTP/1.1 persists unless told otherwise; HTTP/1.0 only when told so.
   if (!keep_alive_) {
     bytes_.append("Connection: close\r\n");
@@ -68,7 +73,6 @@ void HttpResponseBuffer::finish(std::string_view content_type, std::string_view 
   }
   bytes_.append("\r\n");
   header_size_ = bytes_.size();
-  bytes_.append(body);
 }
 
 void HttpResponseBuffer::text(http::status status, unsigned version, bool keep_alive,

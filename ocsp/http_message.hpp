@@ -10,6 +10,7 @@
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <cstdint>
+#include <ostream>  // Beast's status.ipp streams without including it
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,8 @@ struct HttpRequestView {
   std::string_view body;
   unsigned version = 11;  // 10 or 11
   bool keep_alive = true;
+  std::string_view if_none_match;  // the fields' values, empty when absent
+  std::string_view if_modified_since;
 };
 
 class HttpResponseBuffer {
@@ -36,6 +39,10 @@ class HttpResponseBuffer {
   void header(std::string_view name, std::uint64_t value);
   // Ends the header block with Content-Type, Content-Length and Connection, then the body.
   void finish(std::string_view content_type, std::string_view body);
+
+  // Ends the header block of a response that has no content (304: RFC 9110 15.4.5), with
+  // Connection as finish() writes it.
+  void finish_without_body();
 
   // Answers with a plain-text body.
   void text(boost::beast::http::status status, unsigned version, bool keep_alive,

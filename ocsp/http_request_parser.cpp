@@ -7,11 +7,12 @@ namespace revocore::ocsp {
 namespace beast = boost::beast;
 namespace http = beast::http;
 
-RequestParser::RequestParser(std::string& target, std::string& body, std::uint64_t body_limit,
-                             std::uint32_t header_limit)
-    : target_(target), body_(body) {
+RequestParser::RequestParser(std::string& target, std::string& body, RequestConditions& conditions,
+                             std::uint64_t body_limit, std::uint32_t header_limit)
+    : target_(target), body_(body), conditions_(conditions) {
   target_.clear();
   body_.clear();
+  conditions_.clear();
   eager(true);  // the body in the same put() as the header when it is there
   this->body_limit(body_limit);
   this->header_limit(header_limit);
@@ -27,6 +28,14 @@ void RequestParser::on_request_impl(http::verb method, beast::string_view,
 void RequestParser::on_field_impl(http::field name, beast::string_view, beast::string_view value,
                                   beast::error_code&) {
   framing_.on_field(name, std::string_view(value.data(), value.size()));
+  if (name == http::field::if_none_match) {
+    if (!conditions_.if_none_match.empty()) {
+      conditions_.if_none_match += ", ";
+    }
+    conditions_.if_none_match.append(value.data(), value.size());
+  } else if (name == http::field::if_modified_since && conditions_.if_modified_since.empty()) {
+    conditions_.if_modified_since.assign(value.data(), value.size());
+  }
 }
 
 void RequestParser::on_header_impl(beast::error_code& ec) {

@@ -13,12 +13,24 @@
 
 namespace revocore::ocsp {
 
+// The conditional-request fields the routes answer 304 to (RFC 9110 13.1.2, 13.1.3), kept in
+// buffers the connection reuses. Repeated If-None-Match fields are one list (RFC 9110 5.3).
+struct RequestConditions {
+  std::string if_none_match;
+  std::string if_modified_since;
+  void clear() {
+    if_none_match.clear();
+    if_modified_since.clear();
+  }
+};
+
 class RequestParser : public boost::beast::http::basic_parser<true> {
  public:
-  // `target` and `body` are the connection's, cleared here and filled as the request is parsed.
-  // The body is bounded by `body_limit`, the header by `header_limit`.
-  RequestParser(std::string& target, std::string& body, std::uint64_t body_limit,
-                std::uint32_t header_limit);
+  // `target`, `body` and `conditions` are the connection's, cleared here and filled as the
+  // request is parsed. The body is bounded by `body_limit`, the header by `header_limit` (which
+  // bounds the conditions too).
+  RequestParser(std::string& target, std::string& body, RequestConditions& conditions,
+                std::uint64_t body_limit, std::uint32_t header_limit);
 
   boost::beast::http::verb method() const noexcept { return method_; }
   unsigned version() const noexcept { return version_; }
@@ -47,6 +59,7 @@ class RequestParser : public boost::beast::http::basic_parser<true> {
 
   std::string& target_;
   std::string& body_;
+  RequestConditions& conditions_;
   revocore::http::RequestFraming framing_;
   revocore::http::FramingError framing_error_ = revocore::http::FramingError::kNone;
   bool too_large_ = false;

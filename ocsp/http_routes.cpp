@@ -5,12 +5,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include <chrono>
 
 #include "crl/crl_file_names.hpp"
 #include "http/request_framing.hpp"
+#include "ocsp/conditional_request.hpp"
 #include "ocsp/ocsp_request.hpp"
 #include "revocation/posix_file.hpp"
 
@@ -109,11 +111,15 @@ void HttpRoutes::ocsp(const HttpRequestView& request, std::string_view der, bool
                       HttpResponseBuffer& response, OcspAnswer& answer) const {
   const auto start = std::chrono::steady_clock::now();
   responder_.answer(der, answer);
-  response.start(http::status::ok, request.version, request.keep_alive);
   // RFC 9919 (as RFC 5019 6.2): GET answers carry caching headers up to nextUpdate; answers to
-  // nonce requests and error answers are not to be cached.
+  // nonce requests and error answers are not to be cached. A pre-signed answer the client
+  // already holds (its ETag, or not newer than If-Modified-Since) is 304 (RFC 9110 13.2.2).
   const UnixTime now = clock_();
-  if (get && !answer.etag.empty() && answer.next_update > now) {
+  const bool cacheable = get && !answer.etag.empty() && answer.next_update > now;
+  const bool not_modified = cacheable && is_not_modified(request, answer.etag, answer.this_update);
+  response.start(not_modified ? http::status::not_modified : http::status::ok, request.version,
+                 request.keep_alive);
+  if (cacheable) {
     char max_age[64];
     const auto end = fmt::format_to_n(max_age, sizeof max_age,
                                       "max-age={}, public, no-transform, must-revalidate",
@@ -128,7 +134,11 @@ void HttpRoutes::ocsp(const HttpRequestView& request, std::string_view der, bool
   } else {
     response.header("Cache-Control", "no-store");
   }
-  response.finish("application/ocsp-response", answer.der);
+  if (not_modified) {
+    response.finish_without_body();
+  } else {
+    response.finish("application/ocsp-response", answer.der);
+  }
   metrics_.record_ocsp(answer.outcome, answer.from_store, std::chrono::steady_clock::now() - start);
 }
 
@@ -138,33 +148,79 @@ void HttpRoutes::crl(const HttpRequestView& request, std::string_view name,
   // and only if it is a regular file: whatever else someone puts in a publish directory (a link
   // to a key, a FIFO) is never served.
   for (const config::IssuerConfig* issuer : crl_issuers_) {
-    if (!crl::is_published_crl_name(*issuer, name)) {
-      continue;
+    const std::optional<std::string> file_name = crl::published_file_for(*issuer, name);
+    if (file_name && serve_published_file(request, *issuer, *file_name, response)) {
+      return;
     }
-    const FileDescriptor directory(
-        ::open(issuer->crl->publish_directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!directory.valid()) {
-      break;
-    }
-    const std::string file_name(name);
-    const FileDescriptor file = open_regular_file_at(directory.get(), file_name.c_str());
-    struct stat info {};
-    std::string bytes;
-    if (!file.valid() || ::fstat(file.get(), &info) != 0 ||
-        !read_up_to(file.get(), static_cast<std::size_t>(info.st_size), bytes) ||
-        bytes.size() != static_cast<std::size_t>(info.st_size)) {
-      break;
-    }
-    response.start(http::status::ok, request.version, request.keep_alive);
-    char date[kHttpDateSize];
-    format_http_date(info.st_mtime, date);
-    response.header("Last-Modified", std::string_view(date, kHttpDateSize));
-    return response.finish(
-        name.ends_with(".pem") ? "application/x-pem-file" : "application/pkix-crl", bytes);
   }
   metrics_.record_http_error(404);
   // The name is echoed only when it is one we could publish: no arbitrary bytes in an answer.
   response.text(http::status::not_found, request.version, request.keep_alive, "no such CRL\n");
+}
+
+bool HttpRoutes::serve_published_file(const HttpRequestView& request,
+                                      const config::IssuerConfig& issuer,
+                                      const std::string& file_name,
+                                      HttpResponseBuffer& response) const {
+  const FileDescriptor directory(
+      ::open(issuer.crl->publish_directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!directory.valid()) {
+    return false;
+  }
+  const FileDescriptor file = open_regular_file_at(directory.get(), file_name.c_str());
+  struct stat info {};
+  if (!file.valid() || ::fstat(file.get(), &info) != 0) {
+    return false;
+  }
+  const FileIdentity identity = FileIdentity::of(info);
+  std::string bytes;
+  const auto read_whole = [&] {
+    return read_up_to(file.get(), static_cast<std::size_t>(info.st_size), bytes) &&
+           bytes.size() == static_cast<std::size_t>(info.st_size);
+  };
+  std::optional<PublishedFileValidators> validators = published_files_.find(file_name, identity);
+  if (!validators) {
+    if (!read_whole()) {
+      return false;
+    }
+    validators = validators_of(file_name, bytes, info.st_mtime);
+    published_files_.remember(file_name, identity, *validators);
+  }
+  const bool not_modified = is_not_modified(request, validators->etag, validators->last_modified);
+  if (!not_modified && bytes.empty() && info.st_size != 0 && !read_whole()) {
+    return false;
+  }
+
+  // How long caches may keep it: the configured cap, and never past the CRL's nextUpdate, so
+  // that no CDN serves a CRL for longer than the cap after a newer one is published
+  // (RFC 9111 5.2.2.1, 5.3; RFC 5280 5.1.2.5).
+  const UnixTime now = clock_();
+  std::int64_t max_age = config_.ocsp.crl_max_age_seconds;
+  if (validators->next_update) {
+    max_age = std::clamp<std::int64_t>(*validators->next_update - now, 0, max_age);
+  }
+  response.start(not_modified ? http::status::not_modified : http::status::ok, request.version,
+                 request.keep_alive);
+  // RFC 9110 15.4.5: a 304 carries the ETag, Cache-Control and Expires a 200 would.
+  response.header("ETag", validators->etag);
+  char value[64];
+  const auto end = fmt::format_to_n(value, sizeof value,
+                                    "max-age={}, public, no-transform, must-revalidate", max_age);
+  response.header("Cache-Control", std::string_view(value, end.size));
+  char date[kHttpDateSize];
+  format_http_date(now + max_age, date);
+  response.header("Expires", std::string_view(date, kHttpDateSize));
+  format_http_date(validators->last_modified, date);
+  response.header("Last-Modified", std::string_view(date, kHttpDateSize));
+  if (not_modified) {
+    response.finish_without_body();
+    return true;
+  }
+  const std::string_view type = file_name.ends_with(".json")  ? "application/json"
+                                : file_name.ends_with(".pem") ? "application/x-pem-file"
+                                                              : "application/pkix-crl";
+  response.finish(type, bytes);
+  return true;
 }
 
 }  // namespace revocore::ocsp

@@ -3,7 +3,9 @@
 // every route is unit-tested:
 //   POST /                 application/ocsp-request body        (RFC 6960 A.1)
 //   GET  /<base64 DER>     '/' raw or %2F both accepted          (RFC 6960 A.1, RFC 9919 5)
-//   GET  /crl/<file>       the published CRLs
+//   GET  /crl/<file>       the published CRLs, shards as /crl/<issuer>/<shard>.crl, and each
+//                          issuer's shard list /crl/<issuer>/shards.json (crl/crl_file_names.hpp);
+//                          strong ETags, 304 to conditional requests (RFC 9110 13)
 //   GET  /metrics          Prometheus text
 //   GET  /health           "ok"
 //   /api/...               404: the operator API has its own listener (api/admin_server.hpp)
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "config/configuration.hpp"
+#include "ocsp/crl_file_cache.hpp"
 #include "ocsp/http_message.hpp"
 #include "ocsp/metrics.hpp"
 #include "ocsp/ocsp_responder.hpp"
@@ -44,12 +47,16 @@ class HttpRoutes {
             HttpResponseBuffer& response, OcspAnswer& answer) const;
   void crl(const HttpRequestView& request, std::string_view name,
            HttpResponseBuffer& response) const;
+  // Whether `file_name` in the issuer's publish directory was served (200 or 304).
+  bool serve_published_file(const HttpRequestView& request, const config::IssuerConfig& issuer,
+                            const std::string& file_name, HttpResponseBuffer& response) const;
 
   OcspResponder& responder_;
   ResponderMetrics& metrics_;
   const config::Configuration& config_;
   Clock clock_;
   std::vector<const config::IssuerConfig*> crl_issuers_;  // those with CRLs configured
+  mutable PublishedFileCache published_files_;            // thread-safe
 };
 
 }  // namespace revocore::ocsp

@@ -135,7 +135,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return close();
     }
     // The GET form carries the request in the target: allow its base64 size and some headers.
-    parser_.emplace(target_, body_, state_.settings.max_request_bytes,
+    parser_.emplace(target_, body_, conditions_, state_.settings.max_request_bytes,
                     static_cast<std::uint32_t>(header_limit()));
     deadline_.store(steady_after(std::chrono::seconds(state_.settings.header_timeout_seconds)),
                     std::memory_order_relaxed);
@@ -187,8 +187,13 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void answer() {
-    const HttpRequestView request{parser_->method(), target_, body_, parser_->version(),
-                                  parser_->keep_alive() && !state_.draining};
+    const HttpRequestView request{parser_->method(),
+                                  target_,
+                                  body_,
+                                  parser_->version(),
+                                  parser_->keep_alive() && !state_.draining,
+                                  conditions_.if_none_match,
+                                  conditions_.if_modified_since};
     try {
       state_.routes.handle(request, response_, buffers_);
     } catch (const std::exception& e) {
@@ -228,6 +233,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<RequestParser> parser_;
   std::string target_;
   std::string body_;
+  RequestConditions conditions_;
   HttpResponseBuffer response_;
   ConnectionBuffers buffers_;
 };

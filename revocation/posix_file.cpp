@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +14,23 @@ namespace revocore {
 FileDescriptor::~FileDescriptor() {
   if (fd_ >= 0) {
     ::close(fd_);
+  }
+}
+
+MappedFile::MappedFile(int fd, std::size_t size, std::string_view what) : size_(size) {
+  if (size == 0) {
+    return;  // mmap(2) refuses a length of 0; an empty view needs no mapping
+  }
+  void* data = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  if (data == MAP_FAILED) {
+    throw Error(ErrorCode::kIo, fmt::format("cannot map {}: {}", what, std::strerror(errno)));
+  }
+  data_ = data;
+}
+
+MappedFile::~MappedFile() {
+  if (data_ != nullptr) {
+    ::munmap(data_, size_);
   }
 }
 

@@ -29,6 +29,27 @@ class FileDescriptor {
   int fd_ = -1;
 };
 
+// A read-only, shared mapping of the first `size` bytes of an open file, unmapped when destroyed.
+// Its pages are the file's (page cache), not the process's anonymous memory: for signing a CRL
+// of tens of MiB written to its file without holding a copy of it.
+class MappedFile {
+ public:
+  MappedFile() = default;
+  // Throws kIo naming `what` when the file cannot be mapped.
+  MappedFile(int fd, std::size_t size, std::string_view what);
+  ~MappedFile();
+  MappedFile(MappedFile&& other) noexcept
+      : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+  MappedFile& operator=(MappedFile&&) = delete;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  std::string_view bytes() const noexcept { return {static_cast<const char*>(data_), size_}; }
+
+ private:
+  void* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
 enum class FollowLinks { kYes, kNo };
 
 // Reads the whole of `file`, which must be a regular file of at most `max_bytes`. A FIFO, a

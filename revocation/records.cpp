@@ -24,11 +24,11 @@ namespace {
 
 constexpr std::uint8_t kUserVersion = 1;
 constexpr std::uint8_t kCertificateVersion = certificate_layout::kCurrentVersion;
-constexpr std::uint8_t kIssuerVersion = 1;
+constexpr std::uint8_t kIssuerVersion = 2;  // 2 added the CRL shard fields
 constexpr std::uint8_t kJournalVersion = 1;
 constexpr std::uint8_t kAuditVersion = 1;
 constexpr std::uint8_t kApprovalVersion = 1;
-constexpr std::uint8_t kCrlStateVersion = 1;
+constexpr std::uint8_t kCrlStateVersion = 2;  // 2 added what the newest delta covers
 constexpr std::uint8_t kJobVersion = 1;
 constexpr std::uint8_t kPresignedResponseVersion = 1;
 // A pre-signed response: version, status sequence, thisUpdate, nextUpdate (8 octets each), the
@@ -48,6 +48,19 @@ void expect_version(ByteReader& in, std::uint8_t known) {
     in.fail(fmt::format("record version {} is not known to this build, which reads version {}",
                         version, known));
   }
+}
+
+// For records whose older version this build still reads: the version octet, `oldest` to
+// `known`.
+std::uint8_t expect_version_from(ByteReader& in, std::uint8_t oldest, std::uint8_t known) {
+  const std::uint8_t version = in.u8();
+  if (version < oldest || version > known) {
+    in.fail(
+        fmt::format("record version {} is not known to this build, which reads versions {} "
+                    "to {}",
+                    version, oldest, known));
+  }
+  return version;
 }
 
 template <typename T>
@@ -120,11 +133,14 @@ std::string CertificateRecord::encode() const {
   w.u8(kCertificateVersion);
   w.u8(static_cast<std::uint8_t>(status));
   w.u8(static_cast<std::uint8_t>(reason));
-  w.u8(invalidity_date ? certificate_layout::kFlagHasInvalidityDate : 0);
+  w.u8(
+      static_cast<std::uint8_t>((invalidity_date ? certificate_layout::kFlagHasInvalidityDate : 0) |
+                                (crl_shard ? certificate_layout::kFlagHasCrlShard : 0)));
   w.i64(not_after);
   w.i64(revocation_time);
   w.i64(invalidity_date.value_or(0));
   w.u64(status_sequence);
+  w.u16(crl_shard.value_or(0));
   w.str(credential_id);
   w.str(subject);
   return out;
@@ -132,7 +148,8 @@ std::string CertificateRecord::encode() const {
 
 CertificateRecord CertificateRecord::decode(std::string_view value) {
   ByteReader in(value, "certificate");
-  expect_version(in, kCertificateVersion);
+  const std::uint8_t version =
+      expect_version_from(in, certificate_layout::kVersion1, kCertificateVersion);
   CertificateRecord r;
   r.status = read_status(in);
   r.reason = read_reason(in);
@@ -144,6 +161,12 @@ CertificateRecord CertificateRecord::decode(std::string_view value) {
     r.invalidity_date = invalidity;
   }
   r.status_sequence = in.u64();
+  if (version >= 2) {
+    const std::uint16_t shard = in.u16();
+    if (flags & certificate_layout::kFlagHasCrlShard) {
+      r.crl_shard = shard;
+    }
+  }
   r.credential_id = std::string(in.str());
   r.subject = std::string(in.str());
   return r;
@@ -156,17 +179,28 @@ std::string IssuerRecord::encode() const {
   w.str(name);
   w.str(subject_der);
   w.str(certificate_der);
+  w.u16(crl_shards);
+  w.u8(unsharded_certificates ? 1 : 0);
+  w.u64(unsharded_certificates.value_or(0));
   return out;
 }
 
 IssuerRecord IssuerRecord::decode(IssuerId id, std::string_view value) {
   ByteReader in(value, "issuer");
-  expect_version(in, kIssuerVersion);
+  const std::uint8_t version = expect_version_from(in, 1, kIssuerVersion);
   IssuerRecord r;
   r.id = id;
   r.name = std::string(in.str());
   r.subject_der = std::string(in.str());
   r.certificate_der = std::string(in.str());
+  if (version >= 2) {
+    r.crl_shards = in.u16();
+    const bool known = in.u8() != 0;
+    const std::uint64_t unsharded = in.u64();
+    if (known) {
+      r.unsharded_certificates = unsharded;
+    }
+  }
   return r;
 }
 
@@ -359,18 +393,29 @@ std::string CrlState::encode() const {
   w.u64(base_journal_sequence);
   w.i64(base_this_update);
   w.i64(next_update);
+  w.u64(published_journal_sequence);
+  w.u64(delta_number);
+  w.i64(delta_next_update);
   return out;
 }
 
 CrlState CrlState::decode(std::string_view value) {
   ByteReader in(value, "CRL state");
-  expect_version(in, kCrlStateVersion);
+  const std::uint8_t version = expect_version_from(in, 1, kCrlStateVersion);
   CrlState s;
   s.last_number = in.u64();
   s.base_number = in.u64();
   s.base_journal_sequence = in.u64();
   s.base_this_update = in.i64();
   s.next_update = in.i64();
+  if (version >= 2) {
+    s.published_journal_sequence = in.u64();
+    s.delta_number = in.u64();
+    s.delta_next_update = in.i64();
+  } else {
+    // Version 1 published a full CRL after every delta: the base covered the newest change.
+    s.published_journal_sequence = s.base_journal_sequence;
+  }
   return s;
 }
 

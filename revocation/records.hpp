@@ -63,15 +63,22 @@ struct CertificateRecord {
   std::uint64_t status_sequence = 0;  // journal sequence of the last change; 0 = never changed
   std::string credential_id;
   std::string subject;  // RFC 2253 text, for people reading `cert status`
+  // The issuer's CRL shard this certificate is listed in, bound when it is registered and never
+  // changed (RFC 5280 5.2.5; docs/CRL.md). None: registered before CRL shards existed (a
+  // version 1 record), listed in the issuer's single CRL.
+  std::optional<std::uint16_t> crl_shard;
 
   std::string encode() const;
   static CertificateRecord decode(std::string_view value);
 };
 
 // Offsets of the fixed part of an encoded CertificateRecord, so the status-apply loop can patch
-// status fields in place without decoding the strings (see batch_order.cpp).
+// status fields in place without decoding the strings (see batch_order.cpp). Version 2 added the
+// CRL shard after the version 1 fixed part; the offsets before it are the same in both, so the
+// patchers read and write records of either version.
 namespace certificate_layout {
-inline constexpr std::uint8_t kCurrentVersion = 1;  // the value of the version octet
+inline constexpr std::uint8_t kVersion1 = 1;        // no CRL shard
+inline constexpr std::uint8_t kCurrentVersion = 2;  // the value of the version octet
 inline constexpr std::size_t kVersion = 0;
 inline constexpr std::size_t kStatus = 1;
 inline constexpr std::size_t kReason = 2;
@@ -80,8 +87,15 @@ inline constexpr std::size_t kNotAfter = 4;
 inline constexpr std::size_t kRevocationTime = 12;
 inline constexpr std::size_t kInvalidityDate = 20;
 inline constexpr std::size_t kStatusSequence = 28;
-inline constexpr std::size_t kFixedSize = 36;
+inline constexpr std::size_t kStatusFieldsSize = 36;  // the fixed part of version 1
+inline constexpr std::size_t kCrlShard = 36;          // version 2: u16, valid with the flag below
+inline constexpr std::size_t kFixedSize = 38;
 inline constexpr std::uint8_t kFlagHasInvalidityDate = 0x01;
+inline constexpr std::uint8_t kFlagHasCrlShard = 0x02;
+// The fixed part's size for a version octet, 0 for a version this build does not know.
+constexpr std::size_t fixed_size(std::uint8_t version) noexcept {
+  return version == kCurrentVersion ? kFixedSize : version == kVersion1 ? kStatusFieldsSize : 0;
+}
 }  // namespace certificate_layout
 
 struct IssuerRecord {
@@ -89,6 +103,12 @@ struct IssuerRecord {
   std::string name;             // the configured name, e.g. "demo-issuing-ca"
   std::string subject_der;      // DER of the issuer's subject Name
   std::string certificate_der;  // the issuer certificate
+  // CRL shards (docs/CRL.md): the largest shard count any of its certificates was bound under (0:
+  // none yet), so that every shard that holds a certificate is published after the configured
+  // count shrinks; and how many of its certificates carry no shard (registered before shards
+  // existed). Unknown in a version 1 record until it is rewritten (count them in the store).
+  std::uint16_t crl_shards = 0;
+  std::optional<std::uint64_t> unsharded_certificates;
 
   std::string encode() const;
   static IssuerRecord decode(IssuerId id, std::string_view value);
@@ -186,13 +206,19 @@ struct ApprovalRequest {
   static ApprovalRequest decode(std::uint64_t id, std::string_view value);
 };
 
-// Per issuer: the CRL numbers handed out and what the last full (base) CRL covered.
+// Per issuer and CRL shard: the CRL numbers handed out and what the last full (base) CRL and the
+// last CRL of either kind covered.
 struct CrlState {
   std::uint64_t last_number = 0;  // highest cRLNumber reserved, full or delta; never reused
   std::uint64_t base_number = 0;  // cRLNumber of the last published full CRL; 0 = none yet
   std::uint64_t base_journal_sequence = 0;  // journal covered by that full CRL
   UnixTime base_this_update = 0;
   UnixTime next_update = 0;  // nextUpdate of the last published full CRL
+  // The journal covered by the newest CRL of this shard, full or delta: changes after it are
+  // what the next publication has to show.
+  std::uint64_t published_journal_sequence = 0;
+  std::uint64_t delta_number = 0;  // cRLNumber of the newest delta CRL; 0 = none
+  UnixTime delta_next_update = 0;
 
   std::string encode() const;
   static CrlState decode(std::string_view value);

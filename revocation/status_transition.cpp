@@ -57,9 +57,13 @@ StatusApplier::Outcome StatusApplier::apply(std::string_view encoded_key, Certif
                                                   "the store",
                                                   key.serial.hex(), key.issuer));
   }
-  if (current.size() < layout::kFixedSize) {
+  // Version 1 and 2 records share the offsets patched here (records.hpp).
+  const std::size_t fixed =
+      current.empty() ? 0
+                      : layout::fixed_size(static_cast<std::uint8_t>(current[layout::kVersion]));
+  if (fixed == 0 || current.size() < fixed) {
     throw Error(ErrorCode::kStoreCorrupt,
-                "a certificate record is truncated; restore the data "
+                "a certificate record is truncated or of an unknown version; restore the data "
                 "directory from a backup");
   }
   const auto from =
@@ -97,7 +101,10 @@ StatusApplier::Outcome StatusApplier::apply(std::string_view encoded_key, Certif
   codec::store_u64_at(record + layout::kRevocationTime,
                       static_cast<std::uint64_t>(listed ? time_ : 0));
   const bool has_invalidity = listed && invalidity_date.has_value();
-  record[layout::kFlags] = static_cast<char>(has_invalidity ? layout::kFlagHasInvalidityDate : 0);
+  // The other flags (the CRL shard's) are kept.
+  record[layout::kFlags] = static_cast<char>(
+      (static_cast<std::uint8_t>(record[layout::kFlags]) & ~layout::kFlagHasInvalidityDate) |
+      (has_invalidity ? layout::kFlagHasInvalidityDate : 0));
   codec::store_u64_at(record + layout::kInvalidityDate,
                       static_cast<std::uint64_t>(has_invalidity ? *invalidity_date : 0));
   const std::uint64_t sequence = next_sequence_++;

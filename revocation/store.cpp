@@ -61,6 +61,16 @@ std::string id_key(IssuerId id) {
   return out;
 }
 
+// Shard 0's CRL state is keyed by the issuer id alone, as before shards existed, so that an
+// issuer's CRL numbering goes on where it was; other shards append the shard, 2 octets.
+std::string crl_state_key(IssuerId id, std::uint16_t shard) {
+  std::string out = id_key(id);
+  if (shard != 0) {
+    codec::ByteWriter(out).u16(shard);
+  }
+  return out;
+}
+
 }  // namespace
 
 Store Store::create(const std::filesystem::path& directory, const StoreOptions& options) {
@@ -305,18 +315,26 @@ std::uint64_t StoreTransaction::count_certificates() const {
 
 std::vector<JournalEntry> StoreTransaction::journal(std::uint64_t from, std::uint64_t to) const {
   std::vector<JournalEntry> out;
+  for_each_journal_entry(from, to, [&](const JournalEntry& entry) {
+    out.push_back(entry);
+    return true;
+  });
+  return out;
+}
+
+void StoreTransaction::for_each_journal_entry(
+    std::uint64_t from, std::uint64_t to,
+    const std::function<bool(const JournalEntry&)>& visit) const {
   const std::string start = sequence_key(from);
   lmdb::Cursor cursor(txn_, dbs_->journal);
   std::string_view key = start, value;
   for (bool found = cursor.get(key, value, MDB_SET_RANGE); found;
        found = cursor.get(key, value, MDB_NEXT)) {
     const std::uint64_t sequence = decode_sequence_key(key);
-    if (sequence > to) {
+    if (sequence > to || !visit(JournalEntry::decode(sequence, value))) {
       break;
     }
-    out.push_back(JournalEntry::decode(sequence, value));
   }
-  return out;
 }
 
 std::vector<AuditRecord> StoreTransaction::audit(std::size_t limit) const {
@@ -349,9 +367,9 @@ std::vector<ApprovalRequest> StoreTransaction::approvals() const {
   return out;
 }
 
-CrlState StoreTransaction::crl_state(IssuerId issuer) const {
+CrlState StoreTransaction::crl_state(IssuerId issuer, std::uint16_t shard) const {
   std::string_view value;
-  if (!txn_.get(dbs_->crl_state, id_key(issuer), value)) {
+  if (!txn_.get(dbs_->crl_state, crl_state_key(issuer, shard), value)) {
     return {};
   }
   return CrlState::decode(value);
@@ -360,8 +378,11 @@ CrlState StoreTransaction::crl_state(IssuerId issuer) const {
 bool decode_certificate_status(std::string_view key, std::string_view value,
                                CertificateStatusView& out) noexcept {
   namespace layout = certificate_layout;
-  if (key.size() < 5 || value.size() < layout::kFixedSize ||
-      static_cast<std::uint8_t>(value[layout::kVersion]) != layout::kCurrentVersion) {
+  if (key.size() < 5 || value.empty()) {
+    return false;
+  }
+  const std::size_t fixed = layout::fixed_size(static_cast<std::uint8_t>(value[layout::kVersion]));
+  if (fixed == 0 || value.size() < fixed) {
     return false;
   }
   const auto status =
@@ -383,7 +404,22 @@ bool decode_certificate_status(std::string_view key, std::string_view value,
   } else {
     out.invalidity_date.reset();
   }
+  if (fixed >= layout::kCrlShard + 2 && (value[layout::kFlags] & layout::kFlagHasCrlShard)) {
+    out.crl_shard =
+        static_cast<std::uint16_t>((static_cast<std::uint8_t>(value[layout::kCrlShard]) << 8) |
+                                   static_cast<std::uint8_t>(value[layout::kCrlShard + 1]));
+  } else {
+    out.crl_shard.reset();
+  }
   return true;
+}
+
+std::uint64_t StoreTransaction::count_unsharded_certificates(IssuerId issuer) const {
+  std::uint64_t count = 0;
+  for_each_certificate_of(issuer, [&](const CertificateStatusView& certificate) {
+    count += certificate.crl_shard ? 0 : 1;
+  });
+  return count;
 }
 
 bool StoreTransaction::certificate_status(const CertificateKey& key,
@@ -490,8 +526,21 @@ void WriteTransaction::put_presigned_response(const CertificateKey& key, std::ui
   txn_.put(dbs_->ocsp_responses, presigned_response_key(key, cert_id_hash, buffer), value);
 }
 
-void WriteTransaction::put_crl_state(IssuerId issuer, const CrlState& state) {
-  txn_.put(dbs_->crl_state, id_key(issuer), state.encode());
+void WriteTransaction::put_crl_state(IssuerId issuer, std::uint16_t shard, const CrlState& state) {
+  txn_.put(dbs_->crl_state, crl_state_key(issuer, shard), state.encode());
+}
+
+void WriteTransaction::put_issuer(const IssuerRecord& issuer) {
+  std::string_view existing;
+  if (!txn_.get(dbs_->issuers, id_key(issuer.id), existing)) {
+    throw Error(ErrorCode::kNotFound,
+                fmt::format("issuer #{} ('{}') is not registered", issuer.id, issuer.name));
+  }
+  if (IssuerRecord::decode(issuer.id, existing).name != issuer.name) {
+    throw Error(ErrorCode::kInvalidArgument,
+                fmt::format("issuer #{} cannot be renamed to '{}'", issuer.id, issuer.name));
+  }
+  txn_.put(dbs_->issuers, id_key(issuer.id), issuer.encode());
 }
 
 void WriteTransaction::put_user(const User& user) {

@@ -5,6 +5,7 @@
 // WriteTransaction, makes its changes and commits; destroying it uncommitted changes nothing.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -53,7 +54,8 @@ struct CertificateStatusView {
   UnixTime revocation_time = 0;
   std::optional<UnixTime> invalidity_date;
   UnixTime not_after = 0;
-  std::uint64_t status_sequence = 0;  // changes with every status change (journal sequence)
+  std::uint64_t status_sequence = 0;       // changes with every status change (journal sequence)
+  std::optional<std::uint16_t> crl_shard;  // none: registered before CRL shards existed
 };
 
 // Reads, valid for the life of the transaction; a consistent snapshot. This is the read-only view
@@ -75,6 +77,9 @@ class StoreTransaction {
 
   // Entries with from <= sequence <= to, in order.
   std::vector<JournalEntry> journal(std::uint64_t from, std::uint64_t to) const;
+  // The same entries one at a time, without holding them all, until `visit` returns false.
+  void for_each_journal_entry(std::uint64_t from, std::uint64_t to,
+                              const std::function<bool(const JournalEntry&)>& visit) const;
   std::uint64_t last_journal_sequence() const;
   std::uint64_t count_journal_entries() const;
   // Newest first, at most `limit` records.
@@ -82,7 +87,11 @@ class StoreTransaction {
   std::optional<ApprovalRequest> approval(std::uint64_t id) const;
   std::vector<ApprovalRequest> approvals() const;  // oldest first
   std::uint64_t count_certificates() const;
-  CrlState crl_state(IssuerId issuer) const;  // zeros when no CRL was made yet
+  // Zeros when no CRL was made yet for that shard of the issuer's CRLs (0 for the single CRL).
+  CrlState crl_state(IssuerId issuer, std::uint16_t shard = 0) const;
+  // The issuer's certificates that carry no CRL shard (registered before shards existed): one
+  // scan, for an issuer record of version 1 that does not know the count.
+  std::uint64_t count_unsharded_certificates(IssuerId issuer) const;
 
   // The fixed part of one certificate's record, without decoding its strings and without
   // allocating: the OCSP hot path. False when the certificate is not in the store (or its record
@@ -122,7 +131,9 @@ class StoreTransaction {
 
 class WriteTransaction : public StoreTransaction {
  public:
-  void put_crl_state(IssuerId issuer, const CrlState& state);
+  void put_crl_state(IssuerId issuer, std::uint16_t shard, const CrlState& state);
+  // Rewrites a registered issuer's record (its CRL shard fields); its name cannot change.
+  void put_issuer(const IssuerRecord& issuer);
   void put_user(const User& user);
   // Writes the credential and its user -> credential relation.
   void put_credential(const Credential& credential);

@@ -228,10 +228,12 @@ class TokenIssuer : public ::testing::Test {
 
 TEST_F(TokenIssuer, FullAndDeltaCrlsSignedInTheTokenVerifyWithOpensslAndGnutls) {
   crl::CrlPublisher publisher(store_, *config_, system_clock());
-  publisher.publish("hsm", crl::CrlKind::kFull);
+  std::vector<crl::PublishedCrl> published = {publisher.publish("hsm", crl::CrlKind::kFull)};
   revoke(0x1002);
-  const auto published = publisher.publish_after({issuer_});
-  ASSERT_EQ(published.size(), 2u);  // a delta, then the new full CRL
+  for (auto& crl : publisher.publish_after({issuer_})) {
+    published.push_back(std::move(crl));
+  }
+  ASSERT_EQ(published.size(), 2u);  // the full CRL, then a delta over it
   for (const auto& crl : published) {
     std::string output;
     EXPECT_EQ(testing::run_command(

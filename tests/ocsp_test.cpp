@@ -480,8 +480,9 @@ class RoutesTest : public OcspTest {
 
   // The routes' bytes, read back by Beast's parser: what a client would see.
   HttpResponse handle(http::verb method, const std::string& target, const std::string& body,
-                      unsigned version = 11) {
-    HttpRequestView request{method, target, body, version, true};
+                      unsigned version = 11, std::string_view if_none_match = {},
+                      std::string_view if_modified_since = {}) {
+    HttpRequestView request{method, target, body, version, true, if_none_match, if_modified_since};
     HttpResponseBuffer out;
     routes().handle(request, out, buffers_);
     http::response_parser<http::string_body> parser;
@@ -537,13 +538,13 @@ TEST_F(RoutesTest, GetAndPostAnswerWithTheRightHeaders) {
 TEST_F(RoutesTest, ConnectionHeaderFollowsTheVersionAndTheRequest) {
   const std::string req = request({0x01});
   HttpResponseBuffer out;
-  routes().handle({http::verb::post, "/", req, 11, true}, out, buffers_);
+  routes().handle({http::verb::post, "/", req, 11, true, {}, {}}, out, buffers_);
   EXPECT_TRUE(out.bytes().starts_with("HTTP/1.1 200 OK\r\n")) << out.bytes();
   EXPECT_EQ(out.bytes().find("Connection:"), std::string::npos);  // HTTP/1.1 persists
-  routes().handle({http::verb::post, "/", req, 10, true}, out, buffers_);
+  routes().handle({http::verb::post, "/", req, 10, true, {}, {}}, out, buffers_);
   EXPECT_TRUE(out.bytes().starts_with("HTTP/1.0 200 OK\r\n")) << out.bytes();
   EXPECT_NE(out.bytes().find("Connection: keep-alive\r\n"), std::string::npos);
-  routes().handle({http::verb::post, "/", req, 11, false}, out, buffers_);
+  routes().handle({http::verb::post, "/", req, 11, false, {}, {}}, out, buffers_);
   EXPECT_NE(out.bytes().find("Connection: close\r\n"), std::string::npos);
   EXPECT_FALSE(out.keep_alive());
   // The same buffers answer again with a different length: nothing left over from before.
