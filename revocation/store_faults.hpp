@@ -26,6 +26,37 @@ inline void relate_missing_certificate(WriteTransaction& txn, std::string_view c
       key.encode(buffer));
 }
 
+// A certificate record as a build before CRL shards wrote it (certificate layout version 1).
+inline void put_version1_certificate(WriteTransaction& txn, const CertificateKey& key,
+                                     const CertificateRecord& record) {
+  std::string value;
+  codec::ByteWriter w(value);
+  w.u8(certificate_layout::kVersion1);
+  w.u8(static_cast<std::uint8_t>(record.status));
+  w.u8(static_cast<std::uint8_t>(record.reason));
+  w.u8(record.invalidity_date ? certificate_layout::kFlagHasInvalidityDate : 0);
+  w.i64(record.not_after);
+  w.i64(record.revocation_time);
+  w.i64(record.invalidity_date.value_or(0));
+  w.u64(record.status_sequence);
+  w.str(record.credential_id);
+  w.str(record.subject);
+  std::array<char, CertificateKey::kMaxEncodedSize> buffer;
+  auto& raw = detail::RawStoreAccess::transaction(txn);
+  const auto& dbs = detail::RawStoreAccess::databases(txn);
+  raw.put(dbs.certificates, key.encode(buffer), value);
+  raw.put(dbs.credential_certificates, record.credential_id, key.encode(buffer));
+}
+
+// The raw bytes of a certificate record, to check which version a change left.
+inline std::string certificate_bytes(const StoreTransaction& txn, const CertificateKey& key) {
+  std::array<char, CertificateKey::kMaxEncodedSize> buffer;
+  std::string_view value;
+  detail::RawStoreAccess::transaction(txn).get(detail::RawStoreAccess::databases(txn).certificates,
+                                               key.encode(buffer), value);
+  return std::string(value);
+}
+
 // An LMDB environment another program made in `directory`: optionally a database "meta" holding
 // one entry that is not revocore's schema, or only a database of another name.
 inline void write_foreign_environment(const std::filesystem::path& directory, bool with_meta) {

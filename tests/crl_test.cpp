@@ -8,17 +8,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <boost/json.hpp>
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <random>
+#include <set>
 #include <sstream>
 
 #include "config/configuration.hpp"
 #include "config/default_config.hpp"
+#include "crl/atomic_file.hpp"
 #include "crl/crl_publisher.hpp"
 #include "importer/certificate_import.hpp"
 #include "lifecycle/lifecycle_processes.hpp"
 #include "pki/openssl_handles.hpp"
+#include "revocation/crl_shard.hpp"
 #include "revocation/error.hpp"
 #include "revocation/status_transition.hpp"
 #include "tests/test_support.hpp"
@@ -519,6 +524,438 @@ TEST_F(CrlRefusals, KeyThatIsAFifoIsRefusedAtOnce) {
   ASSERT_EQ(::mkfifo((dir_.path() / "ca.key").c_str(), 0600), 0);
   // Before the fix this blocked for ever in open(2), waiting for a writer.
   expect_refused("is not a regular file");
+}
+
+}  // namespace
+}  // namespace revocore::crl
+
+namespace revocore::crl {
+namespace {
+
+// Partitioned CRLs (RFC 5280 5.2.5): shards bound at registration, each its own CRL.
+class CrlShards : public CrlTest {
+ protected:
+  static constexpr const char* kShardConfig =
+      "crl_shards = 4\ndistribution_point = \"http://crl.test/crl/ca/{shard}.crl\"";
+
+  // What the store says shard `shard`'s full CRL must list.
+  std::map<std::string, int> expected_in_shard(std::uint16_t shard) {
+    std::map<std::string, int> out;
+    store_.read().for_each_certificate_of(issuer_, [&](const CertificateStatusView& c) {
+      if (c.status != S::kValid && c.crl_shard.value_or(0) == shard) {
+        out[Serial::from_der_content(c.serial_octets).hex()] =
+            c.reason == ReasonCode::kUnspecified ? -1 : static_cast<int>(c.reason);
+      }
+    });
+    return out;
+  }
+  std::uint16_t shard_of(std::uint64_t serial) {
+    return *store_.read().certificate(testing::key_for(issuer_, serial))->crl_shard;
+  }
+  fs::path shard_file(std::uint16_t shard, CrlKind kind = CrlKind::kFull) {
+    return crl_dir() / (crl_file_stem("ca", shard, kind) + ".crl");
+  }
+  std::string text_of(const fs::path& crl) {
+    std::string output;
+    EXPECT_EQ(
+        testing::run_command(
+            fmt::format("openssl crl -inform DER -in '{}' -noout -text", crl.string()), &output),
+        0);
+    return output;
+  }
+};
+
+TEST_F(CrlShards, EachShardIsItsOwnCrlNamingItsOwnUrl) {
+  make_issuer(kP256, kShardConfig);
+  testing::StoreBuilder build(store_);
+  build.user("u");
+  build.credential("c", CredentialType::kCard, "u");
+  std::set<std::uint16_t> used;
+  for (std::uint64_t serial = 1; serial <= 64; ++serial) {
+    build.certificate(issuer_, serial, "c", serial % 3 == 0 ? S::kRevoked : S::kValid,
+                      ReasonCode::kKeyCompromise);
+    EXPECT_EQ(shard_of(serial), crl_shard_for(testing::key_for(issuer_, serial).serial, 4));
+    used.insert(shard_of(serial));
+  }
+  EXPECT_EQ(used.size(), 4u);  // 64 serials spread over every shard
+
+  const auto published = publisher().publish_shards("ca", CrlKind::kFull);
+  ASSERT_EQ(published.size(), 4u);
+  std::size_t listed = 0;
+  for (const PublishedCrl& crl : published) {
+    SCOPED_TRACE(crl.shard);
+    EXPECT_EQ(crl.file, shard_file(crl.shard));
+    EXPECT_EQ(crl.url, fmt::format("http://crl.test/crl/ca/{}.crl", crl.shard));
+    EXPECT_EQ(parse(crl.file).entries, expected_in_shard(crl.shard));
+    EXPECT_EQ(crl.number, 1u);  // each shard numbers its own CRLs (RFC 5280 5.2.3)
+    listed += crl.entries;
+    // RFC 5280 5.2.5: a critical issuingDistributionPoint naming the shard's own URL.
+    const std::string text = text_of(crl.file);
+    EXPECT_NE(text.find("X509v3 Issuing Distribution Point: critical"), std::string::npos) << text;
+    EXPECT_NE(text.find(fmt::format("URI:http://crl.test/crl/ca/{}.crl", crl.shard)),
+              std::string::npos)
+        << text;
+    expect_third_parties_accept(crl.file, dir_.path() / "ca.pem");
+  }
+  EXPECT_EQ(listed, 21u);
+  // The list an operator hands to a disclosure database.
+  const auto list = boost::json::parse(read_file(crl_dir() / "ca-shards.json")).as_object();
+  EXPECT_EQ(list.at("crl_shards"), 4);
+  ASSERT_EQ(list.at("urls").as_array().size(), 4u);
+  EXPECT_EQ(list.at("urls").as_array()[3], "http://crl.test/crl/ca/3.crl");
+  EXPECT_EQ(list.at("shards").as_array()[2].at("path"), "/crl/ca/2.crl");
+}
+
+TEST_F(CrlShards, ACertificatesShardNeverChangesAcrossRestartsAndNewShardCounts) {
+  make_issuer(kP256, kShardConfig);
+  testing::StoreBuilder build(store_);
+  build.user("u");
+  build.credential("c", CredentialType::kCard, "u");
+  std::map<std::uint64_t, std::uint16_t> bound;
+  for (std::uint64_t serial = 1; serial <= 40; ++serial) {
+    build.certificate(issuer_, serial, "c");
+    bound[serial] = shard_of(serial);
+  }
+  // More shards: new certificates are bound among 16, the old ones stay where they were.
+  load_config("crl_shards = 16\ndistribution_point = \"http://crl.test/crl/ca/{shard}.crl\"");
+  store_ = Store::open(dir_.path() / "store");
+  for (std::uint64_t serial = 41; serial <= 200; ++serial) {
+    build.certificate(issuer_, serial, "c");
+  }
+  std::set<std::uint16_t> new_shards;
+  for (std::uint64_t serial = 41; serial <= 200; ++serial) {
+    new_shards.insert(shard_of(serial));
+  }
+  EXPECT_GT(*new_shards.rbegin(), 3);
+  // Fewer shards: every shard that may hold a certificate is still published.
+  load_config("crl_shards = 2\ndistribution_point = \"http://crl.test/crl/ca/{shard}.crl\"");
+  for (const auto& [serial, shard] : bound) {
+    EXPECT_EQ(shard_of(serial), shard) << serial;
+  }
+  EXPECT_EQ(publisher().published_shards("ca"), 16);
+  EXPECT_EQ(publisher().publish_shards("ca", CrlKind::kFull).size(), 16u);
+  // New registrations are bound among the 2 configured now.
+  WriteTransaction txn = store_.write();
+  EXPECT_EQ(importer::register_issuers(txn, *config_).front().crl_shards, 2);
+}
+
+TEST_F(CrlShards, OneRevocationRepublishesOnlyItsShard) {
+  make_issuer(kP256, kShardConfig);
+  testing::StoreBuilder build(store_);
+  build.user("u");
+  build.credential("c", CredentialType::kCard, "u");
+  for (std::uint64_t serial = 1; serial <= 32; ++serial) {
+    build.certificate(issuer_, serial, "c");
+  }
+  publisher().publish_shards("ca", CrlKind::kFull);
+  {
+    WriteTransaction txn = store_.write();
+    set_certificate_status(txn, {testing::key_for(issuer_, 7), S::kRevoked,
+                                 ReasonCode::kKeyCompromise, testing::kTestTime, "t", "op", 0});
+    txn.commit();
+  }
+  const auto published = publisher().publish_after({issuer_});
+  ASSERT_EQ(published.size(), 1u);
+  EXPECT_EQ(published[0].shard, shard_of(7));
+  EXPECT_EQ(published[0].number, 2u);
+  EXPECT_EQ(parse(shard_file(shard_of(7))).entries, (std::map<std::string, int>{{"07", 1}}));
+  for (std::uint16_t shard = 0; shard < 4; ++shard) {
+    if (shard != shard_of(7)) {
+      EXPECT_EQ(parse(shard_file(shard)).number, 1) << shard;  // untouched
+    }
+  }
+  EXPECT_TRUE(publisher().publish_after({issuer_}).empty());  // nothing changed since
+}
+
+// After random sequences of status changes, each shard's newest full CRL with its newest delta
+// lists exactly what the store says, and the delta's base is that full CRL (RFC 5280 5.2.4).
+TEST_F(CrlShards, NewestFullAndDeltaCombineInEveryShardAfterRandomChanges) {
+  make_issuer(kP256, std::string(kShardConfig) +
+                         "\ndelta_crls = true\n"
+                         "delta_distribution_point = \"http://crl.test/crl/ca/{shard}-delta.crl\"\n"
+                         "full_crl_interval_hours = 1");
+  testing::StoreBuilder build(store_);
+  build.user("u");
+  build.credential("c", CredentialType::kCard, "u");
+  for (std::uint64_t serial = 1; serial <= 48; ++serial) {
+    build.certificate(issuer_, serial, "c");
+  }
+  UnixTime now = testing::kTestTime;
+  publisher(now).publish_full("ca");
+  std::mt19937 random(20261201);
+  for (int round = 0; round < 40; ++round) {
+    SCOPED_TRACE(round);
+    now += 600;  // every sixth round reaches full_crl_interval_hours: new full CRLs
+    {
+      WriteTransaction txn = store_.write();
+      for (int change = 0; change < 3; ++change) {
+        const auto key = testing::key_for(issuer_, 1 + random() % 48);
+        const S now_status = txn.certificate(key)->status;
+        if (now_status == S::kRevoked) {
+          continue;  // final
+        }
+        const S next = now_status == S::kOnHold ? (random() % 2 ? S::kValid : S::kRevoked)
+                                                : (random() % 2 ? S::kOnHold : S::kRevoked);
+        set_certificate_status(txn, {key, next, ReasonCode::kSuperseded, now, "t", "op", 0});
+      }
+      txn.commit();
+    }
+    publisher(now).publish_after({issuer_});
+    for (std::uint16_t shard = 0; shard < 4; ++shard) {
+      const ParsedCrl full = parse(shard_file(shard));
+      const ParsedCrl delta = parse(shard_file(shard, CrlKind::kDelta));
+      ASSERT_EQ(delta.delta_base, full.number) << shard;
+      ASSERT_GT(delta.number, full.number) << shard;
+      ASSERT_EQ(applied(full, delta), expected_in_shard(shard)) << shard;
+    }
+  }
+}
+
+TEST_F(CrlShards, FullCrlOnChangePublishesFullCrlsAndAnEmptyDeltaOverEach) {
+  make_issuer(kP256, std::string(kShardConfig) +
+                         "\ndelta_crls = true\n"
+                         "delta_distribution_point = \"http://crl.test/crl/ca/{shard}-delta.crl\"\n"
+                         "full_crl_on_change = true");
+  testing::StoreBuilder build(store_);
+  build.user("u");
+  build.credential("c", CredentialType::kCard, "u");
+  for (std::uint64_t serial = 1; serial <= 16; ++serial) {
+    build.certificate(issuer_, serial, "c");
+  }
+  publisher().publish_full("ca");
+  {
+    WriteTransaction txn = store_.write();
+    set_certificate_status(txn, {testing::key_for(issuer_, 3), S::kOnHold,
+                                 ReasonCode::kCertificateHold, testing::kTestTime, "t", "op", 0});
+    txn.commit();
+  }
+  const auto published = publisher().publish_after({issuer_});
+  ASSERT_EQ(published.size(), 2u);
+  EXPECT_EQ(published[0].kind, CrlKind::kFull);
+  EXPECT_EQ(published[1].kind, CrlKind::kDelta);
+  EXPECT_EQ(published[1].delta_base, published[0].number);
+  EXPECT_EQ(published[1].entries, 0u);
+  EXPECT_EQ(parse(published[0].file).entries, expected_in_shard(shard_of(3)));
+  const std::string text = text_of(published[0].file);
+  EXPECT_NE(text.find(fmt::format("URI:http://crl.test/crl/ca/{}-delta.crl", shard_of(3))),
+            std::string::npos)
+      << text;  // freshestCRL names the shard's delta
+}
+
+TEST_F(CrlShards, FullCrlsComeOnTheirIntervalAndDeltasBeforeTheyExpire) {
+  make_issuer(kP256,
+              "delta_crls = true\ndelta_distribution_point = \"http://x/delta.crl\"\n"
+              "full_crl_interval_hours = 4\ndelta_validity_hours = 1");
+  const UnixTime start = testing::kTestTime;
+  EXPECT_EQ(publisher(start).publish_due().size(), 2u);  // nothing yet: a full CRL and a delta
+  EXPECT_TRUE(publisher(start + 1800).publish_due().empty());
+  const auto delta_due = publisher(start + 2700).publish_due();  // 15 of the 60 minutes left
+  ASSERT_EQ(delta_due.size(), 1u);
+  EXPECT_EQ(delta_due[0].kind, CrlKind::kDelta);
+  const auto full_due = publisher(start + 4 * 3600).publish_due();
+  ASSERT_EQ(full_due.size(), 2u);
+  EXPECT_EQ(full_due[0].kind, CrlKind::kFull);
+  EXPECT_EQ(full_due[1].delta_base, full_due[0].number);
+}
+
+TEST_F(CrlShards, ShardingAnIssuerWithCertificatesThatHaveNoShardIsRefusedWithTheLine) {
+  make_issuer(kP256);
+  testing::StoreBuilder build(store_);
+  build.user("u");
+  build.credential("c", CredentialType::kCard, "u");
+  build.certificate(issuer_, 1, "c", S::kValid, ReasonCode::kUnspecified, /*bind_shard=*/false);
+  {
+    // The issuer as a store written before shards existed has it: a version 1 record, which
+    // does not know how many of its certificates carry no shard.
+    WriteTransaction txn = store_.write();
+    IssuerRecord old = *txn.issuer(issuer_);
+    old.crl_shards = 0;
+    old.unsharded_certificates.reset();
+    txn.put_issuer(old);
+    txn.commit();
+  }
+  try {
+    load_config(kShardConfig);
+    FAIL() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidConfig);
+    // The [[issuer]] begins on line 2 of what load_config appends; crl_shards is its 6th key.
+    EXPECT_NE(std::string(e.what()).find("revocore.toml:"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("1 of its certificates were registered before CRL "
+                                         "shards existed"),
+              std::string::npos)
+        << e.what();
+  }
+  // The publisher refuses the same configuration, and takes no CRL number.
+  config_ = config::Configuration::parse(
+      std::string(config::kDefaultConfigToml) +
+          fmt::format("\n[[issuer]]\nname = \"ca\"\ncertificate = \"ca.pem\"\n"
+                      "private_key = \"ca.key\"\npublish_directory = \"crl\"\n{}\n",
+                      kShardConfig),
+      "revocore.toml", dir_.path());
+  EXPECT_THROW(publisher().publish_shards("ca", CrlKind::kFull), Error);
+  EXPECT_EQ(last_number(), 0u);
+}
+
+TEST(CrlShardConfiguration, BadShardCountsAndUrlsAreRefusedWithTheLine) {
+  const auto refused = [](const std::string& issuer_lines, const std::string& needle) {
+    try {
+      config::Configuration::parse(
+          std::string(config::kDefaultConfigToml) +
+              "\n[[issuer]]\nname = \"ca\"\ncertificate = \"ca.pem\"\nprivate_key = \"ca.key\"\n" +
+              issuer_lines + "\n",
+          "revocore.toml", "/tmp");
+      ADD_FAILURE() << "accepted: " << issuer_lines;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kInvalidConfig);
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("revocore.toml:"), std::string::npos) << e.what();
+    }
+  };
+  refused("crl_shards = 0", "crl_shards of issuer 'ca' must be 1 to 1024");
+  refused("crl_shards = 1025", "crl_shards of issuer 'ca' must be 1 to 1024");
+  refused("crl_shards = 4\ndistribution_point = \"http://x/ca.crl\"", "with {shard} in it");
+  refused("crl_shards = 4", "with {shard} in it");
+  refused(
+      "crl_shards = 4\ndistribution_point = \"http://x/{shard}.crl\"\ndelta_crls = true\n"
+      "delta_distribution_point = \"http://x/delta.crl\"",
+      "delta_distribution_point needs {shard}");
+  refused("full_crl_on_change = true", "set delta_crls = true");
+}
+
+// The CertificateList's header is written before its signature exists; when an ECDSA signature's
+// size changes the header's, the TBSCertList is moved. Sizes around the one- to two-octet and
+// two- to three-octet length boundaries, each CRL read back by OpenSSL.
+TEST_F(CrlTest, CrlsOfEverySizeAroundTheLengthBoundariesAreWellFormed) {
+  make_issuer(kP256);
+  testing::StoreBuilder build(store_);
+  build.user("u");
+  build.credential("c", CredentialType::kCard, "u");
+  std::uint64_t serial = 1;
+  for (std::size_t entries : {0, 1, 2, 3, 4, 5, 6}) {
+    while (serial <= entries) {
+      build.certificate(issuer_, serial++, "c", S::kRevoked, ReasonCode::kKeyCompromise);
+    }
+    for (int again = 0; again < 6; ++again) {  // ECDSA: a new signature size each time
+      EXPECT_EQ(parse(publisher().publish("ca", CrlKind::kFull).file).entries.size(), entries);
+    }
+  }
+}
+
+TEST(AtomicFileTest, MovesRangesUpAndDownAndLeavesNothingWhenNotPublished) {
+  testing::TempDir dir;
+  std::string content;
+  for (int i = 0; i < 3 * 1024 * 1024; ++i) {
+    content.push_back(static_cast<char>('a' + i % 26));
+  }
+  {
+    AtomicFile file(dir.path(), "f");
+    file.write_at(3, content);
+    file.move_range(3, content.size(), 1);  // down, overlapping
+    file.truncate(1 + content.size());
+    file.write_at(0, "<");
+    file.move_range(1, content.size(), 7);  // up, overlapping, across 1 MiB pieces
+    file.write_at(0, "012345>");
+    file.publish({"g"});
+  }
+  const std::string written = read_file(dir.path() / "f");
+  EXPECT_EQ(written.substr(0, 7), "012345>");
+  EXPECT_TRUE(written.substr(7) == content);
+  EXPECT_EQ(read_file(dir.path() / "g"), written);  // the same file under a second name
+  {
+    AtomicFile abandoned(dir.path(), "h");
+    abandoned.write("never published");
+  }
+  EXPECT_FALSE(fs::exists(dir.path() / "h"));
+  for (const auto& entry : fs::directory_iterator(dir.path())) {
+    EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos) << entry.path();
+  }
+}
+
+}  // namespace
+}  // namespace revocore::crl
+
+namespace revocore::crl {
+namespace {
+
+// The independent check of "newest full + newest delta": `openssl verify -crl_check
+// -use_deltas` with both CRLs of a certificate's shard. OpenSSL applies a delta only when its
+// base is not newer than the full CRL, it is newer than the full CRL, and both have the same
+// issuingDistributionPoint (crypto/x509/x509_vfy.c check_delta_base); the certificate's CRL
+// distribution point must be its shard's (RFC 5280 6.3.3 (b)(2)).
+TEST_F(CrlShards, OpensslVerifiesRealCertificatesWithTheirShardsFullAndDeltaCrls) {
+  make_issuer(kP256,
+              "crl_shards = 2\n"
+              "distribution_point = \"http://crl.test/crl/ca/{shard}.crl\"\n"
+              "delta_crls = true\n"
+              "delta_distribution_point = \"http://crl.test/crl/ca/{shard}-delta.crl\"");
+  const fs::path dir = dir_.path();
+  ASSERT_EQ(testing::run_command(fmt::format(
+                "cd '{}' && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                "-subj /CN=leaf -keyout leaf.key -out leaf.csr 2>/dev/null",
+                dir.string())),
+            0);
+  // Issuance embeds the CRL distribution point of the shard the serial will be bound to.
+  const std::vector<std::uint64_t> serials = {0x101, 0x102, 0x103, 0x104, 0x105, 0x106};
+  for (const std::uint64_t serial : serials) {
+    const std::uint16_t shard = crl_shard_for(testing::key_for(issuer_, serial).serial, 2);
+    std::ofstream(dir / "ext.cnf")
+        << fmt::format("crlDistributionPoints=URI:http://crl.test/crl/ca/{}.crl\n", shard);
+    ASSERT_EQ(testing::run_command(fmt::format(
+                  "cd '{}' && openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -set_serial "
+                  "{} -days 10 -extfile ext.cnf -out leaf-{:x}.pem 2>/dev/null",
+                  dir.string(), serial, serial)),
+              0);
+    importer::CertificateRegistration registration;
+    registration.certificates = read_file(dir / fmt::format("leaf-{:x}.pem", serial));
+    registration.credential_id = fmt::format("card-{:x}", serial);
+    registration.user_id = "u";
+    registration.user_name = "U";
+    registration.operator_name = "ca";
+    importer::register_certificates(store_, *config_, registration, system_clock());
+    EXPECT_EQ(shard_of(serial), shard);
+  }
+  const auto set = [&](std::uint64_t serial, S status) {
+    WriteTransaction txn = store_.write();
+    set_certificate_status(txn, {testing::key_for(issuer_, serial), status,
+                                 ReasonCode::kKeyCompromise, system_clock()() - 60, "t", "op", 0});
+    txn.commit();
+  };
+  set(0x101, S::kRevoked);  // on the full CRL
+  set(0x102, S::kOnHold);   // on the full CRL, released later: removeFromCRL in the delta
+  publisher().publish_full("ca");
+  set(0x102, S::kValid);
+  set(0x103, S::kRevoked);  // only in the delta
+  set(0x104, S::kOnHold);   // only in the delta
+  publisher().publish_after({issuer_});
+
+  const std::map<std::uint64_t, bool> revoked = {{0x101, true}, {0x102, false}, {0x103, true},
+                                                 {0x104, true}, {0x105, false}, {0x106, false}};
+  for (const auto& [serial, expect_revoked] : revoked) {
+    SCOPED_TRACE(fmt::format("serial {:x}", serial));
+    const std::uint16_t shard = shard_of(serial);
+    for (const CrlKind kind : {CrlKind::kFull, CrlKind::kDelta}) {
+      ASSERT_EQ(testing::run_command(fmt::format("openssl crl -inform DER -in '{}' -out '{}.pem'",
+                                                 shard_file(shard, kind).string(),
+                                                 shard_file(shard, kind).string())),
+                0);
+    }
+    std::string output;
+    const int status = testing::run_command(
+        fmt::format("openssl verify -crl_check -use_deltas -CAfile '{}' -CRLfile '{}.pem' "
+                    "-CRLfile '{}.pem' '{}' 2>&1",
+                    (dir / "ca.pem").string(), shard_file(shard).string(),
+                    shard_file(shard, CrlKind::kDelta).string(),
+                    (dir / fmt::format("leaf-{:x}.pem", serial)).string()),
+        &output);
+    if (expect_revoked) {
+      EXPECT_NE(status, 0) << output;
+      EXPECT_NE(output.find("certificate revoked"), std::string::npos) << output;
+    } else {
+      EXPECT_EQ(status, 0) << output;
+      EXPECT_NE(output.find(": OK"), std::string::npos) << output;
+    }
+  }
 }
 
 }  // namespace

@@ -15,10 +15,13 @@
 #include "cli/demo_pki.hpp"
 #include "config/configuration.hpp"
 #include "config/default_config.hpp"
+#include "crl/crl_publisher.hpp"
 #include "importer/certificate_import.hpp"
+#include "ocsp/conditional_request.hpp"
 #include "ocsp/http_routes.hpp"
 #include "ocsp/ocsp_request.hpp"
 #include "ocsp/ocsp_responder.hpp"
+#include "ocsp/presigned_responses.hpp"
 #include "pki/der_writer.hpp"
 #include "revocation/error.hpp"
 #include "revocation/status_transition.hpp"
@@ -487,6 +490,7 @@ class RoutesTest : public OcspTest {
     routes().handle(request, out, buffers_);
     http::response_parser<http::string_body> parser;
     parser.eager(true);
+    parser.skip(method == http::verb::head);  // RFC 9110 9.3.2: a length, and no body
     boost::beast::error_code ec;
     const std::size_t used = parser.put(boost::asio::buffer(out.bytes()), ec);
     EXPECT_FALSE(ec) << ec.message() << "\n" << out.bytes();
@@ -640,6 +644,149 @@ TEST_F(RoutesTest, CrlRouteServesOnlyPublishedNamesAndNeverALink) {
     EXPECT_EQ(answer.result(), http::status::not_found) << name;
     EXPECT_EQ(answer.body().find("PRIVATE"), std::string::npos) << name;
   }
+}
+
+TEST(ConditionalRequest, IfNoneMatchListsStarsAndWeakTags) {
+  const std::string_view tag = "\"abc\"";
+  EXPECT_TRUE(if_none_match_holds("\"abc\"", tag));
+  EXPECT_TRUE(if_none_match_holds("W/\"abc\"", tag));  // weak comparison (RFC 9110 8.8.3.2)
+  EXPECT_TRUE(if_none_match_holds("\"x\", \"abc\"", tag));
+  EXPECT_TRUE(if_none_match_holds("\"x\",\t W/\"abc\"", tag));
+  EXPECT_TRUE(if_none_match_holds(" *", tag));
+  EXPECT_FALSE(if_none_match_holds("\"abcd\"", tag));
+  EXPECT_FALSE(if_none_match_holds("abc", tag));            // not an entity-tag
+  EXPECT_FALSE(if_none_match_holds("\"x\" \"abc\"", tag));  // no comma: malformed
+  EXPECT_FALSE(if_none_match_holds("\"abc", tag));
+  EXPECT_FALSE(if_none_match_holds("", tag));
+  EXPECT_FALSE(if_none_match_holds("*", ""));
+}
+
+TEST(ConditionalRequest, HttpDatesInAllThreeFormsAndNothingElse) {
+  // RFC 9110 5.6.7's three examples are the same instant.
+  EXPECT_EQ(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), UnixTime{784111777});
+  EXPECT_EQ(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), UnixTime{784111777});
+  EXPECT_EQ(parse_http_date("Sun Nov  6 08:49:37 1994"), UnixTime{784111777});
+  EXPECT_EQ(parse_http_date(http_date(2524608000)), UnixTime{2524608000});
+  for (const char* bad : {"", "yesterday", "Sun, 06 Nov 1994 08:49:37 UTC",
+                          "Sun, 6 Nov 1994 08:49:37 GMT", "Sun, 06 Foo 1994 08:49:37 GMT",
+                          "Sun, 06 Nov 1994 25:49:37 GMT", "Sun, 00 Nov 1994 08:49:37 GMT",
+                          "Sun, 06 Nov 1994 08:49:37 GMT ", "1994-11-06T08:49:37Z"}) {
+    EXPECT_FALSE(parse_http_date(bad).has_value()) << bad;
+  }
+}
+
+class CrlRoutesTest : public RoutesTest {
+ protected:
+  HttpResponse get_if(const std::string& target, std::string_view if_none_match,
+                      std::string_view if_modified_since = {}) {
+    return handle(http::verb::get, target, "", 11, if_none_match, if_modified_since);
+  }
+  crl::CrlPublisher publisher() {
+    return crl::CrlPublisher(store_, *config_, [this] { return now_; });
+  }
+};
+
+TEST_F(CrlRoutesTest, CrlsHaveStrongETagsAndAnswer304UntilANewOneIsPublished) {
+  publisher().publish("ca", crl::CrlKind::kFull);
+  const HttpResponse first = get("/crl/ca.crl");
+  ASSERT_EQ(first.result(), http::status::ok);
+  EXPECT_EQ(first[http::field::content_type], "application/pkix-crl");
+  const std::string etag(first[http::field::etag]);
+  EXPECT_EQ(etag.size(), 34u);  // quoted, 128 bits in hex, strong (no W/)
+  EXPECT_EQ(first[http::field::last_modified], http_date(now_));  // thisUpdate
+  // The configured cap (5 minutes by default), well inside nextUpdate (24 hours).
+  EXPECT_EQ(first[http::field::cache_control],
+            "max-age=300, public, no-transform, must-revalidate");
+  EXPECT_EQ(first[http::field::expires], http_date(now_ + 300));
+
+  const HttpResponse same = get_if("/crl/ca.crl", etag);
+  EXPECT_EQ(same.result(), http::status::not_modified);
+  EXPECT_TRUE(same.body().empty());
+  EXPECT_EQ(same[http::field::etag], etag);
+  EXPECT_EQ(same[http::field::cache_control], first[http::field::cache_control]);
+  EXPECT_EQ(get_if("/crl/ca.crl", "W/" + etag).result(), http::status::not_modified);
+  EXPECT_EQ(get_if("/crl/ca.crl", "\"other\"").result(), http::status::ok);
+  EXPECT_EQ(get_if("/crl/ca.crl", {}, http_date(now_)).result(), http::status::not_modified);
+  EXPECT_EQ(get_if("/crl/ca.crl", {}, http_date(now_ - 1)).result(), http::status::ok);
+  EXPECT_EQ(get_if("/crl/ca.crl", {}, "not a date").result(), http::status::ok);
+  // If-None-Match decides when both are present (RFC 9110 13.2.2).
+  EXPECT_EQ(get_if("/crl/ca.crl", "\"other\"", http_date(now_)).result(), http::status::ok);
+  const HttpResponse head = handle(http::verb::head, "/crl/ca.crl", "");
+  EXPECT_EQ(head[http::field::etag], etag);
+
+  // A change: the new CRL is never answered 304 to the old tag, even within the same second.
+  {
+    WriteTransaction txn = store_.write();
+    set_certificate_status(txn, {testing::key_for(issuer_, 0x01), S::kRevoked,
+                                 ReasonCode::kKeyCompromise, now_, "t", "op", 0});
+    txn.commit();
+  }
+  publisher().publish_after({issuer_});
+  const HttpResponse changed = get_if("/crl/ca.crl", etag);
+  EXPECT_EQ(changed.result(), http::status::ok);
+  EXPECT_NE(changed[http::field::etag], etag);
+  EXPECT_GT(changed.body().size(), first.body().size());
+
+  // Never cached past nextUpdate.
+  now_ += 24 * 3600 - 100;
+  EXPECT_EQ(get("/crl/ca.crl")[http::field::cache_control],
+            "max-age=100, public, no-transform, must-revalidate");
+  now_ += 1000;
+  EXPECT_EQ(get("/crl/ca.crl")[http::field::cache_control],
+            "max-age=0, public, no-transform, must-revalidate");
+}
+
+TEST_F(CrlRoutesTest, ShardsAreServedUnderTheirPathsWithTheirList) {
+  load("crl_shards = 2\ndistribution_point = \"http://crl.test/crl/ca/{shard}.crl\"\n");
+  routes_.reset();
+  publisher().publish_shards("ca", crl::CrlKind::kFull);
+  const HttpResponse zero = get("/crl/ca/0.crl");
+  EXPECT_EQ(zero.result(), http::status::ok);
+  EXPECT_EQ(zero.body(), get("/crl/ca.crl").body());  // shard 0 keeps the single CRL's name
+  const HttpResponse one = get("/crl/ca/1.crl");
+  EXPECT_EQ(one.result(), http::status::ok);
+  EXPECT_EQ(one.body(), get("/crl/ca-shard1.crl").body());
+  EXPECT_EQ(get("/crl/ca/1-1.crl").body(), one.body());  // its numbered copy: CRL number 1
+  EXPECT_EQ(get_if("/crl/ca/1.crl", one[http::field::etag]).result(), http::status::not_modified);
+  const HttpResponse list = get("/crl/ca/shards.json");
+  EXPECT_EQ(list[http::field::content_type], "application/json");
+  EXPECT_NE(list.body().find("\"http://crl.test/crl/ca/1.crl\""), std::string::npos) << list.body();
+  for (const char* missing : {"/crl/ca/2.crl", "/crl/ca/01.crl", "/crl/ca/1-delta.crl",
+                              "/crl/ca/-1.crl", "/crl/ca/1.crl.pem", "/crl/ca/", "/crl/ca/x.crl",
+                              "/crl/ca-shard0.crl", "/crl/ca/1024.crl"}) {
+    EXPECT_EQ(get(missing).result(), http::status::not_found) << missing;
+  }
+}
+
+TEST_F(CrlRoutesTest, PresignedOcspGetAnswersAre304ToTheirETag) {
+  ASSERT_GT(presign_issuer(*responder_, "ca"), 0u);
+  const std::string path = "/" + base64(request({0x02}));
+  const HttpResponse first = get(path);
+  const std::string etag(first[http::field::etag]);
+  ASSERT_FALSE(etag.empty());
+  const HttpResponse again = get_if(path, etag);
+  EXPECT_EQ(again.result(), http::status::not_modified);
+  EXPECT_TRUE(again.body().empty());
+  EXPECT_EQ(again[http::field::etag], etag);
+  EXPECT_EQ(get_if(path, {}, first[http::field::last_modified]).result(),
+            http::status::not_modified);
+  EXPECT_EQ(get_if(path, "\"stale\"").result(), http::status::ok);
+  // POST answers (and nonce answers) are never cached, so never 304.
+  const HttpResponse posted =
+      handle(http::verb::post, "/", request({0x02}), 11, etag, first[http::field::last_modified]);
+  EXPECT_EQ(posted.result(), http::status::ok);
+  // After a change the old answer's tag no longer matches: a released hold.
+  const std::string path3 = "/" + base64(request({0x03}));
+  const std::string etag3(get(path3)[http::field::etag]);
+  {
+    WriteTransaction txn = store_.write();
+    set_certificate_status(txn, {testing::key_for(issuer_, 0x03), S::kValid,
+                                 ReasonCode::kUnspecified, now_, "t", "op", 0});
+    txn.commit();
+  }
+  const HttpResponse released = get_if(path3, etag3);
+  EXPECT_EQ(released.result(), http::status::ok);
+  EXPECT_EQ(parse(released.body(), request({0x03}), 0x03).cert_status, V_OCSP_CERTSTATUS_GOOD);
 }
 
 }  // namespace

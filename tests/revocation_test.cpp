@@ -439,3 +439,90 @@ TEST(StoreFull, MapFullIsAClearErrorAndNothingIsWritten) {
 
 }  // namespace
 }  // namespace revocore
+
+namespace revocore {
+namespace {
+
+// Stores written before CRL shards existed hold version 1 certificate records: they are read,
+// scanned and changed in place as before, and carry no shard.
+TEST(StoreUpgrade, Version1CertificateRecordsAreReadAndChangedInPlace) {
+  testing::TempDir dir;
+  Store store = Store::create(dir.path() / "store");
+  testing::StoreBuilder build(store);
+  const IssuerId issuer = build.issuer();
+  build.user("u");
+  build.credential("c", CredentialType::kCard, "u");
+  const CertificateKey old_key = testing::key_for(issuer, 0x51);
+  {
+    WriteTransaction txn = store.write();
+    CertificateRecord record;
+    record.not_after = testing::kTestTime + 86400;
+    record.credential_id = "c";
+    record.subject = "CN=old";
+    store_faults::put_version1_certificate(txn, old_key, record);
+    txn.commit();
+  }
+  const CertificateKey new_key = build.certificate(issuer, 0x52, "c");
+  {
+    const StoreTransaction txn = store.read();
+    EXPECT_EQ(txn.certificate(old_key)->subject, "CN=old");
+    EXPECT_FALSE(txn.certificate(old_key)->crl_shard.has_value());
+    EXPECT_EQ(txn.certificate(new_key)->crl_shard, std::optional<std::uint16_t>(0));
+    EXPECT_EQ(txn.count_unsharded_certificates(issuer), 1u);
+  }
+  {
+    WriteTransaction txn = store.write();
+    set_certificate_status(txn, {old_key, CertificateStatus::kOnHold, ReasonCode::kUnspecified,
+                                 testing::kTestTime, "t", "op", 0});
+    CertificateOrder order;
+    order.process = "t";
+    order.operator_name = "op";
+    order.time = testing::kTestTime;
+    order.invalidity_date = testing::kTestTime - 10;
+    order.key = new_key;
+    order.reason = ReasonCode::kKeyCompromise;
+    apply_certificate_order(txn, order);
+    txn.commit();
+  }
+  const StoreTransaction txn = store.read();
+  EXPECT_EQ(store_faults::certificate_bytes(txn, old_key)[0], 1);  // still version 1
+  EXPECT_EQ(txn.certificate(old_key)->status, CertificateStatus::kOnHold);
+  EXPECT_EQ(txn.certificate(old_key)->subject, "CN=old");
+  // Patching the status keeps the shard flag next to the invalidity flag.
+  const auto revoked = txn.certificate(new_key);
+  EXPECT_EQ(revoked->crl_shard, std::optional<std::uint16_t>(0));
+  EXPECT_EQ(revoked->invalidity_date, std::optional<UnixTime>(testing::kTestTime - 10));
+  CertificateStatusView view;
+  ASSERT_TRUE(txn.certificate_status(old_key, view));
+  EXPECT_FALSE(view.crl_shard.has_value());
+  EXPECT_EQ(view.status, CertificateStatus::kOnHold);
+}
+
+TEST(StoreUpgrade, Version1IssuerAndCrlStateRecordsAreRead) {
+  std::string issuer;
+  codec::ByteWriter w(issuer);
+  w.u8(1);
+  w.str("old-ca");
+  w.str("subject");
+  w.str("certificate");
+  const IssuerRecord decoded = IssuerRecord::decode(7, issuer);
+  EXPECT_EQ(decoded.name, "old-ca");
+  EXPECT_EQ(decoded.crl_shards, 0);
+  EXPECT_FALSE(decoded.unsharded_certificates.has_value());  // counted in the store when needed
+
+  std::string state;
+  codec::ByteWriter s(state);
+  s.u8(1);
+  s.u64(9);   // last_number
+  s.u64(8);   // base_number
+  s.u64(42);  // base_journal_sequence
+  s.i64(1000);
+  s.i64(2000);
+  const CrlState crl = CrlState::decode(state);
+  EXPECT_EQ(crl.last_number, 9u);
+  EXPECT_EQ(crl.published_journal_sequence, 42u);  // version 1 published full after each delta
+  EXPECT_EQ(crl.delta_number, 0u);
+}
+
+}  // namespace
+}  // namespace revocore

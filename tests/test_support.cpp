@@ -1,5 +1,9 @@
 #include "tests/test_support.hpp"
 
+#include <algorithm>
+
+#include "revocation/crl_shard.hpp"
+
 #include <fmt/format.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -131,7 +135,7 @@ void StoreBuilder::credential(const std::string& id, CredentialType type,
 
 CertificateKey StoreBuilder::certificate(IssuerId issuer, std::uint64_t serial,
                                          const std::string& credential_id, CertificateStatus status,
-                                         ReasonCode reason) {
+                                         ReasonCode reason, bool bind_shard) {
   const CertificateKey key = key_for(issuer, serial);
   WriteTransaction txn = store_.write();
   CertificateRecord record;
@@ -141,6 +145,13 @@ CertificateKey StoreBuilder::certificate(IssuerId issuer, std::uint64_t serial,
   record.revocation_time = status == CertificateStatus::kValid ? 0 : kTestTime - 86400;
   record.credential_id = credential_id;
   record.subject = fmt::format("CN=certificate {}", serial);
+  // Bound to a CRL shard of the issuer's count, as registration does (importer/).
+  const auto registered = txn.issuer(issuer);
+  record.crl_shard = crl_shard_for(
+      key.serial, registered ? std::max<std::uint16_t>(registered->crl_shards, 1) : 1);
+  if (!bind_shard) {
+    record.crl_shard.reset();
+  }
   txn.add_certificate(key, record);
   txn.commit();
   return key;

@@ -40,11 +40,13 @@ class StoreBuilder {
   void credential(const std::string& id, CredentialType type, const std::string& user_id,
                   LifecycleState state = LifecycleState::kActive);
   // A certificate with the given serial for the credential; status other than valid is set as if
-  // it had been revoked or held earlier (without a journal entry).
+  // it had been revoked or held earlier (without a journal entry). It is bound to a CRL shard as
+  // registration binds it, or (`bind_shard` false) carries none, as one registered before CRL
+  // shards existed.
   CertificateKey certificate(IssuerId issuer, std::uint64_t serial,
                              const std::string& credential_id,
                              CertificateStatus status = CertificateStatus::kValid,
-                             ReasonCode reason = ReasonCode::kUnspecified);
+                             ReasonCode reason = ReasonCode::kUnspecified, bool bind_shard = true);
 
  private:
   Store& store_;
