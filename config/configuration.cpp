@@ -649,11 +649,27 @@ IssuerConfig parse_issuer(const Validator& v, const toml::node& element,
     v.fail(&element, "issuers are written as [[issuer]] tables");
   }
   v.only_keys(*table,
-              {"name", "certificate", "private_key", "publish_directory", "crl_validity_hours",
-               "crl_overlap_hours", "distribution_point", "delta_crls", "delta_distribution_point",
-               "delta_validity_hours", "crl_pem", "keep_expired", "expired_grace_days",
-               "crl_shards", "full_crl_interval_hours", "full_crl_on_change", "ocsp_certificate",
-               "ocsp_private_key", "pkcs11_module"},
+              {"name",
+               "certificate",
+               "private_key",
+               "publish_directory",
+               "crl_validity_hours",
+               "crl_overlap_hours",
+               "distribution_point",
+               "delta_crls",
+               "delta_distribution_point",
+               "delta_validity_hours",
+               "crl_pem",
+               "keep_expired",
+               "expired_grace_days",
+               "crl_shards",
+               "full_crl_interval_hours",
+               "full_crl_on_change",
+               "ocsp_expired",
+               "ocsp_archive_cutoff_days",
+               "ocsp_certificate",
+               "ocsp_private_key",
+               "pkcs11_module"},
               "[[issuer]]");
   IssuerConfig issuer;
   issuer.name = v.string(*table, "name", "[[issuer]]");
@@ -683,6 +699,24 @@ IssuerConfig parse_issuer(const Validator& v, const toml::node& element,
   if (!ocsp_certificate.empty()) {
     issuer.ocsp_certificate = resolve_path(base_directory, ocsp_certificate);
     issuer.ocsp_private_key = resolve_key(base_directory, ocsp_key);
+  }
+  if (const std::string expired = v.string(*table, "ocsp_expired", where, false);
+      !expired.empty()) {
+    if (expired == "unknown") {
+      issuer.expired_ocsp = ExpiredOcsp::kUnknown;
+    } else if (expired != "last_status") {
+      v.fail(table->get("ocsp_expired"),
+             fmt::format("ocsp_expired of {} must be \"last_status\" or \"unknown\"", where));
+    }
+  }
+  issuer.ocsp_archive_retention_seconds =
+      v.whole_number(*table, "ocsp_archive_cutoff_days", where, 0) * 86400;
+  if (issuer.ocsp_archive_retention_seconds != 0 && issuer.expired_ocsp == ExpiredOcsp::kUnknown) {
+    v.fail(table->get("ocsp_archive_cutoff_days"),
+           fmt::format("{} answers unknown for expired certificates (ocsp_expired = \"unknown\"), "
+                       "so it keeps no status to give an archive cutoff for; remove "
+                       "ocsp_archive_cutoff_days or set ocsp_expired = \"last_status\"",
+                       where));
   }
   if (const std::string module = v.string(*table, "pkcs11_module", where, false); !module.empty()) {
     // A module with no token key to use it is a typo or a key forgotten in a file.

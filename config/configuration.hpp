@@ -108,6 +108,12 @@ struct CrlSettings {
   std::string delta_shard_url(std::uint16_t shard) const;
 };
 
+// What OCSP answers for a certificate past its notAfter (docs/CRL.md, "Expired certificates").
+enum class ExpiredOcsp {
+  kLastStatus,  // its last status, as before it expired
+  kUnknown,     // unknown: this responder no longer vouches for it
+};
+
 struct IssuerConfig {
   std::string name;
   std::filesystem::path certificate;  // absolute, resolved against the configuration's folder
@@ -116,6 +122,11 @@ struct IssuerConfig {
   // else by the CA's own private_key; an issuer with neither gets `unauthorized`.
   std::filesystem::path ocsp_certificate;
   std::filesystem::path ocsp_private_key;  // a PEM file or a PKCS#11 URI, as private_key
+  ExpiredOcsp expired_ocsp = ExpiredOcsp::kLastStatus;
+  // With kLastStatus: how long after notAfter the status is kept (0: for ever). When set, every
+  // answer for an expired certificate carries archiveCutoff = producedAt minus this (RFC 6960
+  // 4.4.4), and a certificate expired before its archive cutoff is answered unknown.
+  std::int64_t ocsp_archive_retention_seconds = 0;
   // The PKCS#11 module for this issuer's URI keys; empty: the URI's module-path, else the
   // modules p11-kit's configuration registers.
   std::filesystem::path pkcs11_module;

@@ -117,21 +117,40 @@ void OcspResponder::answer(std::string_view request_der, OcspAnswer& answer) noe
   }
 }
 
-CertStatus OcspResponder::status_of(const StoreTransaction& txn, const ResponderIssuer& issuer,
-                                    const CertIdView& id, std::uint64_t& status_sequence) const {
+SingleResponse OcspResponder::status_of(const StoreTransaction& txn, const ResponderIssuer& issuer,
+                                        const CertIdView& id, UnixTime now,
+                                        std::uint64_t& status_sequence, bool& expired) const {
+  SingleResponse out{id.der, CertStatus::unknown(), std::nullopt};
   CertificateStatusView status;
   if (!id.serial || !txn.certificate_status(CertificateKey{issuer.id, *id.serial}, status)) {
-    return CertStatus::unknown();
+    return out;
   }
   status_sequence = status.status_sequence;
+  if (now > status.not_after) {
+    expired = true;
+    // docs/CRL.md "Expired certificates": unknown, or the last status for the retention period
+    // with the archive cutoff that period gives (RFC 6960 4.4.4).
+    if (issuer.expired_ocsp == config::ExpiredOcsp::kUnknown) {
+      return out;
+    }
+    if (issuer.archive_retention_seconds != 0) {
+      const UnixTime cutoff = now - issuer.archive_retention_seconds;
+      if (status.not_after < cutoff) {
+        return out;
+      }
+      out.archive_cutoff = cutoff;
+    }
+  }
   if (status.status == CertificateStatus::kValid) {
-    return CertStatus::good();
+    out.status = CertStatus::good();
+    return out;
   }
   // RFC 6960 2.2: on hold is revoked with reason certificateHold, which the record holds.
-  return CertStatus::revoked(status.revocation_time,
-                             status.reason == ReasonCode::kUnspecified
-                                 ? std::nullopt
-                                 : std::optional<ReasonCode>(status.reason));
+  out.status =
+      CertStatus::revoked(status.revocation_time, status.reason == ReasonCode::kUnspecified
+                                                      ? std::nullopt
+                                                      : std::optional<ReasonCode>(status.reason));
+  return out;
 }
 
 void OcspResponder::answer_or_throw(std::string_view request_der, OcspAnswer& answer) {
@@ -155,15 +174,16 @@ void OcspResponder::answer_or_throw(std::string_view request_der, OcspAnswer& an
   // A single CertID without a nonce may be answered from, and stored as, a pre-signed response.
   const bool presignable = request.ids.size() == 1 && !request.has_nonce();
   std::uint64_t status_sequence = 0;
+  bool expired = false;
   {
     const StoreTransaction txn = store_.read();
     for (const auto& id : request.ids) {
-      work.responses.push_back({id.der, status_of(txn, *issuer, id, status_sequence)});
+      work.responses.push_back(status_of(txn, *issuer, id, now, status_sequence, expired));
     }
     const CertIdView& id = request.ids.front();
     PresignedResponse stored;
     // Served only when signed for the status read in this very transaction.
-    if (presignable && id.serial &&
+    if (presignable && id.serial && !expired &&
         work.responses.front().status.kind() != CertStatus::Kind::kUnknown &&
         txn.presigned_response(CertificateKey{issuer->id, *id.serial},
                                static_cast<std::uint8_t>(*id.hash), stored) &&
@@ -196,7 +216,8 @@ void OcspResponder::answer_or_throw(std::string_view request_der, OcspAnswer& an
   const std::string_view sha1_view(reinterpret_cast<const char*>(sha1), sha1_length);
   quoted_hex(sha1_view, answer.etag);
   const CertIdView& id = request.ids.front();
-  if (presignable && work.responses.front().status.kind() != CertStatus::Kind::kUnknown) {
+  if (presignable && !expired &&
+      work.responses.front().status.kind() != CertStatus::Kind::kUnknown) {
     pending_.push(CertificateKey{issuer->id, *id.serial}, static_cast<std::uint8_t>(*id.hash),
                   PresignedResponse{status_sequence, answer.this_update, answer.next_update,
                                     sha1_view, answer.der});

@@ -83,9 +83,11 @@ class OcspResponder {
  private:
   const ResponderIssuer* find_issuer(const CertIdView& id) const noexcept;
   void answer_or_throw(std::string_view request_der, OcspAnswer& answer);
-  // What the store says of one certificate, as a CertStatus, with its status sequence.
-  CertStatus status_of(const StoreTransaction& txn, const ResponderIssuer& issuer,
-                       const CertIdView& id, std::uint64_t& status_sequence) const;
+  // What the store says of one certificate at `now`, with its status sequence; `expired` says
+  // whether it is past notAfter (such answers are neither stored nor served pre-signed).
+  SingleResponse status_of(const StoreTransaction& txn, const ResponderIssuer& issuer,
+                           const CertIdView& id, UnixTime now, std::uint64_t& status_sequence,
+                           bool& expired) const;
 
   Store& store_;
   const config::OcspSettings& settings_;

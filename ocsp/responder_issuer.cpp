@@ -79,6 +79,8 @@ std::vector<std::unique_ptr<ResponderIssuer>> load_responder_issuers(
     }
     auto issuer = std::make_unique<ResponderIssuer>(record->id, configured.name, std::move(ca),
                                                     std::move(signer), delegated);
+    issuer->expired_ocsp = configured.expired_ocsp;
+    issuer->archive_retention_seconds = configured.ocsp_archive_retention_seconds;
     unsigned char key_hash[EVP_MAX_MD_SIZE];
     unsigned int key_hash_length = 0;
     ::X509_pubkey_digest(issuer->signer.certificate().handle(), ::EVP_sha1(), key_hash,

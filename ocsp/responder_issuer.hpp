@@ -29,6 +29,9 @@ struct ResponderIssuer {
   // The delegated responder's key and certificate, or the CA's own (RFC 6960 4.2.2.2).
   pki::Signer signer;
   bool delegated = false;
+  // For certificates past notAfter (config::IssuerConfig).
+  config::ExpiredOcsp expired_ocsp = config::ExpiredOcsp::kLastStatus;
+  std::int64_t archive_retention_seconds = 0;
   // What CertIDs name the CA by (RFC 6960 4.1.1): hashes of its subject and public key.
   std::string name_sha1, key_sha1, name_sha256, key_sha256;
   // Fixed parts of every BasicOCSPResponse of this issuer, encoded once.

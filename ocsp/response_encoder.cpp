@@ -36,6 +36,19 @@ void write_single_response(der::Writer& w, const SingleResponse& response, UnixT
     write_cert_status(w, response.status);
     w.generalized_time(this_update);
     w.explicit_tag(0, [&] { w.generalized_time(next_update); });
+    if (response.archive_cutoff) {
+      // RFC 6960 4.4.4: ArchiveCutoff ::= GeneralizedTime, id-pkix-ocsp-archive-cutoff.
+      static constexpr std::string_view kArchiveCutoff{
+          "\x06\x09\x2b\x06\x01\x05\x05\x07\x30\x01\x06", 11};  // 1.3.6.1.5.5.7.48.1.6
+      w.explicit_tag(1, [&] {
+        w.sequence([&] {
+          w.sequence([&] {
+            w.raw(kArchiveCutoff);
+            w.octet_string_of([&] { w.generalized_time(*response.archive_cutoff); });
+          });
+        });
+      });
+    }
   });
 }
 

@@ -6,6 +6,7 @@
 // Written here rather than with OpenSSL's OCSP_basic_sign, whose ASN.1 tree building took about
 // as long as the P-256 signature itself; tests compare the two byte for byte.
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -26,10 +27,11 @@ enum class ResponseStatus : std::uint8_t {
 
 // SingleResponse ::= SEQUENCE { certID CertID, certStatus CertStatus,
 //     thisUpdate GeneralizedTime, nextUpdate [0] EXPLICIT GeneralizedTime OPTIONAL,
-//     singleExtensions [1] EXPLICIT Extensions OPTIONAL }       -- not written
+//     singleExtensions [1] EXPLICIT Extensions OPTIONAL }   -- archiveCutoff only
 struct SingleResponse {
   std::string_view cert_id;  // the request's CertID DER, repeated as it came
   CertStatus status = CertStatus::unknown();
+  std::optional<UnixTime> archive_cutoff;  // RFC 6960 4.4.4, for an expired certificate
 };
 void write_cert_status(der::Writer& w, const CertStatus& status);
 void write_single_response(der::Writer& w, const SingleResponse& response, UnixTime this_update,

@@ -646,6 +646,108 @@ TEST_F(RoutesTest, CrlRouteServesOnlyPublishedNamesAndNeverALink) {
   }
 }
 
+// The archiveCutoff singleExtension (RFC 6960 4.4.4) of the first SingleResponse, by OpenSSL.
+std::optional<UnixTime> archive_cutoff_of(const std::string& der) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  pki::ScopedOcspResponse response(::d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(der.size())));
+  pki::ScopedOcspBasicResponse basic(response ? ::OCSP_response_get1_basic(response.get())
+                                              : nullptr);
+  OCSP_SINGLERESP* single = basic ? ::OCSP_resp_get0(basic.get(), 0) : nullptr;
+  if (single == nullptr) {
+    return std::nullopt;
+  }
+  pki::ScopedOpenSslType<ASN1_GENERALIZEDTIME, ::ASN1_GENERALIZEDTIME_free> cutoff(
+      static_cast<ASN1_GENERALIZEDTIME*>(::OCSP_SINGLERESP_get1_ext_d2i(
+          single, NID_id_pkix_OCSP_archiveCutoff, nullptr, nullptr)));
+  std::tm tm{};
+  if (!cutoff || ::ASN1_TIME_to_tm(cutoff.get(), &tm) != 1) {
+    return std::nullopt;
+  }
+  return static_cast<UnixTime>(::timegm(&tm));
+}
+
+class ExpiredCertificates : public OcspTest {
+ protected:
+  UnixTime not_after() {
+    return store_.read().certificate(testing::key_for(issuer_, 0x02))->not_after;
+  }
+  void configure(const std::string& lines) {
+    load("ocsp_certificate = \"responder.pem\"\nocsp_private_key = \"responder.key\"\n" + lines);
+    responder_.emplace(store_, *config_, [this] { return now_; });
+  }
+};
+
+TEST_F(ExpiredCertificates, KeepTheirLastStatusByDefaultWithoutAnArchiveCutoff) {
+  now_ = not_after() + 400 * 86400;
+  const Parsed answer = ask(0x02);
+  EXPECT_TRUE(answer.verified);
+  EXPECT_EQ(answer.cert_status, V_OCSP_CERTSTATUS_REVOKED);
+  EXPECT_FALSE(archive_cutoff_of(last_.der).has_value());
+  EXPECT_EQ(ask(0x01).cert_status, V_OCSP_CERTSTATUS_GOOD);
+}
+
+TEST_F(ExpiredCertificates, AreUnknownWhenConfiguredSo) {
+  configure("ocsp_expired = \"unknown\"");
+  now_ = not_after() - 60;
+  EXPECT_EQ(ask(0x02).cert_status, V_OCSP_CERTSTATUS_REVOKED);
+  now_ = not_after() + 1;
+  EXPECT_EQ(ask(0x02).cert_status, V_OCSP_CERTSTATUS_UNKNOWN);
+  EXPECT_EQ(ask(0x01).cert_status, V_OCSP_CERTSTATUS_UNKNOWN);
+}
+
+TEST_F(ExpiredCertificates, CarryTheArchiveCutoffForTheRetentionPeriodThenAreUnknown) {
+  configure("ocsp_archive_cutoff_days = 30");
+  now_ = not_after() - 60;
+  ask(0x02);
+  EXPECT_FALSE(archive_cutoff_of(last_.der).has_value());  // not expired: no cutoff
+  now_ = not_after() + 10 * 86400;
+  const Parsed answer = ask(0x02);
+  EXPECT_TRUE(answer.verified);
+  EXPECT_EQ(answer.cert_status, V_OCSP_CERTSTATUS_REVOKED);
+  EXPECT_EQ(archive_cutoff_of(last_.der), std::optional<UnixTime>(now_ - 30 * 86400));
+  // OpenSSL's own printer names it.
+  std::ofstream(dir_.path() / "expired.der", std::ios::binary) << last_.der;
+  std::string text;
+  EXPECT_EQ(testing::run_command(fmt::format("openssl ocsp -respin '{}' -resp_text -noverify",
+                                             (dir_.path() / "expired.der").string()),
+                                 &text),
+            0);
+  EXPECT_NE(text.find("OCSP Archive Cutoff"), std::string::npos) << text;
+  now_ = not_after() + 31 * 86400;  // expired before the archive cutoff
+  EXPECT_EQ(ask(0x02).cert_status, V_OCSP_CERTSTATUS_UNKNOWN);
+}
+
+TEST_F(ExpiredCertificates, APresignedAnswerIsNotServedOnceTheCertificateHasExpired) {
+  configure("ocsp_expired = \"unknown\"");
+  now_ = not_after() - 300;
+  ask(0x01);
+  responder_->flush_pending();
+  ask(0x01);
+  ASSERT_TRUE(last_.from_store);
+  now_ = not_after() + 1;  // the stored answer is still within its nextUpdate
+  EXPECT_EQ(ask(0x01).cert_status, V_OCSP_CERTSTATUS_UNKNOWN);
+  EXPECT_FALSE(last_.from_store);
+}
+
+TEST(ExpiredCertificateConfiguration, BadValuesAreRefusedWithTheLine) {
+  for (const auto& [lines, needle] :
+       {std::pair<std::string, std::string>{"ocsp_expired = \"maybe\"",
+                                            "must be \"last_status\" or \"unknown\""},
+        {"ocsp_expired = \"unknown\"\nocsp_archive_cutoff_days = 7",
+         "keeps no status to give an archive cutoff for"}}) {
+    try {
+      config::Configuration::parse(std::string(config::kDefaultConfigToml) +
+                                       "\n[[issuer]]\nname = \"ca\"\ncertificate = \"ca.pem\"\n" +
+                                       lines + "\n",
+                                   "revocore.toml", "/tmp");
+      ADD_FAILURE() << lines;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("revocore.toml:"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(ConditionalRequest, IfNoneMatchListsStarsAndWeakTags) {
   const std::string_view tag = "\"abc\"";
   EXPECT_TRUE(if_none_match_holds("\"abc\"", tag));
