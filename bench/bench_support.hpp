@@ -8,12 +8,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "revocation/store.hpp"
@@ -105,10 +107,62 @@ inline double peak_rss_mib() {
   return 0;
 }
 
+// RssAnon and RssFile of a process (/proc/PID/status), in MiB: anonymous memory (heap, stacks)
+// apart from mapped file pages (LMDB's map, a CRL mapped for signing), which the kernel can drop.
+struct RssSplit {
+  double anon_mib = 0;
+  double file_mib = 0;
+};
+inline RssSplit rss_split(const std::string& pid = "self") {
+  std::ifstream status("/proc/" + pid + "/status");
+  std::string line;
+  RssSplit out;
+  while (std::getline(status, line)) {
+    if (line.rfind("RssAnon:", 0) == 0) {
+      out.anon_mib = std::strtod(line.c_str() + 8, nullptr) / 1024.0;
+    } else if (line.rfind("RssFile:", 0) == 0) {
+      out.file_mib = std::strtod(line.c_str() + 8, nullptr) / 1024.0;
+    }
+  }
+  return out;
+}
+
+// Samples a process's RssAnon and RssFile every millisecond on a thread of its own and keeps the
+// peaks: the kernel keeps a peak of the total RSS only (VmHWM).
+class RssSampler {
+ public:
+  explicit RssSampler(std::string pid = "self")
+      : pid_(std::move(pid)), baseline_(rss_split(pid_)), thread_([this] {
+          while (!stop_.load()) {
+            const RssSplit now = rss_split(pid_);
+            peak_.anon_mib = std::max(peak_.anon_mib, now.anon_mib);
+            peak_.file_mib = std::max(peak_.file_mib, now.file_mib);
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          }
+        }) {}
+  ~RssSampler() { stop(); }
+  RssSplit stop() {
+    if (thread_.joinable()) {
+      stop_ = true;
+      thread_.join();
+    }
+    return peak_;
+  }
+  const RssSplit& baseline() const noexcept { return baseline_; }
+
+ private:
+  std::string pid_;
+  RssSplit baseline_;
+  RssSplit peak_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 struct PeerRun {
   int exit_code = -1;
   double seconds = 0;
   double peak_rss_mib = 0;
+  RssSplit peak_split;  // sampled every millisecond while it ran
 };
 
 // Runs a peer program (argv[0] looked up in PATH), output discarded, and measures it.
@@ -131,7 +185,11 @@ inline PeerRun run_peer(const std::vector<std::string>& argv) {
   }
   int status = 0;
   rusage usage{};
-  ::wait4(pid, &status, 0, &usage);
+  {
+    RssSampler sampler(std::to_string(pid));
+    ::wait4(pid, &status, 0, &usage);
+    run.peak_split = sampler.stop();
+  }
   run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   run.peak_rss_mib = static_cast<double>(usage.ru_maxrss) / 1024.0;

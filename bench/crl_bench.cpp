@@ -1,11 +1,16 @@
-// Full CRL of 1,000,000 entries: generate, sign and publish. Three contenders, same run, same
+// CRLs of 1,000,000 entries: generate, sign and publish. Contenders in the same run, same
 // serials, same P-256 key:
-//   RevocoreCrlPublisher  CrlPublisher::publish: LMDB scan, DER encoded straight into one
-//                         buffer, signed, written atomically (fsync);
+//   RevocoreCrlPublisher  CrlPublisher::publish: one LMDB scan, DER written straight into the
+//                         file, signed from its pages, published atomically (fsync); the time
+//                         split into scan+encode+write, headers+hash+sign, publish;
+//   RevocoreCrlGenerate   the same as a process (`revocore crl generate`), its RssAnon and RssFile
+//                         sampled apart (LMDB's map and the CRL's pages are file-backed);
 //   OpensslCrlApi         the same entries through OpenSSL's per-entry X509_CRL API
-//                         (X509_REVOKED per entry, X509_CRL_sort, X509_CRL_sign), in process:
-//                         the library alternative the CRL issue asked to measure before choosing;
+//                         (X509_REVOKED per entry, X509_CRL_sort, X509_CRL_sign), in process;
 //   OpensslCaGencrl       `openssl ca -gencrl` on an index.txt holding the same revoked serials.
+// And partitioned CRLs (issue 13): 1,000,000 revoked of 2,000,000 certificates of an issuer with
+// 128 shards, after one revocation (one shard regenerated) and after a mass revocation touching
+// every shard (all 128), in process and as `revocore crl generate` processes.
 //
 // Run: build/bench/crl_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
@@ -20,6 +25,8 @@
 #include "crl/crl_publisher.hpp"
 #include "pki/openssl_handles.hpp"
 #include "pki/x509_certificate.hpp"
+#include "revocation/crl_shard.hpp"
+#include "revocation/status_transition.hpp"
 
 namespace revocore {
 namespace {
@@ -34,6 +41,35 @@ struct CrlBenchData {
   std::optional<config::Configuration> config;
   IssuerId issuer = 0;
   std::size_t certificates = 0;
+  IssuerId sharded = 0;
+  std::size_t sharded_certificates = 0;
+  std::uint64_t next_valid = 1;  // the sharded issuer's odd serials are valid until revoked here
+
+  // `count` certificates of "bench-sharded", serials 1..count, every even one revoked, each
+  // bound to one of 128 CRL shards as registration binds them.
+  static IssuerId populate_sharded(Store& store, const std::string& ca_der, std::size_t count) {
+    WriteTransaction txn = store.write();
+    IssuerRecord record;
+    record.name = "bench-sharded";
+    record.certificate_der = ca_der;
+    record.crl_shards = 128;
+    record.unsharded_certificates = 0;
+    const IssuerId id = txn.add_issuer(record);
+    CertificateRecord certificate;
+    certificate.not_after = 1'900'000'000;
+    certificate.credential_id = "sharded";
+    for (std::uint64_t serial = 1; serial <= count; ++serial) {
+      const CertificateKey key{id, Serial::from_hex(fmt::format("{:X}", serial))};
+      const bool revoked = serial % 2 == 0;
+      certificate.status = revoked ? CertificateStatus::kRevoked : CertificateStatus::kValid;
+      certificate.reason = revoked ? ReasonCode::kKeyCompromise : ReasonCode::kUnspecified;
+      certificate.revocation_time = revoked ? 1'790'000'000 : 0;
+      certificate.crl_shard = crl_shard_for(key.serial, 128);
+      txn.add_certificate(key, certificate);
+    }
+    txn.commit();
+    return id;
+  }
 
   CrlBenchData() {
     const fs::path dir = directory.path();
@@ -51,11 +87,17 @@ struct CrlBenchData {
     certificates = users * bench::kCredentialsPerUser;
     issuer =
         bench::populate(*store, users, CertificateStatus::kRevoked, "bench-ca", ca.front().der());
-    config = config::Configuration::parse(
+    sharded_certificates = 2 * certificates;
+    sharded = populate_sharded(*store, ca.front().der(), sharded_certificates);
+    const std::string toml =
         std::string(config::kDefaultConfigToml) +
-            "\n[[issuer]]\nname = \"bench-ca\"\ncertificate = \"ca.pem\"\nprivate_key = "
-            "\"ca.key\"\npublish_directory = \"crl\"\n",
-        "bench.toml", dir);
+        "\n[[issuer]]\nname = \"bench-ca\"\ncertificate = \"ca.pem\"\nprivate_key = "
+        "\"ca.key\"\npublish_directory = \"crl\"\n"
+        "\n[[issuer]]\nname = \"bench-sharded\"\ncertificate = \"ca.pem\"\nprivate_key = "
+        "\"ca.key\"\npublish_directory = \"crl\"\ncrl_shards = 128\n"
+        "distribution_point = \"http://crl.bench/crl/bench-sharded/{shard}.crl\"\n";
+    std::ofstream(dir / "revocore.toml") << toml;  // for the `revocore crl generate` processes
+    config = config::Configuration::parse(toml, "revocore.toml", dir);
 
     // openssl ca's database: one "R" line per revoked certificate, same serials and reason.
     std::ofstream index(dir / "index.txt");
@@ -81,14 +123,28 @@ CrlBenchData& data() {
   return instance;
 }
 
+// Where a publication's time went, and the RssAnon it added, as counters.
+void report(benchmark::State& state, const crl::CrlPublisher& publisher,
+            const bench::RssSampler& sampler, const bench::RssSplit& peak) {
+  const crl::CrlPublishTimings& t = publisher.last_timings();
+  state.counters["write_ms"] = t.write_seconds * 1000;
+  state.counters["sign_ms"] = t.sign_seconds * 1000;
+  state.counters["publish_ms"] = t.publish_seconds * 1000;
+  state.counters["rss_anon_added_mib"] = peak.anon_mib - sampler.baseline().anon_mib;
+  state.counters["rss_file_peak_mib"] = peak.file_mib;
+}
+
 void BM_RevocoreCrlPublisher(benchmark::State& state) {
   CrlBenchData& d = data();
   crl::CrlPublisher publisher(*d.store, *d.config, system_clock());
   std::size_t entries = 0;
   for (auto _ : state) {
     bench::reset_peak_rss();
+    bench::RssSampler sampler;
     entries = publisher.publish("bench-ca", crl::CrlKind::kFull).entries;
+    const bench::RssSplit peak = sampler.stop();
     state.counters["peak_rss_mib"] = bench::peak_rss_mib();
+    report(state, publisher, sampler, peak);
   }
   if (entries != d.certificates) {
     state.SkipWithError("the CRL does not list every certificate");
@@ -153,9 +209,127 @@ void BM_OpensslCaGencrl(benchmark::State& state) {
     }
     state.SetIterationTime(run.seconds);
     state.counters["peak_rss_mib"] = run.peak_rss_mib;
+    state.counters["rss_anon_peak_mib"] = run.peak_split.anon_mib;
+    state.counters["rss_file_peak_mib"] = run.peak_split.file_mib;
   }
 }
 
+// `revocore crl generate` as its own process, for its RssAnon apart from the bench's own.
+void run_generate(benchmark::State& state, const std::vector<std::string>& arguments) {
+  CrlBenchData& d = data();
+  std::vector<std::string> argv = {REVOCORE_BINARY, "--data-dir", d.directory.path().string(),
+                                   "crl", "generate"};
+  argv.insert(argv.end(), arguments.begin(), arguments.end());
+  for (auto _ : state) {
+    const bench::PeerRun run = bench::run_peer(argv);
+    if (run.exit_code != 0) {
+      state.SkipWithError("revocore crl generate failed");
+    }
+    state.SetIterationTime(run.seconds);
+    state.counters["peak_rss_mib"] = run.peak_rss_mib;
+    state.counters["rss_anon_peak_mib"] = run.peak_split.anon_mib;
+    state.counters["rss_file_peak_mib"] = run.peak_split.file_mib;
+  }
+}
+
+void BM_RevocoreCrlGenerate(benchmark::State& state) {
+  run_generate(state, {"--issuer", "bench-ca"});
+}
+
+// One more certificate of the sharded issuer revoked, then what publish_after makes: the one
+// shard it is in.
+void BM_ShardedAfterOneRevocation(benchmark::State& state) {
+  CrlBenchData& d = data();
+  crl::CrlPublisher publisher(*d.store, *d.config, system_clock());
+  std::size_t published = 0;
+  std::size_t entries = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    {
+      WriteTransaction txn = d.store->write();
+      set_certificate_status(
+          txn, {CertificateKey{d.sharded, Serial::from_hex(fmt::format("{:X}", d.next_valid))},
+                CertificateStatus::kRevoked, ReasonCode::kKeyCompromise, 1'790'000'100, "bench",
+                "bench", 0});
+      d.next_valid += 2;
+      txn.commit();
+    }
+    state.ResumeTiming();
+    bench::RssSampler sampler;
+    const auto crls = publisher.publish_after({d.sharded});
+    const bench::RssSplit peak = sampler.stop();
+    published = crls.size();
+    entries = crls.empty() ? 0 : crls.front().entries;
+    report(state, publisher, sampler, peak);
+  }
+  state.counters["shards_published"] = static_cast<double>(published);
+  state.counters["entries"] = static_cast<double>(entries);
+}
+
+// A mass revocation touching every shard (128 more certificates, one or more in each shard),
+// then what publish_after makes: all 128 shards, 1,000,000 entries and more in all.
+void BM_ShardedAfterMassRevocation(benchmark::State& state) {
+  CrlBenchData& d = data();
+  crl::CrlPublisher publisher(*d.store, *d.config, system_clock());
+  std::size_t published = 0;
+  std::size_t entries = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    {
+      WriteTransaction txn = d.store->write();
+      std::vector<bool> touched(128, false);
+      for (std::size_t left = 128; left > 0; d.next_valid += 2) {
+        const CertificateKey key{d.sharded, Serial::from_hex(fmt::format("{:X}", d.next_valid))};
+        set_certificate_status(txn, {key, CertificateStatus::kRevoked, ReasonCode::kKeyCompromise,
+                                     1'790'000'200, "bench", "bench", 0});
+        const std::uint16_t shard = crl_shard_for(key.serial, 128);
+        if (!touched[shard]) {
+          touched[shard] = true;
+          --left;
+        }
+      }
+      txn.commit();
+    }
+    state.ResumeTiming();
+    bench::RssSampler sampler;
+    const auto crls = publisher.publish_after({d.sharded});
+    const bench::RssSplit peak = sampler.stop();
+    published = crls.size();
+    entries = 0;
+    for (const auto& crl : crls) {
+      entries += crl.entries;
+    }
+    report(state, publisher, sampler, peak);
+  }
+  state.counters["shards_published"] = static_cast<double>(published);
+  state.counters["entries"] = static_cast<double>(entries);
+}
+
+void BM_ShardedOneShardGenerate(benchmark::State& state) {
+  run_generate(state, {"--issuer", "bench-sharded", "--shard", "17"});
+}
+
+void BM_ShardedEveryShardGenerate(benchmark::State& state) {
+  run_generate(state, {"--issuer", "bench-sharded"});
+}
+
+BENCHMARK(BM_RevocoreCrlGenerate)->Iterations(1)->Unit(benchmark::kMillisecond)->UseManualTime();
+BENCHMARK(BM_ShardedAfterOneRevocation)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(BM_ShardedAfterMassRevocation)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(BM_ShardedOneShardGenerate)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseManualTime();
+BENCHMARK(BM_ShardedEveryShardGenerate)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseManualTime();
 BENCHMARK(BM_RevocoreCrlPublisher)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_OpensslCrlApi)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_OpensslCaGencrl)->Iterations(1)->Unit(benchmark::kMillisecond)->UseManualTime();

@@ -144,12 +144,18 @@ void AtomicFile::truncate(std::uint64_t size) {
   size_ = size;
 }
 
+void AtomicFile::start_writeback(std::uint64_t offset, std::uint64_t length) {
+  // Advisory: a failure here shows again, and is reported, in publish()'s fsync.
+  ::sync_file_range(fd_.get(), static_cast<off64_t>(offset), static_cast<off64_t>(length),
+                    SYNC_FILE_RANGE_WRITE);
+}
+
 MappedFile AtomicFile::map() const {
   return MappedFile(fd_.get(), static_cast<std::size_t>(size_),
                     (directory_ / temporary_name_).string());
 }
 
-void AtomicFile::publish(const std::vector<std::string>& also_as) {
+void AtomicFile::publish(const std::vector<std::string>& also_as, bool sync_directory) {
   if (::fsync(fd_.get()) != 0) {
     fail("fsync", directory_ / temporary_name_);
   }
@@ -170,8 +176,15 @@ void AtomicFile::publish(const std::vector<std::string>& also_as) {
   }
   published_ = true;
   // The new entries are durable only once the directory is.
-  if (::fsync(dir_.get()) != 0) {
+  if (sync_directory && ::fsync(dir_.get()) != 0) {
     fail("fsync the directory of", directory_ / name_);
+  }
+}
+
+void sync_directory(const std::filesystem::path& directory) {
+  const FileDescriptor dir = open_directory(directory);
+  if (::fsync(dir.get()) != 0) {
+    fail("fsync the directory", directory);
   }
 }
 

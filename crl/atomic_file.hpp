@@ -29,12 +29,17 @@ class AtomicFile {
   void move_range(std::uint64_t from, std::uint64_t length, std::uint64_t to);
   void truncate(std::uint64_t size);
   std::uint64_t size() const noexcept { return size_; }
+  // Starts writing the file's pages (all, or `length` octets from `offset`) to disk without
+  // waiting (sync_file_range(2)), so that publish()'s fsync finds most of the work done.
+  void start_writeback(std::uint64_t offset = 0, std::uint64_t length = 0);
   // The file's bytes [0, size()) as a read-only mapping of the file itself.
   MappedFile map() const;
 
   // fsync the file; link it under each of `also_as` (an entry of that name replaced), rename
-  // it to its name, fsync the directory.
-  void publish(const std::vector<std::string>& also_as = {});
+  // it to its name, fsync the directory. Many files published together leave the directory's
+  // fsync to the last (`sync_directory` false for the others, or sync_directory() after them):
+  // one journal commit instead of one per file.
+  void publish(const std::vector<std::string>& also_as = {}, bool sync_directory = true);
 
  private:
   std::filesystem::path directory_;
@@ -45,6 +50,9 @@ class AtomicFile {
   std::uint64_t size_ = 0;
   bool published_ = false;
 };
+
+// fsync(2) of a directory, so that the entries renamed into it are durable. Throws kIo.
+void sync_directory(const std::filesystem::path& directory);
 
 // Throws kIo naming the file when any step fails; the target is then untouched.
 void write_file_atomically(const std::filesystem::path& file, std::string_view bytes);

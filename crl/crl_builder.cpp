@@ -78,27 +78,7 @@ void CrlBuilder::prepare(UnixTime revocation_date, std::optional<UnixTime> inval
   }
 }
 
-// What add_entry() writes, counted: SEQUENCE { INTEGER, Time, [SEQUENCE { extensions }] }.
-std::uint64_t CrlBuilder::entry_size(std::size_t serial_size, ReasonCode reason,
-                                     bool has_invalidity) const {
-  const bool has_reason = reason != ReasonCode::kUnspecified;
-  std::uint64_t content = tlv_size(serial_size) + cached_time_der_.size();
-  if (has_reason || has_invalidity) {
-    content +=
-        tlv_size((has_reason ? reason_extensions_[static_cast<std::size_t>(reason)].size() : 0) +
-                 (has_invalidity ? cached_invalidity_der_.size() : 0));
-  }
-  return tlv_size(content);
-}
-
-void CrlBuilder::count_entry(std::string_view serial_octets, UnixTime revocation_date,
-                             ReasonCode reason, std::optional<UnixTime> invalidity_date) {
-  prepare(revocation_date, invalidity_date);
-  entries_size_ += entry_size(serial_octets.size(), reason, invalidity_date.has_value());
-  ++counted_;
-}
-
-void CrlBuilder::start(AtomicFile& out) {
+void CrlBuilder::start(AtomicFile& out, std::uint64_t expected_entries_size) {
   out_ = &out;
   // crlExtensions [0] EXPLICIT Extensions, small and known now.
   der::Writer e(extensions_);
@@ -125,42 +105,39 @@ void CrlBuilder::start(AtomicFile& out) {
       }
     });
   });
-
   // TBSCertList's fields before the entries.
-  std::string fields;
-  der::Writer f(fields);
+  der::Writer f(fields_);
   f.integer(std::uint64_t{1});            // version v2,
   f.raw(signer_.algorithm_identifier());  // signature AlgorithmIdentifier,
   f.raw(signer_.issuer_name_der());       // issuer Name,
   f.time(this_update_);                   // thisUpdate Time,
   f.time(next_update_);                   // nextUpdate Time,
-  // revokedCertificates SEQUENCE OF ... OPTIONAL: absent when empty (RFC 5280 5.1.2.6).
-  const std::uint64_t entries = entries_size_ == 0 ? 0 : tlv_size(entries_size_);
-  const std::uint64_t tbs_content = fields.size() + entries + extensions_.size();
-  tbs_size_ = tlv_size(tbs_content);
-
-  // The CertificateList header goes before the TBSCertList, and its length includes the
-  // signature, known only at the end: room is left for the header a signature of the expected
-  // size gives, and finish() moves the TBSCertList in the rare case an ECDSA signature's size
-  // changes the header's.
-  const std::uint64_t expected_content = tbs_size_ + signer_.algorithm_identifier().size() +
-                                         tlv_size(1 + signer_.expected_signature_size());
-  tbs_offset_ = 1 + der::length_size(expected_content);
-  flushed_ = tbs_offset_;
-
+  // The entries go after the room their headers take if the CRL is the expected size.
+  const std::uint64_t tbs_size =
+      tbs_prefix(expected_entries_size).size() + expected_entries_size + extensions_.size();
+  entries_offset_ = 1 +
+                    der::length_size(tbs_size + signer_.algorithm_identifier().size() +
+                                     tlv_size(1 + signer_.expected_signature_size())) +
+                    tbs_prefix(expected_entries_size).size();
   buffer_.reserve(kWriteChunk + 256);
-  der::header(buffer_, der::kSequence, tbs_content);
-  buffer_.append(fields);
-  if (entries_size_ != 0) {
-    der::header(buffer_, der::kSequence, entries_size_);
+}
+
+std::string CrlBuilder::tbs_prefix(std::uint64_t entries_size) const {
+  // revokedCertificates SEQUENCE OF ... OPTIONAL: absent when empty (RFC 5280 5.1.2.6).
+  const std::uint64_t entries = entries_size == 0 ? 0 : tlv_size(entries_size);
+  std::string prefix;
+  der::header(prefix, der::kSequence, fields_.size() + entries + extensions_.size());
+  prefix.append(fields_);
+  if (entries_size != 0) {
+    der::header(prefix, der::kSequence, entries_size);
   }
+  return prefix;
 }
 
 void CrlBuilder::add_entry(std::string_view serial_octets, UnixTime revocation_date,
                            ReasonCode reason, std::optional<UnixTime> invalidity_date) {
   prepare(revocation_date, invalidity_date);
   const bool has_reason = reason != ReasonCode::kUnspecified;  // RFC 5280 5.3.1: left out
-  const std::size_t before = buffer_.size();
   der::Writer w(buffer_);
   w.sequence([&] {             // revokedCertificates entry ::= SEQUENCE {
     w.integer(serial_octets);  // userCertificate CertificateSerialNumber,
@@ -176,48 +153,60 @@ void CrlBuilder::add_entry(std::string_view serial_octets, UnixTime revocation_d
       });
     }
   });
-  written_entries_size_ += buffer_.size() - before;
-  ++added_;
+  ++count_;
   if (buffer_.size() >= kWriteChunk) {
     flush();
   }
 }
 
 void CrlBuilder::flush() {
-  out_->write_at(flushed_, buffer_);
-  flushed_ += buffer_.size();
+  out_->write_at(entries_offset_ + entries_size_, buffer_);
+  entries_size_ += buffer_.size();
   buffer_.clear();
+  // The disk writes each 4 MiB while the next ones are encoded; publishing's fsync then waits
+  // for little more than the last piece.
+  constexpr std::uint64_t kWriteback = 4 << 20;
+  if (entries_size_ - written_back_ >= kWriteback) {
+    out_->start_writeback(entries_offset_ + written_back_, entries_size_ - written_back_);
+    written_back_ = entries_size_;
+  }
 }
 
 void CrlBuilder::finish() {
-  if (added_ != counted_ || written_entries_size_ != entries_size_) {
-    throw std::logic_error("CRL entries written differ from the entries counted");
-  }
-  buffer_.append(extensions_);
   flush();
-  if (flushed_ != tbs_offset_ + tbs_size_) {
-    throw std::logic_error("the TBSCertList written differs from its computed size");
+  std::string().swap(buffer_);
+  // The TBSCertList, now that the entries' size is known, after the CertificateList header a
+  // signature of the expected size needs; the entries move when their room was not right.
+  const std::string prefix = tbs_prefix(entries_size_);
+  const std::uint64_t tbs_size = prefix.size() + entries_size_ + extensions_.size();
+  std::uint64_t tbs_offset = 1 + der::length_size(tbs_size + signer_.algorithm_identifier().size() +
+                                                  tlv_size(1 + signer_.expected_signature_size()));
+  if (tbs_offset + prefix.size() != entries_offset_) {
+    out_->move_range(entries_offset_, entries_size_, tbs_offset + prefix.size());
   }
+  out_->write_at(tbs_offset, prefix);
+  out_->write_at(tbs_offset + prefix.size() + entries_size_, extensions_);
 
   std::string signature;
   {
-    // Signed from the file's own pages: no copy of the TBSCertList in memory.
+    // Hashed and signed from the file's own pages: no copy of the TBSCertList in memory.
     const MappedFile written = out_->map();
-    signer_.sign(written.bytes().substr(tbs_offset_, tbs_size_), signature);
+    signer_.sign(written.bytes().substr(tbs_offset, tbs_size), signature);
   }
   std::string tail;
   der::Writer t(tail);
   t.raw(signer_.algorithm_identifier());  // signatureAlgorithm AlgorithmIdentifier,
   t.bit_string(signature);                // signatureValue BIT STRING }
   std::string header;
-  der::header(header, der::kSequence, tbs_size_ + tail.size());  // CertificateList ::= SEQUENCE
-  if (header.size() != tbs_offset_) {
-    out_->move_range(tbs_offset_, tbs_size_, header.size());
-    tbs_offset_ = header.size();
+  der::header(header, der::kSequence, tbs_size + tail.size());  // CertificateList ::= SEQUENCE
+  if (header.size() != tbs_offset) {
+    // An ECDSA signature an octet shorter or longer than expected changed the header's size.
+    out_->move_range(tbs_offset, tbs_size, header.size());
+    tbs_offset = header.size();
   }
   out_->write_at(0, header);
-  out_->write_at(tbs_offset_ + tbs_size_, tail);
-  der_size_ = tbs_offset_ + tbs_size_ + tail.size();
+  out_->write_at(tbs_offset + tbs_size, tail);
+  der_size_ = tbs_offset + tbs_size + tail.size();
   out_->truncate(der_size_);
 }
 

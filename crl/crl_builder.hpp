@@ -18,11 +18,13 @@
 //             crlEntryExtensions      Extensions OPTIONAL  } OPTIONAL,
 //        crlExtensions           [0]  EXPLICIT Extensions OPTIONAL  }
 //
-// Two passes over the same entries, so that the CRL is written once and never held in memory:
-// count_entry() for each entry adds up the sizes (DER needs every length before its content),
-// then start() and add_entry() for each entry write the bytes to the file through a small
-// buffer, and finish() signs the TBSCertList read back from the file's pages and writes the
-// signature. Memory is the buffer, whatever the entry count (a 1,000,000-entry CRL is 34 MiB).
+// One pass over the entries, written straight into the file and never held in memory (a
+// 1,000,000-entry CRL is 34 MiB): DER needs each length before its content, so start() leaves
+// room for the headers, sized for the entries the caller expects (the shard's previous CRL),
+// add_entry() writes each entry through a small buffer, and finish() writes the headers once the
+// lengths are known, moving the entries when the room left was not the right size (only when
+// a length crosses 128, 256, 64 Ki or 16 Mi octets between two CRLs), then signs the
+// TBSCertList from the file's own pages and writes the signature.
 // The issue time is a parameter: the builder never reads a clock.
 #include <array>
 #include <cstdint>
@@ -49,26 +51,29 @@ class CrlBuilder {
   // freshestCRL naming where the delta CRLs are (RFC 5280 5.2.6), on full CRLs.
   void set_freshest_crl(std::string uri) { freshest_crl_ = std::move(uri); }
 
-  // Pass 1: each entry once, in the order pass 2 adds them. `serial_octets` are the DER INTEGER
-  // content octets. reasonCode is left out for unspecified (RFC 5280 5.3.1); invalidityDate is
-  // added when known (5.3.2).
-  void count_entry(std::string_view serial_octets, UnixTime revocation_date, ReasonCode reason,
-                   std::optional<UnixTime> invalidity_date);
-  // Pass 2: the header, then each entry, into `out` (which must be empty and outlive finish()).
-  void start(AtomicFile& out);
+  // Starts writing into `out` (empty, outliving finish()), room left for the headers of about
+  // `expected_entries_size` octets of entries.
+  void start(AtomicFile& out, std::uint64_t expected_entries_size);
+  // Each entry, in the order of the CRL. `serial_octets` are the DER INTEGER content octets.
+  // reasonCode is left out for unspecified (RFC 5280 5.3.1); invalidityDate is added when known
+  // (5.3.2).
   void add_entry(std::string_view serial_octets, UnixTime revocation_date, ReasonCode reason,
                  std::optional<UnixTime> invalidity_date);
-  // Signs and completes the file. Throws std::logic_error if pass 2 differed from pass 1.
+  // Writes the headers, signs and completes the file.
   void finish();
+  // The size of the entries written (to size the room for the next CRL's headers).
+  std::uint64_t entries_size() const noexcept { return entries_size_; }
 
-  std::size_t entry_count() const noexcept { return counted_; }
+  std::size_t entry_count() const noexcept { return count_; }
   std::uint64_t der_size() const noexcept { return der_size_; }
 
  private:
   // Updates the cached encodings of the date and the invalidityDate extension.
   void prepare(UnixTime revocation_date, std::optional<UnixTime> invalidity_date);
-  std::uint64_t entry_size(std::size_t serial_size, ReasonCode reason, bool has_invalidity) const;
   void flush();
+  // TBSCertList's header, its fields before the entries and the entries' SEQUENCE header, for
+  // `entries_size` octets of entries.
+  std::string tbs_prefix(std::uint64_t entries_size) const;
 
   const CrlSigner& signer_;
   UnixTime this_update_;
@@ -78,17 +83,14 @@ class CrlBuilder {
   std::string distribution_point_;
   std::string freshest_crl_;
 
-  std::uint64_t entries_size_ = 0;  // pass 1: the revokedCertificates content's size
-  std::size_t counted_ = 0;
-  std::uint64_t written_entries_size_ = 0;  // pass 2, checked against pass 1
-  std::size_t added_ = 0;
-
   AtomicFile* out_ = nullptr;
-  std::string buffer_;  // bytes not yet written, at file offset flushed_
-  std::uint64_t flushed_ = 0;
-  std::uint64_t tbs_offset_ = 0;  // where the TBSCertList starts in the file
-  std::uint64_t tbs_size_ = 0;    // its whole TLV
-  std::string extensions_;        // crlExtensions [0], encoded by start()
+  std::string fields_;                // version, signature, issuer, thisUpdate, nextUpdate
+  std::string extensions_;            // crlExtensions [0], encoded by start()
+  std::uint64_t entries_offset_ = 0;  // where start() put the first entry
+  std::uint64_t entries_size_ = 0;
+  std::uint64_t written_back_ = 0;  // entries handed to start_writeback()
+  std::size_t count_ = 0;
+  std::string buffer_;  // entries not yet written
   std::uint64_t der_size_ = 0;
 
   // The last revocation date's encoding and the last invalidityDate extension: a mass

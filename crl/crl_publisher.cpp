@@ -23,6 +23,14 @@ using SteadyClock = std::chrono::steady_clock;
 // At most this many shards are built in one pair of scans: each holds an open file.
 constexpr std::size_t kShardsPerScan = 256;
 
+// The size of the CRL now published under `file`, 0 when there is none: the next one's entries
+// are about as large, which sizes the room left for its headers (crl_builder.hpp).
+std::uint64_t previous_size(const std::filesystem::path& file) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(file, ec);
+  return ec ? 0 : size;
+}
+
 double seconds_between(SteadyClock::time_point from, SteadyClock::time_point to) {
   return std::chrono::duration<double>(to - from).count();
 }
@@ -86,7 +94,7 @@ void write_pem(const std::filesystem::path& directory, const std::string& name,
     pem.write(std::string_view(text.data(), out));
   }
   pem.write("-----END X509 CRL-----\n");
-  pem.publish({numbered_name});
+  pem.publish({numbered_name}, false);  // the directory is synced after the DER files
 }
 
 }  // namespace
@@ -240,34 +248,22 @@ std::vector<PublishedCrl> CrlPublisher::publish_group(const config::IssuerConfig
   {
     const StoreTransaction txn = store_.read();
     covered_journal = txn.last_journal_sequence();
-    auto started = SteadyClock::now();
+    const auto started = SteadyClock::now();
     if (kind == CrlKind::kFull) {
-      const auto scan = [&](bool count) {
-        txn.for_each_certificate_of(issuer_id, [&](const CertificateStatusView& certificate) {
-          const std::size_t shard = certificate.crl_shard.value_or(0);
-          const int i = shard < slot.size() ? slot[shard] : -1;
-          if (i < 0 || !listed(certificate.status) ||
-              !still_listed_after_expiry(settings, certificate.not_after, now)) {
-            return;
-          }
-          CrlBuilder& builder = *builders[static_cast<std::size_t>(i)];
-          if (count) {
-            builder.count_entry(certificate.serial_octets, certificate.revocation_time,
-                                certificate.reason, certificate.invalidity_date);
-          } else {
-            builder.add_entry(certificate.serial_octets, certificate.revocation_time,
-                              certificate.reason, certificate.invalidity_date);
-          }
-        });
-      };
-      scan(true);
-      const auto counted = SteadyClock::now();
-      timings_.count_seconds += seconds_between(started, counted);
       for (std::size_t i = 0; i < builders.size(); ++i) {
-        builders[i]->start(*files[i]);
+        builders[i]->start(*files[i], previous_size(published[i].file));
       }
-      scan(false);
-      started = counted;
+      // One scan of the issuer's certificates, each listed one written to its shard's CRL.
+      txn.for_each_certificate_of(issuer_id, [&](const CertificateStatusView& certificate) {
+        const std::size_t shard = certificate.crl_shard.value_or(0);
+        const int i = shard < slot.size() ? slot[shard] : -1;
+        if (i >= 0 && listed(certificate.status) &&
+            still_listed_after_expiry(settings, certificate.not_after, now)) {
+          builders[static_cast<std::size_t>(i)]->add_entry(
+              certificate.serial_octets, certificate.revocation_time, certificate.reason,
+              certificate.invalidity_date);
+        }
+      });
     } else {
       // RFC 5280 5.2.4: the changes since each shard's base, from the journal. For each
       // certificate touched since then: its status at the base (the first change's old status)
@@ -321,16 +317,11 @@ std::vector<PublishedCrl> CrlPublisher::publish_group(const config::IssuerConfig
             entries.push_back({serial, change.last_change, ReasonCode::kRemoveFromCrl, {}});
           }
         }
-        for (const DeltaEntry& e : entries) {
-          builders[i]->count_entry(e.serial, e.date, e.reason, e.invalidity);
-        }
-        builders[i]->start(*files[i]);
+        builders[i]->start(*files[i], previous_size(published[i].file));
         for (const DeltaEntry& e : entries) {
           builders[i]->add_entry(e.serial, e.date, e.reason, e.invalidity);
         }
       }
-      timings_.count_seconds += seconds_between(started, SteadyClock::now());
-      started = SteadyClock::now();
     }
     timings_.write_seconds += seconds_between(started, SteadyClock::now());
   }
@@ -344,14 +335,18 @@ std::vector<PublishedCrl> CrlPublisher::publish_group(const config::IssuerConfig
   timings_.sign_seconds += seconds_between(signing, publishing);
 
   // 5. Publish: each file appears under its numbered and its stable name, whole or not at all.
+  for (const auto& file : files) {
+    file->start_writeback();
+  }
   for (std::size_t i = 0; i < files.size(); ++i) {
     if (settings.pem) {
       const MappedFile der = files[i]->map();
       write_pem(settings.publish_directory, published[i].file.filename().string() + ".pem",
                 published[i].numbered_file.filename().string() + ".pem", der.bytes());
     }
-    files[i]->publish({published[i].numbered_file.filename().string()});
+    files[i]->publish({published[i].numbered_file.filename().string()}, false);
   }
+  sync_directory(settings.publish_directory);  // once for every file above
   timings_.publish_seconds += seconds_between(publishing, SteadyClock::now());
 
   // 6. Record what each shard's CRLs now cover: a full CRL is the new base for deltas.

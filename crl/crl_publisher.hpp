@@ -2,8 +2,8 @@
 // Makes and publishes an issuer's CRLs, shard by shard (docs/CRL.md): checks everything that can
 // be checked first (key, certificate, publish directory, shard count), then reserves the CRL
 // numbers in LMDB (so a number is never used twice, even after a crash), builds the CRLs from one
-// read snapshot straight into their files, publishes them atomically and records what each
-// covers.
+// read snapshot straight into their files (one scan for every shard published together), publishes
+// them atomically and records what each covers.
 //
 // When CRLs are made (RFC 5280 5.2.4 for deltas): without delta CRLs, every change makes new
 // full CRLs of the shards it touched. With them, a change makes a delta over each touched shard's
@@ -42,9 +42,8 @@ struct PublishedCrl {
 
 // Where the time of the last publish_shards() went, for benchmarks and logs.
 struct CrlPublishTimings {
-  double count_seconds = 0;    // pass 1: scan the store, add up entry sizes
-  double write_seconds = 0;    // pass 2: scan again, encode, write to the files
-  double sign_seconds = 0;     // hash the TBSCertLists (from the files' pages) and sign
+  double write_seconds = 0;    // scan the store (or the journal), encode, write to the files
+  double sign_seconds = 0;     // headers, hash the TBSCertLists from the files' pages, sign
   double publish_seconds = 0;  // fsync, link and rename into place, fsync the directory
 };
 

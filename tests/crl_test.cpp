@@ -15,6 +15,7 @@
 #include <random>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "config/configuration.hpp"
 #include "config/default_config.hpp"
@@ -879,9 +880,9 @@ namespace revocore::crl {
 namespace {
 
 // The independent check of "newest full + newest delta": `openssl verify -crl_check
-// -use_deltas` with both CRLs of a certificate's shard. OpenSSL applies a delta only when its
-// base is not newer than the full CRL, it is newer than the full CRL, and both have the same
-// issuingDistributionPoint (crypto/x509/x509_vfy.c check_delta_base); the certificate's CRL
+// -extended_crl -use_deltas` with both CRLs of a certificate's shard. OpenSSL applies a delta only
+// when its base is not newer than the full CRL, it is newer than the full CRL, and both have the
+// same issuingDistributionPoint (crypto/x509/x509_vfy.c check_delta_base); the certificate's CRL
 // distribution point must be its shard's (RFC 5280 6.3.3 (b)(2)).
 TEST_F(CrlShards, OpensslVerifiesRealCertificatesWithTheirShardsFullAndDeltaCrls) {
   make_issuer(kP256,
@@ -924,6 +925,10 @@ TEST_F(CrlShards, OpensslVerifiesRealCertificatesWithTheirShardsFullAndDeltaCrls
   set(0x101, S::kRevoked);  // on the full CRL
   set(0x102, S::kOnHold);   // on the full CRL, released later: removeFromCRL in the delta
   publisher().publish_full("ca");
+  // The delta a second newer than the full CRL: without -extended_crl, OpenSSL would take the
+  // newer delta for the complete CRL (x509_vfy.c get_crl_score rejects deltas as the base only
+  // with extended CRL support), and pass 0x101.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   set(0x102, S::kValid);
   set(0x103, S::kRevoked);  // only in the delta
   set(0x104, S::kOnHold);   // only in the delta
@@ -942,11 +947,12 @@ TEST_F(CrlShards, OpensslVerifiesRealCertificatesWithTheirShardsFullAndDeltaCrls
     }
     std::string output;
     const int status = testing::run_command(
-        fmt::format("openssl verify -crl_check -use_deltas -CAfile '{}' -CRLfile '{}.pem' "
-                    "-CRLfile '{}.pem' '{}' 2>&1",
-                    (dir / "ca.pem").string(), shard_file(shard).string(),
-                    shard_file(shard, CrlKind::kDelta).string(),
-                    (dir / fmt::format("leaf-{:x}.pem", serial)).string()),
+        fmt::format(
+            "openssl verify -crl_check -extended_crl -use_deltas -CAfile '{}' -CRLfile '{}.pem' "
+            "-CRLfile '{}.pem' '{}' 2>&1",
+            (dir / "ca.pem").string(), shard_file(shard).string(),
+            shard_file(shard, CrlKind::kDelta).string(),
+            (dir / fmt::format("leaf-{:x}.pem", serial)).string()),
         &output);
     if (expect_revoked) {
       EXPECT_NE(status, 0) << output;
