@@ -66,6 +66,12 @@ void cert_status_command(const GlobalOptions& options, const std::string& issuer
                          const std::string& serial, std::ostream& out);
 void audit_command(const GlobalOptions& options, std::size_t limit, std::ostream& out);
 
+// `crl shard ISSUER SERIAL`: the CRL shard (and its URL) a certificate is listed in, or, not
+// registered yet, the one registration will bind it to: what issuance embeds as its CRL
+// distribution point (docs/CRL.md).
+void crl_shard_command(const GlobalOptions& options, const std::string& issuer,
+                       const std::string& serial_hex, std::ostream& out);
+
 // `crl generate`: full CRLs (or deltas) for one issuer or every issuer with CRLs; with `if_due`
 // only those whose nextUpdate minus the overlap has come.
 void crl_generate_command(const GlobalOptions& options, const std::string& issuer, bool delta,

@@ -17,6 +17,8 @@
 #include "pki/openssl_handles.hpp"
 #include "pki/x509_certificate.hpp"
 #include "pki/x509_crl.hpp"
+#include "revocation/crl_shard.hpp"
+#include "revocation/crl_shard_binding.hpp"
 #include "revocation/error.hpp"
 
 namespace revocore::cli {
@@ -110,6 +112,47 @@ void crl_generate_command(const GlobalOptions& options, const std::string& issue
   for (const auto& crl : published) {
     print_published(out, crl);
   }
+}
+
+void crl_shard_command(const GlobalOptions& options, const std::string& issuer_name,
+                       const std::string& serial_hex, std::ostream& out) {
+  DataDirectory dir = DataDirectory::open(options);
+  const config::IssuerConfig* issuer = dir.config.find_issuer(issuer_name);
+  if (issuer == nullptr || !issuer->crl) {
+    throw Error(ErrorCode::kNotFound, fmt::format("issuer '{}' has no CRLs configured in {}",
+                                                  issuer_name, dir.config.source));
+  }
+  const Serial serial = Serial::from_hex(serial_hex);  // kInvalidArgument for what is not hex
+  const StoreTransaction txn = dir.store.read();
+  const auto record = txn.issuer_by_name(issuer->name);
+  if (!record) {
+    throw Error(ErrorCode::kNotFound,
+                fmt::format("issuer '{}' is not registered in the store; run `revocore init`",
+                            issuer->name));
+  }
+  // A registered certificate's stored shard; otherwise the one registration would bind it to.
+  const auto certificate = txn.certificate(CertificateKey{record->id, serial});
+  const bool registered = certificate.has_value();
+  const std::uint16_t shard =
+      registered ? certificate->crl_shard.value_or(0)
+                 : crl_shard_for(serial, check_crl_shards(txn, *record, issuer->crl->shards,
+                                                          issuer->crl->shards_origin)
+                                             .configured);
+  const std::string url = issuer->crl->shard_url(shard);
+  if (options.json) {
+    boost::json::object listed{{"issuer", issuer->name},
+                               {"serial", serial.hex()},
+                               {"registered", registered},
+                               {"crl_shard", shard}};
+    if (!url.empty()) {
+      listed["crl_distribution_point"] = url;
+    }
+    print_json(out, listed);
+    return;
+  }
+  fmt::print(out, "serial {} of {}: CRL shard {}{}{}\n", serial.hex(), issuer->name, shard,
+             registered ? "" : " (not registered: the shard registration will bind it to)",
+             url.empty() ? "" : fmt::format(", {}", url));
 }
 
 void crl_watch_command(const GlobalOptions& options, unsigned interval_seconds, std::ostream& out) {

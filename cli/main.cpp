@@ -193,6 +193,14 @@ int main(int argc, char** argv) {
   auto* watch = crl->add_subcommand("watch", "regenerate CRLs as they come due, until SIGTERM");
   watch->add_option("--interval", interval, "seconds between checks (default 60)");
   watch->callback([&] { revocore::cli::crl_watch_command(options, interval, std::cout); });
+  std::string shard_issuer;
+  std::string shard_serial;
+  auto* shard = crl->add_subcommand(
+      "shard", "the CRL shard and URL of a certificate, for issuance to embed as its CDP");
+  shard->add_option("issuer", shard_issuer, "configured issuer name")->required();
+  shard->add_option("serial", shard_serial, "serial number in hexadecimal")->required();
+  shard->callback(
+      [&] { revocore::cli::crl_shard_command(options, shard_issuer, shard_serial, std::cout); });
   auto* show = crl->add_subcommand("show", "print a CRL file (DER or PEM)");
   show->add_option("file", crl_file, "CRL file")->required();
   show->callback([&] { revocore::cli::crl_show_command(options, crl_file, std::cout); });

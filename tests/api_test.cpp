@@ -188,6 +188,10 @@ TEST_F(ApiTest, EveryUserProcessAndOcspSeesItAtOnce) {
                                            std::string(certificate.at("serial").as_string())));
   ASSERT_EQ(by_serial.status, 200) << by_serial.text;
   EXPECT_EQ(by_serial.body.at("reason"), "keyCompromise");
+  // The CRL it is listed in, for issuance to embed as its CRL distribution point.
+  EXPECT_EQ(by_serial.body.at("crl_shard"), 0);
+  EXPECT_EQ(by_serial.body.at("crl_distribution_point"),
+            "http://127.0.0.1:8080/crl/demo-issuing-ca.crl");
 }
 
 TEST_F(ApiTest, CardProcessesAndApprovalByASecondOperator) {

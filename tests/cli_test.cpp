@@ -325,6 +325,35 @@ TEST_F(CliTest, CrlsArePublishedAfterEachProcessAndShown) {
   EXPECT_EQ(revocore("crl show /nonexistent.crl").exit_code, 3);
 }
 
+TEST_F(CliTest, CrlShardOfACertificateForIssuanceAndInCertStatus) {
+  run_demo();
+  const auto user = json("user show 1002").as_object();
+  const auto& certificate =
+      user.at("credentials").as_array()[0].at("certificates").as_array()[0].as_object();
+  const std::string serial(certificate.at("serial").as_string());
+  const auto shard = json("crl shard demo-issuing-ca " + serial).as_object();
+  EXPECT_EQ(shard.at("registered"), true);
+  EXPECT_EQ(shard.at("crl_shard"), 0);
+  EXPECT_EQ(shard.at("crl_distribution_point"), "http://127.0.0.1:8080/crl/demo-issuing-ca.crl");
+  const Result status = revocore("cert status demo-issuing-ca " + serial);
+  EXPECT_NE(status.out.find("listed in CRL shard 0: http://127.0.0.1:8080/crl/demo-issuing-ca.crl"),
+            std::string::npos)
+      << status.out;
+  const Result fresh = revocore("crl shard demo-issuing-ca 7E57AB1E");
+  EXPECT_EQ(fresh.exit_code, 0) << fresh.err;
+  EXPECT_NE(fresh.out.find("not registered: the shard registration will bind it to"),
+            std::string::npos)
+      << fresh.out;
+  EXPECT_EQ(revocore("crl shard demo-issuing-ca not-hex").exit_code, 2);
+  EXPECT_EQ(revocore("crl shard nobody 01").exit_code, 3);
+  // --shard needs --issuer.
+  EXPECT_EQ(revocore("crl generate --shard 0").exit_code, 2);
+  const auto one = json("crl generate --issuer demo-issuing-ca --shard 0").as_array();
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].at("shard"), 0);
+  EXPECT_EQ(revocore("crl generate --issuer demo-issuing-ca --shard 1").exit_code, 2);
+}
+
 TEST_F(CliTest, CrlWatchPublishesDueCrlsAndStopsOnSigterm) {
   run_demo();
   // The demo's CRLs are fresh, so nothing is due: the watcher starts, waits, and stops cleanly.

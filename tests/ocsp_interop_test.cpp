@@ -185,6 +185,57 @@ TEST_F(OcspInterop, AnswersChangeTheMomentALifecycleProcessCommits) {
   EXPECT_NE(openssl_status(card, va).find("Reason: keyCompromise"), std::string::npos);
 }
 
+// curl's own conditional requests against the real server: --etag-save/--etag-compare and
+// --time-cond (If-Modified-Since), before and after a process changes the delta CRL.
+TEST_F(OcspInterop, CurlRevalidatesCrlsWithETagsAndDates) {
+  const fs::path work = dir_->path();
+  const auto status_of = [&](const std::string& options, const std::string& path) {
+    std::string code;
+    testing::run_command(
+        fmt::format("curl -s -o /dev/null -w '%{{http_code}}' {} {}{}", options, url(), path),
+        &code);
+    return code;
+  };
+  for (const std::string name : {"full", "delta"}) {
+    const std::string path =
+        name == "full" ? "crl/demo-issuing-ca.crl" : "crl/demo-issuing-ca-delta.crl";
+    std::string headers;
+    ASSERT_EQ(
+        testing::run_command(fmt::format("curl -s -D - -o '{}/{}.crl' --etag-save '{}/{}.etag' "
+                                         "{}{}",
+                                         work.string(), name, work.string(), name, url(), path),
+                             &headers),
+        0);
+    EXPECT_NE(headers.find("HTTP/1.1 200 OK"), std::string::npos) << headers;
+    EXPECT_NE(headers.find("Content-Type: application/pkix-crl"), std::string::npos) << headers;
+    EXPECT_NE(headers.find("Cache-Control: max-age="), std::string::npos) << headers;
+    EXPECT_EQ(status_of(fmt::format("--etag-compare '{}/{}.etag'", work.string(), name), path),
+              "304");
+    const auto at = headers.find("Last-Modified: ");
+    ASSERT_NE(at, std::string::npos) << headers;
+    const std::string last_modified = headers.substr(at + 15, 29);
+    EXPECT_EQ(status_of(fmt::format("--time-cond '{}'", last_modified), path), "304");
+    // The file curl saved is the CRL openssl reads.
+    EXPECT_EQ(testing::run_command(fmt::format("openssl crl -inform DER -in '{}/{}.crl' -noout",
+                                               work.string(), name)),
+              0);
+  }
+  // HEAD: the same headers, no body.
+  std::string head;
+  testing::run_command(fmt::format("curl -s -I {}crl/demo-issuing-ca.crl", url()), &head);
+  EXPECT_NE(head.find("ETag: \""), std::string::npos) << head;
+
+  // A process publishes a new delta over the same full CRL: the delta is no longer what curl
+  // holds, the full CRL still is.
+  revocore("user lock 1005 --reason 'Key compromise'");
+  EXPECT_EQ(status_of(fmt::format("--etag-compare '{}/delta.etag'", work.string()),
+                      "crl/demo-issuing-ca-delta.crl"),
+            "200");
+  EXPECT_EQ(status_of(fmt::format("--etag-compare '{}/full.etag'", work.string()),
+                      "crl/demo-issuing-ca.crl"),
+            "304");
+}
+
 TEST_F(OcspInterop, BadRequestsGetTheRightErrorAndTheServerKeepsServing) {
   std::string out;
   testing::run_command(fmt::format("printf 'garbage' | curl -s --data-binary @- -H 'Content-Type: "
