@@ -712,6 +712,81 @@ TEST_F(CrlShards, NewestFullAndDeltaCombineInEveryShardAfterRandomChanges) {
   }
 }
 
+// The same through random lifecycle processes, and literally: every few rounds the next full CRL
+// of each shard is published and equals what its previous full CRL and delta said together.
+TEST_F(CrlShards, DeltaPlusBaseEqualsTheNextFullCrlAfterRandomProcesses) {
+  make_issuer(kP256, std::string(kShardConfig) +
+                         "\ndelta_crls = true\n"
+                         "delta_distribution_point = \"http://crl.test/crl/ca/{shard}-delta.crl\"");
+  testing::StoreBuilder build(store_);
+  std::uint64_t serial = 1;
+  std::vector<std::string> users, cards;
+  for (int u = 0; u < 6; ++u) {
+    const std::string user = fmt::format("u{}", u);
+    users.push_back(user);
+    build.user(user);
+    for (const CredentialType type : {CredentialType::kCard, CredentialType::kMobileId}) {
+      const std::string id = fmt::format("{}-{}", to_string(type), user);
+      build.credential(id, type, user);
+      if (type == CredentialType::kCard) {
+        cards.push_back(id);
+      }
+      for (int i = 0; i < 3; ++i) {
+        build.certificate(issuer_, serial++, id);
+      }
+    }
+  }
+  lifecycle::LifecycleProcesses processes(store_, *config_, testing::fixed_clock());
+  CrlPublisher crls = publisher();
+  crls.publish_full("ca");
+  struct Choice {
+    std::string_view process;
+    const std::vector<std::string>* targets;
+    const char* reason;
+  };
+  const Choice choices[] = {
+      {config::kUsersProcDeactivate, &users, "Parental leave"},
+      {config::kUsersProcReactivate, &users, "Returned from leave"},
+      {config::kCardsProcDeactivate, &cards, "Card not in use"},
+      {config::kCardsProcReactivate, &cards, "Card found"},
+      {config::kUsersProcDeactivate, &users, "Parental leave"},
+      {config::kUsersProcReactivate, &users, "Returned from leave"},
+      {config::kUsersProcLock, &users, "Key compromise"},
+  };
+  std::mt19937 random(1337);
+  int applied_processes = 0;
+  for (int round = 0; round < 150; ++round) {
+    SCOPED_TRACE(round);
+    // A lock is final: one round in twenty at most, so that most users live long.
+    const Choice& choice =
+        choices[random() % (round % 20 == 19 ? std::size(choices) : std::size(choices) - 1)];
+    const std::string& target = (*choice.targets)[random() % choice.targets->size()];
+    try {
+      const auto outcome = processes.run(lifecycle::ProcessRequest{
+          std::string(choice.process), target, choice.reason, "alice", std::nullopt});
+      crls.publish_after(outcome.batch.issuers_changed);
+      ++applied_processes;
+    } catch (const Error&) {
+      continue;  // not in the state this process needs: nothing changed
+    }
+    std::map<std::uint16_t, std::map<std::string, int>> combined;
+    for (std::uint16_t shard = 0; shard < 4; ++shard) {
+      const ParsedCrl full = parse(shard_file(shard));
+      const ParsedCrl delta = parse(shard_file(shard, CrlKind::kDelta));
+      ASSERT_EQ(delta.delta_base, full.number) << shard;
+      combined[shard] = applied(full, delta);
+      ASSERT_EQ(combined[shard], expected_in_shard(shard)) << shard;
+    }
+    if (round % 5 == 0) {
+      crls.publish_full("ca");
+      for (std::uint16_t shard = 0; shard < 4; ++shard) {
+        ASSERT_EQ(parse(shard_file(shard)).entries, combined[shard]) << shard;
+      }
+    }
+  }
+  EXPECT_GT(applied_processes, 40);
+}
+
 TEST_F(CrlShards, FullCrlOnChangePublishesFullCrlsAndAnEmptyDeltaOverEach) {
   make_issuer(kP256, std::string(kShardConfig) +
                          "\ndelta_crls = true\n"
