@@ -243,7 +243,7 @@ std::vector<PublishedCrl> CrlPublisher::publish_group(const config::IssuerConfig
         std::make_unique<AtomicFile>(settings.publish_directory, crl.file.filename().string()));
   }
 
-  // 4. Build from one consistent snapshot: sizes first, then the bytes.
+  // 4. Build from one consistent snapshot, straight into the files.
   std::uint64_t covered_journal = 0;
   {
     const StoreTransaction txn = store_.read();
