@@ -105,13 +105,14 @@ bool read_up_to(int fd, std::size_t size, std::string& out) {
   return true;
 }
 
-FileDescriptor open_regular_file_at(int directory_fd, const char* name) {
+FileDescriptor open_regular_file_at(int directory_fd, const char* name, struct stat* info_out) {
   FileDescriptor fd(
       ::openat(directory_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY));
   if (!fd.valid()) {
     return fd;
   }
-  struct stat info {};
+  struct stat own {};
+  struct stat& info = info_out != nullptr ? *info_out : own;
   if (::fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) {
     errno = EINVAL;
     return FileDescriptor();

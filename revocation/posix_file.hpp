@@ -2,6 +2,8 @@
 // POSIX file descriptors, owned, and reading a file someone may have replaced by a FIFO, a device
 // or a link: revocore reads keys, certificates and CRLs from paths an operator configured, and a
 // FIFO there must be refused at once instead of blocking the process for ever.
+#include <sys/stat.h>
+
 #include <cstddef>
 #include <filesystem>
 #include <string>
@@ -67,9 +69,11 @@ RegularFile read_regular_file(const std::filesystem::path& file, std::size_t max
 // holds what was read. False on a read error (errno says which).
 bool read_up_to(int fd, std::size_t size, std::string& out);
 
-// Opens `name` inside the directory `directory_fd` for reading if it is a regular file and not a
-// link; an invalid descriptor otherwise (errno tells why). For serving files from a directory
-// that others may write to.
-FileDescriptor open_regular_file_at(int directory_fd, const char* name);
+// Opens `name` inside the directory `directory_fd` (or AT_FDCWD) for reading if it is a regular
+// file and not a link (the last component: O_NOFOLLOW); an invalid descriptor otherwise (errno
+// tells why). For serving files from a directory that others may write to. `info`, when given,
+// receives the file's fstat.
+FileDescriptor open_regular_file_at(int directory_fd, const char* name,
+                                    struct stat* info = nullptr);
 
 }  // namespace revocore
