@@ -168,12 +168,12 @@ std::optional<UnixTime> parse_http_date(std::string_view text) noexcept {
   return static_cast<UnixTime>(::timegm(&tm));
 }
 
-bool is_not_modified(const HttpRequestView& request, std::string_view etag,
-                     UnixTime last_modified) noexcept {
+bool is_not_modified(const HttpRequestView& request, std::string_view etag, UnixTime last_modified,
+                     UnixTime now) noexcept {
   if (!request.if_none_match.empty()) {
     return if_none_match_holds(request.if_none_match, etag);
   }
-  if (!request.if_modified_since.empty()) {
+  if (!request.if_modified_since.empty() && last_modified_is_settled(last_modified, now)) {
     const auto since = parse_http_date(request.if_modified_since);
     return since && last_modified <= *since;
   }

@@ -117,7 +117,8 @@ void HttpRoutes::ocsp(const HttpRequestView& request, std::string_view der, bool
   // already holds (its ETag, or not newer than If-Modified-Since) is 304 (RFC 9110 13.2.2).
   const UnixTime now = clock_();
   const bool cacheable = get && !answer.etag.empty() && answer.next_update > now;
-  const bool not_modified = cacheable && is_not_modified(request, answer.etag, answer.this_update);
+  const bool not_modified =
+      cacheable && is_not_modified(request, answer.etag, answer.this_update, now);
   response.start(not_modified ? http::status::not_modified : http::status::ok, request.version,
                  request.keep_alive);
   if (cacheable) {
@@ -127,8 +128,10 @@ void HttpRoutes::ocsp(const HttpRequestView& request, std::string_view der, bool
                                       answer.next_update - now);
     response.header("Cache-Control", std::string_view(max_age, end.size));
     char date[kHttpDateSize];
-    format_http_date(answer.this_update, date);
-    response.header("Last-Modified", std::string_view(date, kHttpDateSize));
+    if (last_modified_is_settled(answer.this_update, now)) {
+      format_http_date(answer.this_update, date);
+      response.header("Last-Modified", std::string_view(date, kHttpDateSize));
+    }
     format_http_date(answer.next_update, date);
     response.header("Expires", std::string_view(date, kHttpDateSize));
     response.header("ETag", answer.etag);
@@ -191,7 +194,9 @@ bool HttpRoutes::serve_published_file(const HttpRequestView& request,
     validators = validators_of(file_name, bytes, info.st_mtime);
     published_files_.remember(file_name, identity, *validators);
   }
-  const bool not_modified = is_not_modified(request, validators->etag, validators->last_modified);
+  const UnixTime now = clock_();
+  const bool not_modified =
+      is_not_modified(request, validators->etag, validators->last_modified, now);
   if (!not_modified && bytes.empty() && info.st_size != 0 && !read_whole()) {
     return false;
   }
@@ -199,7 +204,6 @@ bool HttpRoutes::serve_published_file(const HttpRequestView& request,
   // How long caches may keep it: the configured cap, and never past the CRL's nextUpdate, so
   // that no CDN serves a CRL for longer than the cap after a newer one is published
   // (RFC 9111 5.2.2.1, 5.3; RFC 5280 5.1.2.5).
-  const UnixTime now = clock_();
   std::int64_t max_age = config_.ocsp.crl_max_age_seconds;
   if (validators->next_update) {
     max_age = std::clamp<std::int64_t>(*validators->next_update - now, 0, max_age);
@@ -215,8 +219,10 @@ bool HttpRoutes::serve_published_file(const HttpRequestView& request,
   char date[kHttpDateSize];
   format_http_date(now + max_age, date);
   response.header("Expires", std::string_view(date, kHttpDateSize));
-  format_http_date(validators->last_modified, date);
-  response.header("Last-Modified", std::string_view(date, kHttpDateSize));
+  if (last_modified_is_settled(validators->last_modified, now)) {
+    format_http_date(validators->last_modified, date);
+    response.header("Last-Modified", std::string_view(date, kHttpDateSize));
+  }
   if (not_modified) {
     response.finish_without_body();
     return true;

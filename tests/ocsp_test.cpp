@@ -529,7 +529,9 @@ TEST_F(RoutesTest, GetAndPostAnswerWithTheRightHeaders) {
   EXPECT_EQ(by_get[http::field::content_type], "application/ocsp-response");
   EXPECT_EQ(by_get[http::field::cache_control],
             "max-age=3600, public, no-transform, must-revalidate");
-  EXPECT_FALSE(by_get[http::field::last_modified].empty());
+  // Signed this very second: no Last-Modified yet (a second answer of the same second would
+  // share it, conditional_request.hpp).
+  EXPECT_TRUE(by_get[http::field::last_modified].empty());
   EXPECT_FALSE(by_get[http::field::expires].empty());
   EXPECT_EQ(by_get[http::field::etag].size(), 42u);  // quoted SHA-1 hex
   EXPECT_EQ(parse(by_get.body(), req, 0x02).cert_status, V_OCSP_CERTSTATUS_REVOKED);
@@ -795,24 +797,31 @@ TEST_F(CrlRoutesTest, CrlsHaveStrongETagsAndAnswer304UntilANewOneIsPublished) {
   EXPECT_EQ(first[http::field::content_type], "application/pkix-crl");
   const std::string etag(first[http::field::etag]);
   EXPECT_EQ(etag.size(), 34u);  // quoted, 128 bits in hex, strong (no W/)
-  EXPECT_EQ(first[http::field::last_modified], http_date(now_));  // thisUpdate
+  // Last-Modified only once the CRL's second is over: another CRL of the same second would
+  // carry the same date (RFC 9110 8.8.2.2).
+  EXPECT_TRUE(first[http::field::last_modified].empty());
+  EXPECT_EQ(get_if("/crl/ca.crl", {}, http_date(now_)).result(), http::status::ok);
+  const UnixTime published_at = now_;
+  now_ += 1;
+  EXPECT_EQ(get("/crl/ca.crl")[http::field::last_modified], http_date(published_at));
   // The configured cap (5 minutes by default), well inside nextUpdate (24 hours).
   EXPECT_EQ(first[http::field::cache_control],
             "max-age=300, public, no-transform, must-revalidate");
-  EXPECT_EQ(first[http::field::expires], http_date(now_ + 300));
+  EXPECT_EQ(first[http::field::expires], http_date(published_at + 300));
 
   const HttpResponse same = get_if("/crl/ca.crl", etag);
   EXPECT_EQ(same.result(), http::status::not_modified);
   EXPECT_TRUE(same.body().empty());
   EXPECT_EQ(same[http::field::etag], etag);
-  EXPECT_EQ(same[http::field::cache_control], first[http::field::cache_control]);
+  EXPECT_EQ(same[http::field::expires], http_date(now_ + 300));
   EXPECT_EQ(get_if("/crl/ca.crl", "W/" + etag).result(), http::status::not_modified);
   EXPECT_EQ(get_if("/crl/ca.crl", "\"other\"").result(), http::status::ok);
-  EXPECT_EQ(get_if("/crl/ca.crl", {}, http_date(now_)).result(), http::status::not_modified);
-  EXPECT_EQ(get_if("/crl/ca.crl", {}, http_date(now_ - 1)).result(), http::status::ok);
+  EXPECT_EQ(get_if("/crl/ca.crl", {}, http_date(published_at)).result(),
+            http::status::not_modified);
+  EXPECT_EQ(get_if("/crl/ca.crl", {}, http_date(published_at - 1)).result(), http::status::ok);
   EXPECT_EQ(get_if("/crl/ca.crl", {}, "not a date").result(), http::status::ok);
   // If-None-Match decides when both are present (RFC 9110 13.2.2).
-  EXPECT_EQ(get_if("/crl/ca.crl", "\"other\"", http_date(now_)).result(), http::status::ok);
+  EXPECT_EQ(get_if("/crl/ca.crl", "\"other\"", http_date(published_at)).result(), http::status::ok);
   const HttpResponse head = handle(http::verb::head, "/crl/ca.crl", "");
   EXPECT_EQ(head[http::field::etag], etag);
 
@@ -823,6 +832,7 @@ TEST_F(CrlRoutesTest, CrlsHaveStrongETagsAndAnswer304UntilANewOneIsPublished) {
                                  ReasonCode::kKeyCompromise, now_, "t", "op", 0});
     txn.commit();
   }
+  const UnixTime changed_at = now_;
   publisher().publish_after({issuer_});
   const HttpResponse changed = get_if("/crl/ca.crl", etag);
   EXPECT_EQ(changed.result(), http::status::ok);
@@ -830,7 +840,7 @@ TEST_F(CrlRoutesTest, CrlsHaveStrongETagsAndAnswer304UntilANewOneIsPublished) {
   EXPECT_GT(changed.body().size(), first.body().size());
 
   // Never cached past nextUpdate.
-  now_ += 24 * 3600 - 100;
+  now_ = changed_at + 24 * 3600 - 100;
   EXPECT_EQ(get("/crl/ca.crl")[http::field::cache_control],
             "max-age=100, public, no-transform, must-revalidate");
   now_ += 1000;
@@ -862,6 +872,7 @@ TEST_F(CrlRoutesTest, ShardsAreServedUnderTheirPathsWithTheirList) {
 
 TEST_F(CrlRoutesTest, PresignedOcspGetAnswersAre304ToTheirETag) {
   ASSERT_GT(presign_issuer(*responder_, "ca"), 0u);
+  now_ += 10;  // signed ten seconds ago: Last-Modified is given
   const std::string path = "/" + base64(request({0x02}));
   const HttpResponse first = get(path);
   const std::string etag(first[http::field::etag]);
