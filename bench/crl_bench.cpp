@@ -196,6 +196,17 @@ void BM_OpensslCrlApi(benchmark::State& state) {
   }
 }
 
+// A contender run as a process of its own: its time, and its memory apart from the bench's.
+void record_process(benchmark::State& state, const bench::PeerRun& run, const char* failure) {
+  if (run.exit_code != 0) {
+    state.SkipWithError(failure);
+  }
+  state.SetIterationTime(run.seconds);
+  state.counters["peak_rss_mib"] = run.peak_rss_mib;
+  state.counters["rss_anon_peak_mib"] = run.peak_split.anon_mib;
+  state.counters["rss_file_peak_mib"] = run.peak_split.file_mib;
+}
+
 void BM_OpensslCaGencrl(benchmark::State& state) {
   CrlBenchData& d = data();
   const fs::path dir = d.directory.path();
@@ -204,13 +215,7 @@ void BM_OpensslCaGencrl(benchmark::State& state) {
         {"openssl", "ca", "-gencrl", "-batch", "-config", (dir / "openssl-ca.cnf").string(),
          "-keyfile", (dir / "ca.key").string(), "-cert", (dir / "ca.pem").string(), "-out",
          (dir / "openssl.crl").string()});
-    if (run.exit_code != 0) {
-      state.SkipWithError("openssl ca -gencrl failed");
-    }
-    state.SetIterationTime(run.seconds);
-    state.counters["peak_rss_mib"] = run.peak_rss_mib;
-    state.counters["rss_anon_peak_mib"] = run.peak_split.anon_mib;
-    state.counters["rss_file_peak_mib"] = run.peak_split.file_mib;
+    record_process(state, run, "openssl ca -gencrl failed");
   }
 }
 
@@ -238,13 +243,7 @@ void run_generate(benchmark::State& state, const std::vector<std::string>& argum
   argv.insert(argv.end(), arguments.begin(), arguments.end());
   for (auto _ : state) {
     const bench::PeerRun run = bench::run_peer(argv);
-    if (run.exit_code != 0) {
-      state.SkipWithError("revocore crl generate failed");
-    }
-    state.SetIterationTime(run.seconds);
-    state.counters["peak_rss_mib"] = run.peak_rss_mib;
-    state.counters["rss_anon_peak_mib"] = run.peak_split.anon_mib;
-    state.counters["rss_file_peak_mib"] = run.peak_split.file_mib;
+    record_process(state, run, "revocore crl generate failed");
   }
 }
 
@@ -252,39 +251,9 @@ void BM_RevocoreCrlGenerate(benchmark::State& state) {
   run_generate(state, {"--issuer", "bench-ca"});
 }
 
-// One more certificate of the sharded issuer revoked, then what publish_after makes: the one
-// shard it is in.
-void BM_ShardedAfterOneRevocation(benchmark::State& state) {
-  CrlBenchData& d = data();
-  crl::CrlPublisher publisher(*d.store, *d.config, system_clock());
-  std::size_t published = 0;
-  std::size_t entries = 0;
-  for (auto _ : state) {
-    state.PauseTiming();
-    {
-      WriteTransaction txn = d.store->write();
-      set_certificate_status(
-          txn, {CertificateKey{d.sharded, Serial::from_hex(fmt::format("{:X}", d.next_valid))},
-                CertificateStatus::kRevoked, ReasonCode::kKeyCompromise, 1'790'000'100, "bench",
-                "bench", 0});
-      d.next_valid += 2;
-      txn.commit();
-    }
-    state.ResumeTiming();
-    bench::RssSampler sampler;
-    const auto crls = publisher.publish_after({d.sharded});
-    const bench::RssSplit peak = sampler.stop();
-    published = crls.size();
-    entries = crls.empty() ? 0 : crls.front().entries;
-    report(state, publisher, sampler, peak);
-  }
-  state.counters["shards_published"] = static_cast<double>(published);
-  state.counters["entries"] = static_cast<double>(entries);
-}
-
-// A mass revocation touching every shard (128 more certificates, one or more in each shard),
-// then what publish_after makes: all 128 shards, 1,000,000 entries and more in all.
-void BM_ShardedAfterMassRevocation(benchmark::State& state) {
+// Revokes the sharded issuer's next valid certificates until `shards` shards are touched (1: one
+// revocation), then times what publish_after makes: those shards' CRLs.
+void revoke_then_publish(benchmark::State& state, std::size_t shards) {
   CrlBenchData& d = data();
   crl::CrlPublisher publisher(*d.store, *d.config, system_clock());
   std::size_t published = 0;
@@ -294,7 +263,7 @@ void BM_ShardedAfterMassRevocation(benchmark::State& state) {
     {
       WriteTransaction txn = d.store->write();
       std::vector<bool> touched(128, false);
-      for (std::size_t left = 128; left > 0; d.next_valid += 2) {
+      for (std::size_t left = shards; left > 0; d.next_valid += 2) {
         const CertificateKey key{d.sharded, Serial::from_hex(fmt::format("{:X}", d.next_valid))};
         set_certificate_status(txn, {key, CertificateStatus::kRevoked, ReasonCode::kKeyCompromise,
                                      1'790'000'200, "bench", "bench", 0});
@@ -319,6 +288,17 @@ void BM_ShardedAfterMassRevocation(benchmark::State& state) {
   }
   state.counters["shards_published"] = static_cast<double>(published);
   state.counters["entries"] = static_cast<double>(entries);
+}
+
+// One more certificate revoked: its one shard is regenerated.
+void BM_ShardedAfterOneRevocation(benchmark::State& state) {
+  revoke_then_publish(state, 1);
+}
+
+// A mass revocation touching every shard (128 or more certificates): all 128 shards, 1,000,000
+// entries and more in all.
+void BM_ShardedAfterMassRevocation(benchmark::State& state) {
+  revoke_then_publish(state, 128);
 }
 
 void BM_ShardedOneShardGenerate(benchmark::State& state) {

@@ -37,14 +37,10 @@ LUA
   awk '/Requests\/sec/ {print $2}' <<<"$out"
 }
 
-etag_of() { curl -sS -D - -o /dev/null "$1" | awk 'tolower($1)=="etag:" {sub(/\r$/,""); print $2}'; }
-
-revocore_run() {
-  local port
-  port=$(free_port)
-  "$build/cli/revocore" --data-dir "$work/data" serve --listen "127.0.0.1:$port" --threads 2 \
-    --admin-listen 127.0.0.1:0 >"$work/serve.out" 2>"$work/serve.err" &
-  local pid=$!
+# measure_304 PID PORT: once the server PID listens on PORT, the 304 rate for the ETag it gives
+# (checked to be a 304 first); then stops it.
+measure_304() {
+  local pid=$1 port=$2
   pids+=("$pid")
   wait_port "$port"
   local url="http://127.0.0.1:$port/crl/bench-ca.crl"
@@ -54,6 +50,16 @@ revocore_run() {
   wrk_304 "$url" "$etag"
   kill "$pid"
   wait "$pid" 2>/dev/null || true
+}
+
+etag_of() { curl -sS -D - -o /dev/null "$1" | awk 'tolower($1)=="etag:" {sub(/\r$/,""); print $2}'; }
+
+revocore_run() {
+  local port
+  port=$(free_port)
+  "$build/cli/revocore" --data-dir "$work/data" serve --listen "127.0.0.1:$port" --threads 2 \
+    --admin-listen 127.0.0.1:0 >"$work/serve.out" 2>"$work/serve.err" &
+  measure_304 $! "$port"
 }
 
 nginx_run() {
@@ -82,16 +88,7 @@ http {
 }
 CONF
   nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
-  local pid=$!
-  pids+=("$pid")
-  wait_port "$port"
-  local url="http://127.0.0.1:$port/crl/bench-ca.crl"
-  local etag
-  etag=$(etag_of "$url")
-  [ "$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "$url")" = 304 ]
-  wrk_304 "$url" "$etag"
-  kill "$pid"
-  wait "$pid" 2>/dev/null || true
+  measure_304 $! "$port"
 }
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

@@ -113,13 +113,16 @@ void CrlBuilder::start(AtomicFile& out, std::uint64_t expected_entries_size) {
   f.time(this_update_);                   // thisUpdate Time,
   f.time(next_update_);                   // nextUpdate Time,
   // The entries go after the room their headers take if the CRL is the expected size.
-  const std::uint64_t tbs_size =
-      tbs_prefix(expected_entries_size).size() + expected_entries_size + extensions_.size();
-  entries_offset_ = 1 +
-                    der::length_size(tbs_size + signer_.algorithm_identifier().size() +
-                                     tlv_size(1 + signer_.expected_signature_size())) +
-                    tbs_prefix(expected_entries_size).size();
+  const std::size_t prefix = tbs_prefix(expected_entries_size).size();
+  entries_offset_ = list_header_size(prefix + expected_entries_size + extensions_.size()) + prefix;
   buffer_.reserve(kWriteChunk + 256);
+}
+
+// The CertificateList's header for a TBSCertList of `tbs_size` octets and a signature of the
+// expected size.
+std::uint64_t CrlBuilder::list_header_size(std::uint64_t tbs_size) const {
+  return 1 + der::length_size(tbs_size + signer_.algorithm_identifier().size() +
+                              tlv_size(1 + signer_.expected_signature_size()));
 }
 
 std::string CrlBuilder::tbs_prefix(std::uint64_t entries_size) const {
@@ -179,8 +182,7 @@ void CrlBuilder::finish() {
   // signature of the expected size needs; the entries move when their room was not right.
   const std::string prefix = tbs_prefix(entries_size_);
   const std::uint64_t tbs_size = prefix.size() + entries_size_ + extensions_.size();
-  std::uint64_t tbs_offset = 1 + der::length_size(tbs_size + signer_.algorithm_identifier().size() +
-                                                  tlv_size(1 + signer_.expected_signature_size()));
+  std::uint64_t tbs_offset = list_header_size(tbs_size);
   if (tbs_offset + prefix.size() != entries_offset_) {
     out_->move_range(entries_offset_, entries_size_, tbs_offset + prefix.size());
   }

@@ -61,9 +61,6 @@ class CrlBuilder {
                  std::optional<UnixTime> invalidity_date);
   // Writes the headers, signs and completes the file.
   void finish();
-  // The size of the entries written (to size the room for the next CRL's headers).
-  std::uint64_t entries_size() const noexcept { return entries_size_; }
-
   std::size_t entry_count() const noexcept { return count_; }
   std::uint64_t der_size() const noexcept { return der_size_; }
 
@@ -74,6 +71,7 @@ class CrlBuilder {
   // TBSCertList's header, its fields before the entries and the entries' SEQUENCE header, for
   // `entries_size` octets of entries.
   std::string tbs_prefix(std::uint64_t entries_size) const;
+  std::uint64_t list_header_size(std::uint64_t tbs_size) const;
 
   const CrlSigner& signer_;
   UnixTime this_update_;

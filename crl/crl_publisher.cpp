@@ -14,6 +14,7 @@
 #include "crl/crl_signer.hpp"
 #include "revocation/crl_shard_binding.hpp"
 #include "revocation/error.hpp"
+#include "revocation/posix_file.hpp"
 
 namespace revocore::crl {
 namespace {
@@ -397,8 +398,23 @@ void CrlPublisher::write_shard_list(const config::IssuerConfig& issuer,
   }
   const boost::json::object document{
       {"issuer", issuer.name}, {"crl_shards", shards}, {"urls", urls}, {"shards", list}};
-  write_file_atomically(settings.publish_directory / shard_list_file_name(issuer.name),
-                        boost::json::serialize(document) + "\n");
+  // Written only when it changes (the shard count or a URL): it is the same after almost every
+  // publication, and each write would be two more fsyncs.
+  const std::filesystem::path file = settings.publish_directory / shard_list_file_name(issuer.name);
+  const std::string text = boost::json::serialize(document) + "\n";
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(std::filesystem::symlink_status(file, ec))) {
+    try {
+      if (read_regular_file(file, text.size() + 1, ErrorCode::kIo, "the shard list",
+                            FollowLinks::kNo)
+              .bytes == text) {
+        return;
+      }
+    } catch (const Error&) {
+      // Unreadable or of another size: written again below.
+    }
+  }
+  write_file_atomically(file, text);
 }
 
 namespace {
