@@ -54,6 +54,8 @@ std::string_view code_name(ErrorCode code) noexcept {
       return "not-authenticated";
     case ErrorCode::kOperatorRefused:
       return "operator-refused";
+    case ErrorCode::kReplication:
+      return "replication";
   }
   return "error";
 }
@@ -87,6 +89,7 @@ http::status http_status_for(ErrorCode code) noexcept {
     case ErrorCode::kStoreIo:
     case ErrorCode::kIo:
     case ErrorCode::kNetwork:
+    case ErrorCode::kReplication:
     case ErrorCode::kSigning:
     case ErrorCode::kCrlNotPublished:
       return http::status::internal_server_error;

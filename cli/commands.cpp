@@ -73,6 +73,14 @@ void init_command(const GlobalOptions& options, std::ostream& out) {
   }
   const config::Configuration config = config::Configuration::load_file(config_file);
   Store store = Store::create(options.store_path(), StoreOptions{config.map_size_bytes});
+  if (config.replica) {
+    // A replica's issuers come from the stream, under the writer's ids (docs/REPLICATION.md).
+    fmt::print(out,
+               "replica store ready in {} (schema {}); `revocore serve` fills it from stream "
+               "{}\n",
+               options.store_path().string(), Store::kSchemaVersion, config.replica->nats.stream);
+    return;
+  }
   WriteTransaction txn = store.write();
   const auto issuers = importer::register_issuers(txn, config);
   txn.commit();

@@ -11,12 +11,15 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <thread>
 
 #include "api/admin_server.hpp"
 #include "api/job_runner.hpp"
 #include "cli/commands.hpp"
 #include "ocsp/http_server.hpp"
 #include "ocsp/ocsp_responder.hpp"
+#include "replication/feed_publisher.hpp"
+#include "replication/replica_follower.hpp"
 #include "revocation/error.hpp"
 #include "revocation/posix_file.hpp"
 
@@ -85,8 +88,47 @@ void serve_command(const GlobalOptions& options, const std::string& listen, unsi
   if (threads != 0) {
     settings.threads = threads;
   }
-  ocsp::OcspResponder responder(dir.store, dir.config, options.clock);
-  if (responder.issuer_count() == 0) {
+  // Replication (docs/REPLICATION.md): a writer publishes its change feed from a thread of its
+  // own; a replica follows the stream and answers only once it has caught up with the writer.
+  std::atomic<bool> feed_stop{false};
+  std::optional<replication::FeedPublisher> publisher;
+  std::optional<replication::ReplicaFollower> follower;
+  std::thread feed_thread;
+  struct JoinFeed {
+    std::atomic<bool>& stop;
+    std::thread& thread;
+    ~JoinFeed() {
+      stop = true;
+      if (thread.joinable()) {
+        thread.join();
+      }
+    }
+  } join_feed{feed_stop, feed_thread};
+  ocsp::ReplicaResponderOptions replica_options;
+  std::vector<std::string> missing_issuers;
+  if (dir.config.replication) {
+    publisher.emplace(dir.store, dir.config, options.clock);
+    feed_thread = std::thread([&] { publisher->run(feed_stop); });
+  }
+  if (dir.config.replica) {
+    follower.emplace(dir.store, dir.config, options.clock);
+    feed_thread = std::thread([&] { follower->run(feed_stop); });
+    spdlog::info("event=replica_catching_up stream={}", dir.config.replica->nats.stream);
+    follower->wait_until_caught_up(feed_stop);
+    replica_options.fresh = &follower->fresh_flag();
+    replica_options.missing_issuers = &missing_issuers;
+  }
+  ocsp::OcspResponder responder(dir.store, dir.config, options.clock, replica_options);
+  if (follower) {
+    for (const auto& name : missing_issuers) {
+      spdlog::error(
+          "event=replica_issuer_missing issuer={} reason=\"configured in {} but the "
+          "writer does not publish it; its requests get unauthorized\"",
+          name, dir.config.source);
+    }
+    follower->set_missing_issuers(missing_issuers);
+  }
+  if (responder.issuer_count() == 0 && !follower) {
     throw Error(ErrorCode::kInvalidConfig,
                 fmt::format("no issuer in {} has an OCSP or CA key, so there is nothing to "
                             "answer for; add ocsp_certificate and ocsp_private_key (or "
@@ -94,7 +136,11 @@ void serve_command(const GlobalOptions& options, const std::string& listen, unsi
                             dir.config.source));
   }
   ocsp::ResponderMetrics metrics;
-  const ocsp::HttpRoutes routes(responder, metrics, dir.config, options.clock);
+  ocsp::HttpRoutes routes(responder, metrics, dir.config, options.clock);
+  if (follower) {
+    routes.set_replica_hooks({[&] { return follower->status().problem; },
+                              [&] { return replication::render_metrics(follower->status()); }});
+  }
   ocsp::OcspServer server(routes, responder, settings);
   const unsigned short port = server.listen(settings.listen_address, settings.port);
 

@@ -67,6 +67,16 @@ class Validator {
     }
   }
 
+  void only_keys_of(const toml::table& table, const std::vector<std::string_view>& allowed,
+                    std::string_view where) const {
+    for (const auto& [key, value] : table) {
+      if (std::find(allowed.begin(), allowed.end(), key.str()) == allowed.end()) {
+        fail(&value, fmt::format("unknown key '{}' in {}; allowed keys are {}", key.str(), where,
+                                 fmt::join(allowed, ", ")));
+      }
+    }
+  }
+
   const toml::table& table(const toml::table& parent, std::string_view key,
                            std::string_view where) const {
     const toml::node* node = parent.get(key);
@@ -792,6 +802,134 @@ OcspSettings parse_ocsp(const Validator& v, const toml::table& ocsp) {
   return s;
 }
 
+// A NATS token: what a subject prefix or stream name may be (no dots, wildcards or spaces).
+bool is_nats_token(std::string_view text) noexcept {
+  if (text.empty() || text.size() > 64) {
+    return false;
+  }
+  for (const char c : text) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_';
+    if (!ok) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The keys [replication] and [replica] share: where the NATS servers are and how to log in.
+const std::vector<std::string_view> kNatsKeys = {
+    "servers", "stream",           "subject", "tls_ca",       "tls_certificate",
+    "tls_key", "credentials_file", "user",    "password_file"};
+
+NatsSettings parse_nats(const Validator& v, const toml::table& table, std::string_view section,
+                        const std::filesystem::path& base_directory) {
+  NatsSettings s;
+  s.origin = v.origin(&table);
+  const toml::node* servers = table.get("servers");
+  const auto* list = servers ? servers->as_array() : nullptr;
+  if (list == nullptr || list->empty()) {
+    v.fail(servers ? servers : &table,
+           fmt::format("{} needs 'servers', a list of NATS URLs such as "
+                       "[\"tls://nats-1.example:4222\"]",
+                       section));
+  }
+  for (const auto& element : *list) {
+    const auto* url = element.as_string();
+    if (url == nullptr ||
+        !(url->get().starts_with("nats://") || url->get().starts_with("tls://"))) {
+      v.fail(&element,
+             fmt::format("each of 'servers' in {} must be a nats:// or tls:// URL", section));
+    }
+    s.servers.push_back(url->get());
+  }
+  if (table.contains("stream")) {
+    s.stream = v.string(table, "stream", section);
+  }
+  if (table.contains("subject")) {
+    s.subject = v.string(table, "subject", section);
+  }
+  if (!is_nats_token(s.stream) || !is_nats_token(s.subject)) {
+    v.fail(&table, fmt::format("'stream' and 'subject' in {} must be 1 to 64 letters, digits, "
+                               "'-' or '_' (NATS tokens)",
+                               section));
+  }
+  const auto path = [&](std::string_view key) {
+    const std::string text = v.string(table, key, section, false);
+    return text.empty() ? std::filesystem::path() : resolve_path(base_directory, text);
+  };
+  s.tls_ca = path("tls_ca");
+  s.tls_certificate = path("tls_certificate");
+  s.tls_key = path("tls_key");
+  if (s.tls_certificate.empty() != s.tls_key.empty()) {
+    v.fail(&table, fmt::format("{} needs both tls_certificate and tls_key, or neither", section));
+  }
+  s.credentials_file = path("credentials_file");
+  s.user = v.string(table, "user", section, false);
+  s.password_file = path("password_file");
+  if (s.user.empty() != s.password_file.empty()) {
+    v.fail(&table, fmt::format("{} needs both user and password_file, or neither", section));
+  }
+  if (!s.credentials_file.empty() && !s.user.empty()) {
+    v.fail(&table,
+           fmt::format("{} takes credentials_file or user + password_file, not both", section));
+  }
+  return s;
+}
+
+ReplicationSettings parse_replication(const Validator& v, const toml::table& table,
+                                      const std::filesystem::path& base_directory) {
+  std::vector<std::string_view> keys(kNatsKeys);
+  keys.insert(keys.end(), {"signing_key", "stream_replicas", "heartbeat_milliseconds",
+                           "snapshot_after_changes"});
+  v.only_keys_of(table, keys, "[replication]");
+  ReplicationSettings s;
+  s.nats = parse_nats(v, table, "[replication]", base_directory);
+  s.signing_key = resolve_path(base_directory, v.string(table, "signing_key", "[replication]"));
+  s.stream_replicas =
+      static_cast<int>(v.whole_number(table, "stream_replicas", "[replication]", 3));
+  if (s.stream_replicas < 1 || s.stream_replicas > 5) {
+    v.fail(table.get("stream_replicas"),
+           "'stream_replicas' in [replication] must be 1 to 5 (JetStream's limit; 3 survives "
+           "the loss of one server)");
+  }
+  s.heartbeat_milliseconds =
+      v.whole_number(table, "heartbeat_milliseconds", "[replication]", s.heartbeat_milliseconds);
+  if (s.heartbeat_milliseconds < 100) {
+    v.fail(table.get("heartbeat_milliseconds"),
+           "'heartbeat_milliseconds' in [replication] must be at least 100");
+  }
+  if (const toml::node* node = table.get("snapshot_after_changes")) {
+    const auto* value = node->as_integer();
+    if (value == nullptr || value->get() < 0) {
+      v.fail(node, "'snapshot_after_changes' in [replication] must be a whole number (0: never)");
+    }
+    s.snapshot_after_changes = static_cast<std::uint64_t>(value->get());
+  }
+  return s;
+}
+
+ReplicaSettings parse_replica(const Validator& v, const toml::table& table,
+                              const std::filesystem::path& base_directory) {
+  std::vector<std::string_view> keys(kNatsKeys);
+  keys.insert(keys.end(), {"verify_key", "max_staleness_seconds", "crl_directory"});
+  v.only_keys_of(table, keys, "[replica]");
+  ReplicaSettings s;
+  s.nats = parse_nats(v, table, "[replica]", base_directory);
+  s.verify_key = resolve_path(base_directory, v.string(table, "verify_key", "[replica]"));
+  s.max_staleness_seconds =
+      v.whole_number(table, "max_staleness_seconds", "[replica]", s.max_staleness_seconds);
+  if (s.max_staleness_seconds < 1) {
+    v.fail(table.get("max_staleness_seconds"),
+           "'max_staleness_seconds' in [replica] must be at least 1");
+  }
+  const std::string crl_directory = v.string(table, "crl_directory", "[replica]", false);
+  if (!crl_directory.empty()) {
+    s.crl_directory = resolve_path(base_directory, crl_directory);
+  }
+  return s;
+}
+
 std::map<std::string, ProcessPolicy, std::less<>> parse_processes(const Validator& v,
                                                                   const toml::table& processes) {
   std::map<std::string, ProcessPolicy, std::less<>> out;
@@ -823,7 +961,8 @@ Configuration Configuration::parse(std::string_view toml_text, std::string sourc
   }
   const Validator v(source);
   v.only_keys(root,
-              {"store", "roles", "registration", "approvals", "issuer", "process", "ocsp", "admin"},
+              {"store", "roles", "registration", "approvals", "issuer", "process", "ocsp", "admin",
+               "replication", "replica"},
               "the configuration");
 
   Configuration config;
@@ -846,6 +985,30 @@ Configuration Configuration::parse(std::string_view toml_text, std::string sourc
   }
   if (const auto* admin = optional_section(v, root, "admin", "[admin]")) {
     config.admin = parse_admin(v, admin, base_directory);
+  }
+  if (const auto* replication = optional_section(v, root, "replication", "[replication]")) {
+    config.replication = parse_replication(v, *replication, base_directory);
+  }
+  if (const auto* replica = optional_section(v, root, "replica", "[replica]")) {
+    if (config.replication) {
+      v.fail(replica,
+             "[replica] and [replication] exclude each other: a replica is fed by the "
+             "stream and publishes nothing");
+    }
+    config.replica = parse_replica(v, *replica, base_directory);
+    if (config.admin) {
+      v.fail(replica,
+             "[replica] and [admin] exclude each other: processes, imports and batch "
+             "jobs run on the writer, a replica only answers");
+    }
+    for (const auto& issuer : config.issuers) {
+      if (issuer.crl) {
+        v.fail(replica, fmt::format("issuer '{}' has a CRL key, but a replica holds no CA key: "
+                                    "give it ocsp_certificate and ocsp_private_key (a delegated "
+                                    "OCSP responder) and no private_key",
+                                    issuer.name));
+      }
+    }
   }
   config.processes = parse_processes(v, v.table(root, "process", "the configuration"));
   return config;

@@ -175,6 +175,43 @@ struct AdminSettings {
   bool audit_reads = false;
 };
 
+// A connection to the NATS servers that carry the change feed (docs/REPLICATION.md): TLS and
+// credentials from files, never inline secrets.
+struct NatsSettings {
+  std::vector<std::string> servers;       // nats:// or tls:// URLs, e.g. tls://nats-1.example:4222
+  std::string stream = "REVOCORE";        // the JetStream stream; its subjects are <subject>.*
+  std::string subject = "revocore";       // subject prefix (a NATS token, no dots or wildcards)
+  std::filesystem::path tls_ca;           // trust anchors for the servers' certificates
+  std::filesystem::path tls_certificate;  // this side's client certificate, when the servers ask
+  std::filesystem::path tls_key;
+  std::filesystem::path credentials_file;  // a NATS .creds file (a JWT and its nkey seed)
+  std::string user;                        // user/password authentication, with:
+  std::filesystem::path password_file;
+  std::string origin;  // "file:line" of the section, for messages
+};
+
+// The writer's side: publishing the change feed (`revocore serve` or `revocore replicate`).
+struct ReplicationSettings {
+  NatsSettings nats;
+  std::filesystem::path signing_key;  // Ed25519 private key (PEM) every message is signed with
+  int stream_replicas = 3;            // of a stream the publisher creates (1 to 5)
+  std::int64_t heartbeat_milliseconds = 1000;
+  // A new snapshot once this many changes were published after the newest one, so that the
+  // changes before it can be purged and the stream stays bounded (0: only the first snapshot).
+  std::uint64_t snapshot_after_changes = 1'000'000;
+};
+
+// Replica mode (`revocore serve` with [replica]): the store is fed from the stream, never
+// written by processes, imports or batch jobs.
+struct ReplicaSettings {
+  NatsSettings nats;
+  std::filesystem::path verify_key;  // the writer's Ed25519 public key (PEM)
+  // Longer than this without being caught up with the writer's heartbeat: OCSP answers
+  // tryLater and /health is 503 (RFC 6960 4.2.1).
+  std::int64_t max_staleness_seconds = 10;
+  std::filesystem::path crl_directory;  // where replicated CRLs are kept; default <data-dir>/crl
+};
+
 struct Configuration {
   std::string source;  // file name for messages, or "<built-in default>"
   std::size_t map_size_bytes = 0;
@@ -187,7 +224,9 @@ struct Configuration {
   std::int64_t approval_expiry_seconds = 7 * 24 * 3600;
   std::vector<IssuerConfig> issuers;
   OcspSettings ocsp;
-  std::optional<AdminSettings> admin;  // none: no operator API
+  std::optional<AdminSettings> admin;              // none: no operator API
+  std::optional<ReplicationSettings> replication;  // none: no change feed is published
+  std::optional<ReplicaSettings> replica;          // present: this is a replica
   std::map<std::string, ProcessPolicy, std::less<>> processes;
 
   // Throws kInvalidConfig naming the process when it is not configured.

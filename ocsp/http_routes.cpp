@@ -68,11 +68,21 @@ void HttpRoutes::handle(const HttpRequestView& request, HttpResponseBuffer& resp
     return refuse_method("GET, HEAD", "use GET\n");
   }
   if (get && target == "/health") {
+    if (replica_.problem) {
+      // A load balancer routes around a replica that would answer tryLater.
+      if (const std::string problem = replica_.problem(); !problem.empty()) {
+        return text(http::status::service_unavailable, fmt::format("replica: {}\n", problem));
+      }
+    }
     return text(http::status::ok, "ok\n");
   }
   if (get && target == "/metrics") {
     response.start(http::status::ok, request.version, request.keep_alive);
-    return response.finish("text/plain; version=0.0.4", metrics_.render());
+    std::string body = metrics_.render();
+    if (replica_.metrics) {
+      body += replica_.metrics();
+    }
+    return response.finish("text/plain; version=0.0.4", body);
   }
   if (get && target.starts_with("/crl/")) {
     return crl(request, target.substr(5), response);

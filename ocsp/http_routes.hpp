@@ -7,10 +7,11 @@
 //                          issuer's shard list /crl/<issuer>/shards.json (crl/crl_file_names.hpp);
 //                          strong ETags, 304 to conditional requests (RFC 9110 13)
 //   GET  /metrics          Prometheus text
-//   GET  /health           "ok"
+//   GET  /health           "ok"; a replica that cannot vouch: 503 with the reason
 //   /api/...               404: the operator API has its own listener (api/admin_server.hpp)
 // Anything else: 404, 405 with Allow, or 413 for a request over the size limit.
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,14 @@ class HttpRoutes {
   // the connection closes.
   void too_large(unsigned version, HttpResponseBuffer& response) const;
 
+  // A replica's part of /health and /metrics (docs/REPLICATION.md): `problem` says why it cannot
+  // vouch now (empty: healthy), `metrics` renders its Prometheus lines. Set before serving.
+  struct ReplicaHooks {
+    std::function<std::string()> problem;
+    std::function<std::string()> metrics;
+  };
+  void set_replica_hooks(ReplicaHooks hooks) { replica_ = std::move(hooks); }
+
  private:
   void ocsp(const HttpRequestView& request, std::string_view der, bool get,
             HttpResponseBuffer& response, OcspAnswer& answer) const;
@@ -57,6 +66,7 @@ class HttpRoutes {
   Clock clock_;
   std::vector<const config::IssuerConfig*> crl_issuers_;  // those with CRLs configured
   mutable PublishedFileCache published_files_;            // thread-safe
+  ReplicaHooks replica_;
 };
 
 }  // namespace revocore::ocsp

@@ -60,6 +60,8 @@ std::string_view to_string(OcspOutcome outcome) noexcept {
       return "unauthorized";
     case OcspOutcome::kInternalError:
       return "internal_error";
+    case OcspOutcome::kTryLater:
+      return "try_later";
   }
   return "invalid";
 }
@@ -70,16 +72,20 @@ std::string error_response(OcspOutcome outcome) {
       return encode_error_response(ResponseStatus::kMalformedRequest);
     case OcspOutcome::kUnauthorized:
       return encode_error_response(ResponseStatus::kUnauthorized);
+    case OcspOutcome::kTryLater:
+      return encode_error_response(ResponseStatus::kTryLater);
     default:
       return encode_error_response(ResponseStatus::kInternalError);
   }
 }
 
-OcspResponder::OcspResponder(Store& store, const config::Configuration& config, Clock clock)
+OcspResponder::OcspResponder(Store& store, const config::Configuration& config, Clock clock,
+                             ReplicaResponderOptions replica)
     : store_(store),
       settings_(config.ocsp),
       clock_(std::move(clock)),
-      issuers_(load_responder_issuers(config, store.read())) {}
+      fresh_(replica.fresh),
+      issuers_(load_responder_issuers(config, store.read(), replica.missing_issuers)) {}
 
 OcspResponder::~OcspResponder() = default;
 
@@ -158,6 +164,10 @@ void OcspResponder::answer_or_throw(std::string_view request_der, OcspAnswer& an
   OcspRequest& request = work.request;
   if (decode_ocsp_request(request_der, settings_.max_cert_ids, request) != RequestDecoding::kOk) {
     return answer_with_error(answer, OcspOutcome::kMalformedRequest);
+  }
+  if (fresh_ != nullptr && !fresh_->load(std::memory_order_relaxed)) {
+    // RFC 6960 4.2.1: a replica behind its writer cannot vouch for any status.
+    return answer_with_error(answer, OcspOutcome::kTryLater);
   }
   const ResponderIssuer* issuer = find_issuer(request.ids.front());
   for (const auto& id : request.ids) {

@@ -12,6 +12,7 @@
 //
 // The parts: responder_issuer (signers, loaded once), response_encoder (DER), pki::Signer
 // (signatures), presigned_responses (the queue and `revocore ocsp presign`).
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -37,8 +38,9 @@ enum class OcspOutcome : std::uint8_t {
   kMalformedRequest,
   kUnauthorized,
   kInternalError,
+  kTryLater,  // a replica that is not caught up with its writer (RFC 6960 4.2.1)
 };
-inline constexpr std::size_t kOutcomeCount = 6;
+inline constexpr std::size_t kOutcomeCount = 7;
 std::string_view to_string(OcspOutcome outcome) noexcept;
 
 // The response, and the buffers answering it needs: the caller keeps one OcspAnswer per
@@ -59,11 +61,21 @@ struct OcspAnswer {
   } workspace;
 };
 
+// How a replica's responder differs (docs/REPLICATION.md).
+struct ReplicaResponderOptions {
+  // While this is false every request is answered tryLater: the replica cannot know the status.
+  const std::atomic<bool>* fresh = nullptr;
+  // Configured issuers the store does not hold (the writer does not publish them) are listed
+  // here and not served, instead of refusing to start.
+  std::vector<std::string>* missing_issuers = nullptr;
+};
+
 class OcspResponder {
  public:
   // Loads every configured issuer's signer (load_responder_issuers). Throws kInvalidConfig
   // naming the issuer and file. Does not take ownership; store and config must outlive it.
-  OcspResponder(Store& store, const config::Configuration& config, Clock clock);
+  OcspResponder(Store& store, const config::Configuration& config, Clock clock,
+                ReplicaResponderOptions replica = {});
   ~OcspResponder();
   OcspResponder(const OcspResponder&) = delete;
   OcspResponder& operator=(const OcspResponder&) = delete;
@@ -92,6 +104,7 @@ class OcspResponder {
   Store& store_;
   const config::OcspSettings& settings_;
   Clock clock_;
+  const std::atomic<bool>* fresh_;
   std::vector<std::unique_ptr<ResponderIssuer>> issuers_;
   PresignedResponseQueue pending_;
 };

@@ -53,7 +53,8 @@ bool ResponderIssuer::is_named_by(const CertIdView& id) const noexcept {
 }
 
 std::vector<std::unique_ptr<ResponderIssuer>> load_responder_issuers(
-    const config::Configuration& config, const StoreTransaction& txn) {
+    const config::Configuration& config, const StoreTransaction& txn,
+    std::vector<std::string>* missing) {
   std::vector<std::unique_ptr<ResponderIssuer>> out;
   for (const auto& configured : config.issuers) {
     const std::string owner = fmt::format("issuer '{}'", configured.name);
@@ -71,6 +72,10 @@ std::vector<std::unique_ptr<ResponderIssuer>> load_responder_issuers(
       check_delegated(owner, configured, ca, signer.certificate());
     }
     const auto record = txn.issuer_by_name(configured.name);
+    if (!record && missing != nullptr) {
+      missing->push_back(configured.name);
+      continue;
+    }
     if (!record) {
       throw Error(ErrorCode::kNotFound,
                   fmt::format("{} is configured but not registered in the store; run `revocore "

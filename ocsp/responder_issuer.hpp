@@ -45,8 +45,10 @@ struct ResponderIssuer {
 // Every configured issuer that has an OCSP signer: a delegated responder (ocsp_certificate and
 // ocsp_private_key, which must carry id-kp-OCSPSigning and be issued by the CA) or the CA key
 // that signs its CRLs. Issuers with neither are left out (their requests get unauthorized).
-// Throws kInvalidConfig naming the issuer and file, kNotFound for one not in the store.
+// Throws kInvalidConfig naming the issuer and file, kNotFound for one not in the store (or, with
+// `missing`, a replica's, lists it there and leaves it out).
 std::vector<std::unique_ptr<ResponderIssuer>> load_responder_issuers(
-    const config::Configuration& config, const StoreTransaction& txn);
+    const config::Configuration& config, const StoreTransaction& txn,
+    std::vector<std::string>* missing = nullptr);
 
 }  // namespace revocore::ocsp

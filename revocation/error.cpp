@@ -36,6 +36,8 @@ int exit_code_for(ErrorCode code) noexcept {
       return 11;
     case ErrorCode::kSigning:
       return 12;
+    case ErrorCode::kReplication:
+      return 13;
   }
   return 1;
 }

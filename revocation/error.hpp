@@ -28,6 +28,8 @@ enum class ErrorCode {
   kCrlNotPublished,     // a process was applied, but its CRL could not be published
   kNotAuthenticated,    // the operator API got no client certificate
   kOperatorRefused,     // the operator API refused the client certificate presented
+  kReplication,         // a replication message that cannot be applied (a gap, a foreign writer,
+                        // an unknown schema, a signature that does not verify)
 };
 
 class Error : public std::runtime_error {

@@ -31,6 +31,8 @@ constexpr std::uint8_t kApprovalVersion = 1;
 constexpr std::uint8_t kCrlStateVersion = 2;  // 2 added what the newest delta covers
 constexpr std::uint8_t kJobVersion = 1;
 constexpr std::uint8_t kPresignedResponseVersion = 1;
+constexpr std::uint8_t kFeedPositionVersion = 1;
+constexpr std::uint8_t kReplicaPositionVersion = 1;
 // A pre-signed response: version, status sequence, thisUpdate, nextUpdate (8 octets each), the
 // response's SHA-1, then the response. Read in place on the OCSP hot path.
 namespace presigned_layout {
@@ -587,6 +589,56 @@ bool decode_presigned_response(std::string_view value, PresignedResponse& out) n
   out.sha1 = value.substr(layout::kSha1, layout::kSha1Size);
   out.der = value.substr(layout::kHeaderSize);
   return true;
+}
+
+std::string FeedPosition::encode() const {
+  std::string out;
+  ByteWriter w(out);
+  w.u8(kFeedPositionVersion);
+  w.u64(journal);
+  w.u64(registrations);
+  w.u32(issuers);
+  w.u64(snapshot_journal);
+  w.u64(snapshot_registrations);
+  w.u64(snapshot_stream_sequence);
+  return out;
+}
+
+FeedPosition FeedPosition::decode(std::string_view value) {
+  ByteReader in(value, "feed position");
+  expect_version(in, kFeedPositionVersion);
+  FeedPosition p;
+  p.journal = in.u64();
+  p.registrations = in.u64();
+  p.issuers = in.u32();
+  p.snapshot_journal = in.u64();
+  p.snapshot_registrations = in.u64();
+  p.snapshot_stream_sequence = in.u64();
+  return p;
+}
+
+std::string ReplicaPosition::encode() const {
+  std::string out;
+  ByteWriter w(out);
+  w.u8(kReplicaPositionVersion);
+  w.u64(stream_sequence);
+  w.u64(journal);
+  w.u64(registrations);
+  w.u64(snapshot_journal);
+  w.u64(snapshot_registrations);
+  return out;
+}
+
+ReplicaPosition ReplicaPosition::decode(std::string_view value) {
+  ByteReader in(value, "replica position");
+  expect_version(in, kReplicaPositionVersion);
+  ReplicaPosition p;
+  p.stream_sequence = in.u64();
+  p.journal = in.u64();
+  p.registrations = in.u64();
+  p.snapshot_journal = in.u64();
+  p.snapshot_registrations = in.u64();
+  return p;
 }
 
 }  // namespace revocore

@@ -224,6 +224,38 @@ struct CrlState {
   static CrlState decode(std::string_view value);
 };
 
+// Replication through NATS JetStream (docs/REPLICATION.md). On the writer: how far the change
+// feed has been acknowledged by the stream, so that a restarted publisher resumes after it.
+struct FeedPosition {
+  std::uint64_t journal = 0;        // status changes up to this journal sequence are in the stream
+  std::uint64_t registrations = 0;  // registrations up to this sequence are in the stream
+  IssuerId issuers = 0;             // issuers up to this id are in the stream
+  // The journal and registration sequences the newest complete snapshot was taken at; changes
+  // published after it count towards the next one. Zeros: no snapshot yet.
+  std::uint64_t snapshot_journal = 0;
+  std::uint64_t snapshot_registrations = 0;
+  std::uint64_t snapshot_stream_sequence = 0;  // where that snapshot begins in the stream
+
+  std::string encode() const;
+  static FeedPosition decode(std::string_view value);
+};
+
+// On a replica: the last stream message applied, and how far the writer's feed had got with it.
+// Written in the same transaction as the data the message carried, so that a crash replays
+// nothing twice and skips nothing.
+struct ReplicaPosition {
+  std::uint64_t stream_sequence = 0;
+  std::uint64_t journal = 0;
+  std::uint64_t registrations = 0;
+  // Inside a snapshot: the journal and registration sequences it was taken at (reached when its
+  // last part is applied); zeros outside one.
+  std::uint64_t snapshot_journal = 0;
+  std::uint64_t snapshot_registrations = 0;
+
+  std::string encode() const;
+  static ReplicaPosition decode(std::string_view value);
+};
+
 // A batch job (a lock of many users or credentials), applied in chunks; its position moves in the
 // same transaction as the chunk it covers, so a job resumes where it stopped, applying nothing
 // twice.

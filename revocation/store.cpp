@@ -50,7 +50,9 @@ Environment::Environment(const std::filesystem::path& directory, std::size_t map
 
 namespace {
 
-constexpr unsigned kMaxDatabases = 16;
+constexpr unsigned kMaxDatabases = 24;
+constexpr std::string_view kFeedPositionKey = "feed";
+constexpr std::string_view kReplicaPositionKey = "replica";
 constexpr std::string_view kSchemaNameKey = "schema";
 constexpr std::string_view kSchemaName = "revocore-store";
 constexpr std::string_view kSchemaVersionKey = "schema_version";
@@ -155,6 +157,9 @@ void Store::open_databases(bool create) {
   dbs_.jobs = txn.open_database("jobs", flags);
   dbs_.job_targets = txn.open_database("job_targets", flags);
   dbs_.job_failures = txn.open_database("job_failures", flags);
+  // Added with replication: created in a store made by an earlier revocore as it is opened.
+  dbs_.registrations = txn.open_database("registrations", MDB_CREATE);
+  dbs_.replication = txn.open_database("replication", MDB_CREATE);
   txn.commit();
 }
 
@@ -335,6 +340,54 @@ void StoreTransaction::for_each_journal_entry(
       break;
     }
   }
+}
+
+void StoreTransaction::for_each_registration(
+    std::uint64_t from, std::uint64_t to,
+    const std::function<bool(std::uint64_t, const CertificateKey&)>& visit) const {
+  const std::string start = sequence_key(from);
+  lmdb::Cursor cursor(txn_, dbs_->registrations);
+  std::string_view key = start, value;
+  for (bool found = cursor.get(key, value, MDB_SET_RANGE); found;
+       found = cursor.get(key, value, MDB_NEXT)) {
+    const std::uint64_t sequence = decode_sequence_key(key);
+    if (sequence > to || !visit(sequence, CertificateKey::decode(value))) {
+      break;
+    }
+  }
+}
+
+std::uint64_t StoreTransaction::last_registration_sequence() const {
+  return last_sequence(dbs_->registrations);
+}
+
+void StoreTransaction::for_each_certificate(
+    std::string_view after_key,
+    const std::function<bool(std::string_view key, const CertificateRecord&)>& visit) const {
+  lmdb::Cursor cursor(txn_, dbs_->certificates);
+  std::string_view key = after_key, value;
+  bool found =
+      after_key.empty() ? cursor.get(key, value, MDB_FIRST) : cursor.get(key, value, MDB_SET_RANGE);
+  if (found && !after_key.empty() && key == after_key) {
+    found = cursor.get(key, value, MDB_NEXT);
+  }
+  for (; found; found = cursor.get(key, value, MDB_NEXT)) {
+    if (!visit(key, CertificateRecord::decode(value))) {
+      break;
+    }
+  }
+}
+
+FeedPosition StoreTransaction::feed_position() const {
+  std::string_view value;
+  return txn_.get(dbs_->replication, kFeedPositionKey, value) ? FeedPosition::decode(value)
+                                                              : FeedPosition{};
+}
+
+ReplicaPosition StoreTransaction::replica_position() const {
+  std::string_view value;
+  return txn_.get(dbs_->replication, kReplicaPositionKey, value) ? ReplicaPosition::decode(value)
+                                                                 : ReplicaPosition{};
 }
 
 std::vector<AuditRecord> StoreTransaction::audit(std::size_t limit) const {
@@ -563,6 +616,56 @@ void WriteTransaction::add_certificate(const CertificateKey& key, const Certific
                             key.serial.hex(), issuer ? issuer->name : std::to_string(key.issuer)));
   }
   txn_.put_new(dbs_->credential_certificates, record.credential_id, encoded_key, MDB_NODUPDATA);
+  // The change feed's outbox: committed with the certificate or not at all.
+  txn_.put(dbs_->registrations, sequence_key(last_sequence(dbs_->registrations) + 1), encoded_key,
+           MDB_APPEND);
+}
+
+void WriteTransaction::put_feed_position(const FeedPosition& position) {
+  txn_.put(dbs_->replication, kFeedPositionKey, position.encode());
+}
+
+void WriteTransaction::put_replica_position(const ReplicaPosition& position) {
+  txn_.put(dbs_->replication, kReplicaPositionKey, position.encode());
+}
+
+bool WriteTransaction::apply_replicated_certificate(const CertificateKey& key,
+                                                    const CertificateRecord& record) {
+  std::array<char, CertificateKey::kMaxEncodedSize> buffer;
+  const std::string_view encoded_key = key.encode(buffer);
+  std::string_view existing;
+  if (txn_.get(dbs_->certificates, encoded_key, existing)) {
+    CertificateStatusView stored;
+    if (decode_certificate_status(encoded_key, existing, stored) &&
+        stored.status_sequence >= record.status_sequence) {
+      return false;
+    }
+  }
+  txn_.put(dbs_->certificates, encoded_key, record.encode());
+  return true;
+}
+
+void WriteTransaction::put_replicated_issuer(const IssuerRecord& issuer) {
+  const std::string encoded_id = id_key(issuer.id);
+  std::string_view by_name;
+  if (txn_.get(dbs_->issuer_names, issuer.name, by_name) && by_name != encoded_id) {
+    throw Error(ErrorCode::kReplication,
+                fmt::format("issuer '{}' is stored under another id than the writer's #{}; this "
+                            "replica's data directory was fed by another writer: start it on an "
+                            "empty one",
+                            issuer.name, issuer.id));
+  }
+  std::string_view existing;
+  if (txn_.get(dbs_->issuers, encoded_id, existing) &&
+      IssuerRecord::decode(issuer.id, existing).name != issuer.name) {
+    throw Error(ErrorCode::kReplication,
+                fmt::format("issuer #{} is stored as another issuer than the writer's '{}'; this "
+                            "replica's data directory was fed by another writer: start it on an "
+                            "empty one",
+                            issuer.id, issuer.name));
+  }
+  txn_.put(dbs_->issuer_names, issuer.name, encoded_id);
+  txn_.put(dbs_->issuers, encoded_id, issuer.encode());
 }
 
 IssuerId WriteTransaction::add_issuer(IssuerRecord issuer) {

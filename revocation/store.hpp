@@ -43,6 +43,9 @@ struct Databases {
   MDB_dbi jobs = 0;                     // job id -> JobRecord
   MDB_dbi job_targets = 0;              // job id + index -> target id
   MDB_dbi job_failures = 0;             // job id + index -> why that target was not applied
+  // Registrations in commit order, the change feed's outbox beside the journal (replication).
+  MDB_dbi registrations = 0;  // sequence -> certificate key (append-only)
+  MDB_dbi replication = 0;    // "feed" -> FeedPosition (writer), "replica" -> ReplicaPosition
 };
 
 // The fixed part of a certificate record, read without decoding its strings: what CRL and OCSP
@@ -82,6 +85,20 @@ class StoreTransaction {
                               const std::function<bool(const JournalEntry&)>& visit) const;
   std::uint64_t last_journal_sequence() const;
   std::uint64_t count_journal_entries() const;
+  // Certificate registrations in commit order (sequence from 1), the change feed's outbox with
+  // the journal: `visit(sequence, key)` for from <= sequence <= to, until it returns false.
+  void for_each_registration(
+      std::uint64_t from, std::uint64_t to,
+      const std::function<bool(std::uint64_t, const CertificateKey&)>& visit) const;
+  std::uint64_t last_registration_sequence() const;
+  // Every certificate with its record, in key order, until `visit` returns false: a snapshot
+  // for a replica. Starts after `after_key`; empty starts at the first.
+  void for_each_certificate(
+      std::string_view after_key,
+      const std::function<bool(std::string_view key, const CertificateRecord&)>& visit) const;
+  // Zeros when nothing was published or applied yet.
+  FeedPosition feed_position() const;
+  ReplicaPosition replica_position() const;
   // Newest first, at most `limit` records.
   std::vector<AuditRecord> audit(std::size_t limit) const;
   std::optional<ApprovalRequest> approval(std::uint64_t id) const;
@@ -154,6 +171,19 @@ class WriteTransaction : public StoreTransaction {
 
   void put_presigned_response(const CertificateKey& key, std::uint8_t cert_id_hash,
                               const PresignedResponse& response);
+
+  // Replication. The writer records what the stream acknowledged; a replica records the last
+  // message it applied in the transaction that applies it.
+  void put_feed_position(const FeedPosition& position);
+  void put_replica_position(const ReplicaPosition& position);
+  // A replica's copy of a writer's certificate: stored when it is new or its status_sequence is
+  // higher than the stored one (an older or equal state changes nothing, so a message applied
+  // twice or out of order cannot undo a newer change). Returns whether it was stored. No
+  // credential relation and no registration are recorded: a replica answers, it does not feed.
+  bool apply_replicated_certificate(const CertificateKey& key, const CertificateRecord& record);
+  // A replica's copy of a writer's issuer, under the writer's id. kReplication when that id or name
+  // is held by another issuer (the replica's store was fed by another writer).
+  void put_replicated_issuer(const IssuerRecord& issuer);
 
   // Makes every change of this transaction durable at once.
   void commit() { txn_.commit(); }

@@ -14,6 +14,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   gnutls-bin curl clang-format
   libp11-kit-dev softhsm2 opensc
+  nats-server libnats-dev
 )
 if [ "${1:-}" = "--bench" ]; then
   packages+=(wrk nginx-light python3 time)

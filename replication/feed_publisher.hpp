@@ -1,0 +1,79 @@
+#pragma once
+// The writer's side of replication (docs/REPLICATION.md): publishes every committed change a
+// responder needs to the JetStream stream, in commit order. The store is the outbox: the journal
+// (status changes) and the registration log are written in the transactions that make the
+// changes, so a change committed just before a SIGKILL is published when the publisher runs
+// again. What the stream acknowledged is recorded in the store (FeedPosition) and, in case the
+// process died between an acknowledgement and that record, read back from the stream itself.
+// Message ids are derived from the sequences a message covers, so JetStream's duplicate window
+// drops a message published twice.
+//
+// Bounded storage: the first publication is a snapshot of every certificate; after
+// `snapshot_after_changes` more changes, a new snapshot is published and the changes and
+// snapshots before it are purged. A new replica reads the stream from its start: the newest
+// snapshot, then the changes after it.
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+#include "config/configuration.hpp"
+#include "replication/feed_message.hpp"
+#include "replication/feed_signature.hpp"
+#include "replication/stream_connection.hpp"
+#include "revocation/clock.hpp"
+#include "revocation/store.hpp"
+
+namespace revocore::replication {
+
+struct PublisherCounters {
+  std::atomic<std::uint64_t> messages{0};
+  std::atomic<std::uint64_t> certificates{0};
+  std::atomic<std::uint64_t> snapshots{0};
+  std::atomic<std::uint64_t> errors{0};
+  std::atomic<std::uint64_t> acknowledged_journal{0};
+};
+
+class FeedPublisher {
+ public:
+  // Loads the signing key (kInvalidConfig when it cannot be used). Does not connect.
+  FeedPublisher(Store& store, const config::Configuration& config, Clock clock);
+
+  // Connects (retrying), then publishes what is committed and heartbeats until `stop` is set.
+  // Never throws: failures are logged and retried.
+  void run(const std::atomic<bool>& stop);
+
+  // Reads where the stream stands (the store's record, or the stream's own newest messages when
+  // they are further); throws kReplication when the stream holds a feed this store did not make.
+  void resume(StreamConnection& stream);
+  // Publishes everything committed and not yet acknowledged; returns the messages published.
+  std::size_t publish_pending(StreamConnection& stream);
+  // The writer's latest committed sequences, signed, on the heartbeat subject.
+  void publish_heartbeat(StreamConnection& stream);
+
+  const PublisherCounters& counters() const noexcept { return counters_; }
+  FeedPosition position() const;
+
+ private:
+  std::uint64_t publish_signed(StreamConnection& stream, const std::string& subject,
+                               const FeedMessage& message, const std::string& id);
+  void publish_issuers(StreamConnection& stream);
+  void publish_snapshot(StreamConnection& stream);
+  bool publish_changes(StreamConnection& stream);  // false when nothing was left
+  void record_position(bool force);
+
+  Store& store_;
+  const config::ReplicationSettings& settings_;
+  Clock clock_;
+  FeedSigner signer_;
+  FeedVerifier verifier_;
+
+  mutable std::mutex mutex_;  // position_, read by position() from other threads
+  FeedPosition position_;
+  FeedPosition recorded_;
+  std::int64_t last_record_ms_ = 0;
+  std::string buffer_;
+  PublisherCounters counters_;
+};
+
+}  // namespace revocore::replication

@@ -1,0 +1,326 @@
+#include "replication/replica_follower.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include "replication/stream_connection.hpp"
+
+namespace revocore::replication {
+
+namespace {
+
+std::int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::uint64_t apply_certificates(WriteTransaction& txn, const FeedMessage& message) {
+  std::uint64_t stored = 0;
+  IssuerId known = 0;
+  for (const auto& certificate : message.certificates) {
+    if (certificate.key.issuer != known) {
+      if (!txn.issuer(certificate.key.issuer)) {
+        throw Error(ErrorCode::kReplication,
+                    fmt::format("a {} message names issuer #{}, which the stream never "
+                                "announced; the stream is damaged or was fed by two writers",
+                                to_string(message.kind), certificate.key.issuer));
+      }
+      known = certificate.key.issuer;
+    }
+    stored += txn.apply_replicated_certificate(certificate.key, certificate.record) ? 1 : 0;
+  }
+  return stored;
+}
+
+}  // namespace
+
+std::uint64_t apply_feed_message(WriteTransaction& txn, const FeedMessage& message,
+                                 std::uint64_t stream_sequence, ReplicaPosition& position) {
+  std::uint64_t stored = 0;
+  switch (message.kind) {
+    case MessageKind::kIssuers:
+      for (const auto& issuer : message.issuers) {
+        txn.put_replicated_issuer(issuer);
+      }
+      break;
+    case MessageKind::kChanges:
+      if (message.journal_from > position.journal ||
+          message.registrations_from > position.registrations) {
+        throw Error(
+            ErrorCode::kReplication,
+            fmt::format("a gap in the feed: stream message {} starts after journal sequence {} "
+                        "and registration {}, but this replica has applied only {} and {}; a "
+                        "message is missing from the stream (waiting for the writer's next "
+                        "snapshot, or start this replica on an empty data directory)",
+                        stream_sequence, message.journal_from, message.registrations_from,
+                        position.journal, position.registrations));
+      }
+      stored = apply_certificates(txn, message);
+      position.journal = std::max(position.journal, message.journal_to);
+      position.registrations = std::max(position.registrations, message.registrations_to);
+      break;
+    case MessageKind::kSnapshotBegin:
+      position.snapshot_journal = message.journal_to;
+      position.snapshot_registrations = message.registrations_to;
+      break;
+    case MessageKind::kSnapshotPart:
+      // A snapshot's states are real states of the writer; the newer of two always wins, so a
+      // part applied beside newer changes cannot undo them.
+      stored = apply_certificates(txn, message);
+      break;
+    case MessageKind::kSnapshotEnd:
+      if (position.snapshot_journal == message.journal_to &&
+          position.snapshot_registrations == message.registrations_to) {
+        position.journal = std::max(position.journal, message.journal_to);
+        position.registrations = std::max(position.registrations, message.registrations_to);
+        position.snapshot_journal = 0;
+        position.snapshot_registrations = 0;
+      }
+      break;
+    case MessageKind::kCrl:
+    case MessageKind::kHeartbeat:
+      break;
+  }
+  position.stream_sequence = stream_sequence;
+  txn.put_replica_position(position);
+  return stored;
+}
+
+std::string render_metrics(const ReplicaStatus& s) {
+  std::string out;
+  const auto gauge = [&](std::string_view name, std::string_view help, auto value) {
+    out += fmt::format("# HELP {0} {1}\n# TYPE {0} gauge\n{0} {2}\n", name, help, value);
+  };
+  const auto counter = [&](std::string_view name, std::string_view help, std::uint64_t value) {
+    out += fmt::format("# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n", name, help, value);
+  };
+  gauge("revocore_replica_lag_seconds",
+        "Seconds since this replica was last caught up with the writer's heartbeat.",
+        s.lag_seconds);
+  gauge("revocore_replica_lag_sequences",
+        "Journal and registration sequences the writer has committed and this replica has not "
+        "applied.",
+        s.lag_sequences);
+  gauge("revocore_replica_fresh", "1 while this replica vouches for statuses, 0 (tryLater) else.",
+        s.fresh ? 1 : 0);
+  gauge("revocore_replica_connected", "1 while connected to a NATS server.", s.connected ? 1 : 0);
+  gauge("revocore_replica_stream_sequence", "The last stream message applied.",
+        s.applied.stream_sequence);
+  gauge("revocore_replica_journal_sequence", "The writer's journal applied up to this sequence.",
+        s.applied.journal);
+  counter("revocore_replica_messages_applied_total", "Stream messages applied.",
+          s.messages_applied);
+  counter("revocore_replica_certificates_applied_total", "Certificate states stored.",
+          s.certificates_applied);
+  counter("revocore_replica_messages_refused_total",
+          "Messages whose signature did not verify with [replica] verify_key; never applied.",
+          s.messages_refused);
+  counter("revocore_replica_heartbeats_total", "Writer heartbeats received.", s.heartbeats);
+  return out;
+}
+
+ReplicaFollower::ReplicaFollower(Store& store, const config::Configuration& config, Clock clock)
+    : store_(store),
+      settings_(*config.replica),
+      clock_(std::move(clock)),
+      verifier_(FeedVerifier::load(config.replica->verify_key)) {
+  status_.applied = store_.read().replica_position();
+}
+
+ReplicaStatus ReplicaFollower::status() const {
+  std::lock_guard lock(mutex_);
+  ReplicaStatus out = status_;
+  const auto now = steady_ms();
+  out.lag_seconds = caught_up_at_ms_ ? static_cast<double>(now - *caught_up_at_ms_) / 1000.0 : 0;
+  const std::uint64_t writer = status_.writer_journal + status_.writer_registrations;
+  const std::uint64_t applied = status_.applied.journal + status_.applied.registrations;
+  out.lag_sequences = writer > applied ? writer - applied : 0;
+  if (out.problem.empty() && !missing_issuers_.empty()) {
+    out.problem = fmt::format(
+        "issuer(s) {} are configured here but the writer does not publish "
+        "them; their requests are answered unauthorized",
+        fmt::join(missing_issuers_, ", "));
+  }
+  return out;
+}
+
+void ReplicaFollower::set_missing_issuers(std::vector<std::string> names) {
+  std::lock_guard lock(mutex_);
+  missing_issuers_ = std::move(names);
+}
+
+bool ReplicaFollower::wait_until_caught_up(const std::atomic<bool>& stop) const {
+  auto next_log = steady_ms() + 5000;
+  while (!stop) {
+    {
+      std::lock_guard lock(mutex_);
+      if (caught_up_at_ms_) {
+        return true;
+      }
+    }
+    if (steady_ms() >= next_log) {
+      spdlog::info("event=replica_waiting reason=\"{}\"", status().problem);
+      next_log = steady_ms() + 5000;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+void ReplicaFollower::update_freshness() {
+  std::lock_guard lock(mutex_);
+  const auto now = steady_ms();
+  // Caught up with the heartbeat we waited for?
+  if (pending_ && status_.applied.journal >= pending_journal_ &&
+      status_.applied.registrations >= pending_registrations_) {
+    caught_up_at_ms_ = pending_since_ms_;
+    pending_ = false;
+  }
+  const std::int64_t limit_ms = settings_.max_staleness_seconds * 1000;
+  bool fresh = false;
+  if (!stopped_.empty()) {
+    status_.problem = stopped_;
+  } else if (!caught_up_at_ms_) {
+    status_.problem = last_heartbeat_ms_ == 0
+                          ? "no heartbeat from the writer yet (is its publisher running, and are "
+                            "the NATS servers reachable?)"
+                          : fmt::format(
+                                "catching up with the writer: applied journal sequence {} "
+                                "of {}",
+                                status_.applied.journal, status_.writer_journal);
+  } else if (now - *caught_up_at_ms_ > limit_ms) {
+    status_.problem = fmt::format(
+        "not caught up with the writer for {:.1f} s, longer than max_staleness_seconds = {} "
+        "(applied journal sequence {}, the writer's newest heartbeat says {}; last heartbeat "
+        "{:.1f} s ago)",
+        static_cast<double>(now - *caught_up_at_ms_) / 1000.0, settings_.max_staleness_seconds,
+        status_.applied.journal, status_.writer_journal,
+        static_cast<double>(now - last_heartbeat_ms_) / 1000.0);
+  } else {
+    status_.problem.clear();
+    fresh = true;
+  }
+  status_.fresh = fresh;
+  fresh_.store(fresh, std::memory_order_relaxed);
+}
+
+void ReplicaFollower::receive(std::string_view subject, std::string_view data,
+                              std::uint64_t stream_sequence, bool heartbeat) {
+  const auto body = verifier_.verify(subject, data);
+  if (!body) {
+    std::lock_guard lock(mutex_);
+    ++status_.messages_refused;
+    spdlog::error(
+        "event=feed_message_refused subject={} stream_sequence={} reason=\"its "
+        "signature does not verify with [replica] verify_key; not applied\"",
+        subject, stream_sequence);
+    return;
+  }
+  const FeedMessage message = decode_feed_message(*body);
+  if (heartbeat) {
+    if (message.kind != MessageKind::kHeartbeat) {
+      throw Error(ErrorCode::kReplication,
+                  fmt::format("a {} message on the heartbeat subject", to_string(message.kind)));
+    }
+    std::lock_guard lock(mutex_);
+    const auto now = steady_ms();
+    ++status_.heartbeats;
+    last_heartbeat_ms_ = now;
+    status_.writer_journal = message.journal_to;
+    status_.writer_registrations = message.registrations_to;
+    if (status_.applied.journal >= message.journal_to &&
+        status_.applied.registrations >= message.registrations_to) {
+      caught_up_at_ms_ = now;
+      pending_ = false;
+    } else if (!pending_) {
+      // The oldest heartbeat not yet reached: lag is measured from its arrival.
+      pending_ = true;
+      pending_journal_ = message.journal_to;
+      pending_registrations_ = message.registrations_to;
+      pending_since_ms_ = now;
+    }
+    return;
+  }
+  if (message.kind == MessageKind::kHeartbeat) {
+    throw Error(ErrorCode::kReplication, "a heartbeat message inside the stream");
+  }
+  ReplicaPosition position = status_.applied;  // only this thread writes it
+  WriteTransaction txn = store_.write();
+  const std::uint64_t stored = apply_feed_message(txn, message, stream_sequence, position);
+  txn.commit();
+  std::lock_guard lock(mutex_);
+  status_.applied = position;
+  ++status_.messages_applied;
+  status_.certificates_applied += stored;
+}
+
+void ReplicaFollower::follow(StreamConnection& stream, const std::atomic<bool>& stop) {
+  std::uint64_t start = status_.applied.stream_sequence + 1;
+  const auto [first, last] = stream.stream_bounds();
+  spdlog::info("event=replica_following stream={} from={} stream_first={} stream_last={}",
+               stream.stream(), start, first, last);
+  ScopedNatsSubscription feed = stream.follow(start);
+  ScopedNatsSubscription heartbeats = stream.subscribe_core(stream.subjects().heartbeat);
+  {
+    std::lock_guard lock(mutex_);
+    status_.connected = true;
+  }
+  while (!stop) {
+    // Heartbeats first, so freshness is judged against the newest one.
+    while (auto beat = StreamConnection::next(heartbeats.get(), 1, false)) {
+      receive(beat->subject(), beat->data(), 0, true);
+    }
+    for (int i = 0; i < 256 && !stop; ++i) {
+      auto message = StreamConnection::next(feed.get(), i == 0 ? 20 : 1, true);
+      if (!message) {
+        break;
+      }
+      receive(message->subject(), message->data(), message->stream_sequence, false);
+    }
+    update_freshness();
+    {
+      std::lock_guard lock(mutex_);
+      status_.connected = stream.connected();
+    }
+  }
+}
+
+void ReplicaFollower::run(const std::atomic<bool>& stop) {
+  std::int64_t backoff_ms = 250;
+  while (!stop) {
+    try {
+      StreamConnection stream = StreamConnection::connect(settings_.nats, "replica", 5000);
+      {
+        std::lock_guard lock(mutex_);
+        stopped_.clear();
+      }
+      follow(stream, stop);
+    } catch (const Error& e) {
+      {
+        std::lock_guard lock(mutex_);
+        status_.connected = false;
+        if (e.code() == ErrorCode::kReplication) {
+          stopped_ = e.what();
+        }
+      }
+      spdlog::error("event=replica_error error=\"{}\" retry_ms={}", e.what(), backoff_ms);
+      update_freshness();
+      const auto until = steady_ms() + backoff_ms;
+      while (!stop && steady_ms() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        update_freshness();
+      }
+      backoff_ms = std::min<std::int64_t>(backoff_ms * 2, 5000);
+    } catch (const std::exception& e) {
+      spdlog::error("event=replica_error error=\"{}\"", e.what());
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+  }
+}
+
+}  // namespace revocore::replication

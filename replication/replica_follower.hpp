@@ -1,0 +1,101 @@
+#pragma once
+// A replica's side of replication (docs/REPLICATION.md): follows the stream in order and applies
+// each message to this replica's own store in one transaction, with the stream sequence it came
+// at (ReplicaPosition), so a crash replays nothing twice and skips nothing. A message whose
+// signature does not verify is counted and never applied; one that cannot be applied (a gap in
+// the journal, an unknown schema, an issuer the store holds under another id) stops the follower
+// with the reason on /health, and nothing of it is applied.
+//
+// Freshness: the writer's heartbeat carries its latest committed sequences. The replica is
+// caught up at a heartbeat's arrival when it has applied that much; when it has not been caught
+// up for longer than max_staleness_seconds it stops vouching (OCSP tryLater, /health 503).
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/configuration.hpp"
+#include "replication/feed_message.hpp"
+#include "replication/feed_signature.hpp"
+#include "revocation/clock.hpp"
+#include "revocation/store.hpp"
+
+namespace revocore::replication {
+
+class StreamConnection;
+
+// What /health and /metrics show of a replica.
+struct ReplicaStatus {
+  bool connected = false;
+  bool fresh = false;                // vouching: caught up within max_staleness_seconds
+  std::string problem;               // why not, for /health; empty when fresh
+  ReplicaPosition applied;           // the last message applied
+  std::uint64_t writer_journal = 0;  // from the newest heartbeat
+  std::uint64_t writer_registrations = 0;
+  double lag_seconds = 0;           // since the replica was last caught up with the writer
+  std::uint64_t lag_sequences = 0;  // journal and registration sequences not yet applied
+  std::uint64_t messages_applied = 0;
+  std::uint64_t certificates_applied = 0;
+  std::uint64_t messages_refused = 0;  // signature did not verify
+  std::uint64_t heartbeats = 0;
+};
+
+// The replica's Prometheus lines: lag in seconds and sequences, messages applied and refused.
+std::string render_metrics(const ReplicaStatus& status);
+
+// Applies one verified, decoded stream message to the store in `txn`, moving `position`;
+// throws kReplication, leaving `txn` for the caller to abandon, when it cannot be applied.
+// Returns the certificates stored. Pure store logic: no NATS, so tests drive it directly.
+std::uint64_t apply_feed_message(WriteTransaction& txn, const FeedMessage& message,
+                                 std::uint64_t stream_sequence, ReplicaPosition& position);
+
+class ReplicaFollower {
+ public:
+  // Loads the writer's public key (kInvalidConfig when it cannot be used). Does not connect.
+  ReplicaFollower(Store& store, const config::Configuration& config, Clock clock);
+
+  // Connects (retrying), follows the stream and the heartbeats until `stop` is set. Never throws.
+  void run(const std::atomic<bool>& stop);
+
+  // One message from the stream (or the heartbeat subject): verifies, decodes, applies. A refused
+  // signature is counted and skipped; other failures throw kReplication.
+  void receive(std::string_view subject, std::string_view data, std::uint64_t stream_sequence,
+               bool heartbeat);
+
+  // Whether OCSP may vouch now: a relaxed atomic read on the hot path, kept up by run().
+  bool fresh() const noexcept { return fresh_.load(std::memory_order_relaxed); }
+  const std::atomic<bool>& fresh_flag() const noexcept { return fresh_; }
+  ReplicaStatus status() const;
+  // Waits until a heartbeat was seen and applied (so the writer's issuers are in the store), or
+  // `stop`; false when stopped. For `serve`, before it loads the configured issuers.
+  bool wait_until_caught_up(const std::atomic<bool>& stop) const;
+  // Issuers configured here that the writer does not publish: reported on /health.
+  void set_missing_issuers(std::vector<std::string> names);
+
+ private:
+  void update_freshness();
+  void follow(StreamConnection& stream, const std::atomic<bool>& stop);
+
+  Store& store_;
+  const config::ReplicaSettings& settings_;
+  Clock clock_;
+  FeedVerifier verifier_;
+  std::atomic<bool> fresh_{false};
+
+  mutable std::mutex mutex_;
+  ReplicaStatus status_;
+  std::string stopped_;  // a message that could not be applied: why
+  std::vector<std::string> missing_issuers_;
+  // The newest heartbeat not yet caught up with: its sequences and when it arrived (steady ms).
+  std::optional<std::int64_t> caught_up_at_ms_;
+  std::uint64_t pending_journal_ = 0;
+  std::uint64_t pending_registrations_ = 0;
+  std::int64_t pending_since_ms_ = 0;
+  bool pending_ = false;
+  std::int64_t last_heartbeat_ms_ = 0;
+};
+
+}  // namespace revocore::replication

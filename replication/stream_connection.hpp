@@ -1,0 +1,91 @@
+#pragma once
+// A connection to the NATS servers and the JetStream stream that carries the change feed: TLS and
+// credentials from files ([replication] or [replica]), reconnecting by itself. The subjects:
+//   <subject>.feed.issuers | .changes | .snapshot | .crl.<issuer>.<shard>.<full|delta>
+//   (the stream <stream>, subjects <subject>.feed.>)
+//   <subject>.heartbeat   (core NATS, not stored: only the newest one matters)
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "config/configuration.hpp"
+#include "replication/nats_handles.hpp"
+#include "revocation/records.hpp"
+
+namespace revocore::replication {
+
+struct FeedSubjects {
+  explicit FeedSubjects(std::string_view prefix);
+  std::string all;  // <prefix>.feed.>
+  std::string issuers;
+  std::string changes;
+  std::string snapshot;
+  std::string heartbeat;
+  std::string crl(IssuerId issuer, std::uint16_t shard, bool delta) const;
+
+ private:
+  std::string prefix_;
+};
+
+// A message read from the stream.
+struct StreamMessage {
+  ScopedNatsMsg msg;
+  std::uint64_t stream_sequence = 0;
+  std::string_view subject() const noexcept { return ::natsMsg_GetSubject(msg.get()); }
+  std::string_view data() const noexcept {
+    return {::natsMsg_GetData(msg.get()),
+            static_cast<std::size_t>(::natsMsg_GetDataLength(msg.get()))};
+  }
+};
+
+class StreamConnection {
+ public:
+  // Connects to one of the servers; throws kNetwork when none answers within `timeout_ms`, and
+  // kInvalidConfig when a TLS or credentials file cannot be read. `name` is shown by the servers.
+  static StreamConnection connect(const config::NatsSettings& settings, std::string_view name,
+                                  std::int64_t timeout_ms = 5000);
+
+  const FeedSubjects& subjects() const noexcept { return subjects_; }
+  const std::string& stream() const noexcept { return stream_; }
+  bool connected() const noexcept;
+
+  // The writer: creates the stream when it does not exist (file storage, `replicas` copies,
+  // deduplication by Nats-Msg-Id); an existing one is used as it is.
+  void ensure_stream(int replicas);
+  // Publishes into the stream and waits for its acknowledgement; returns the stream sequence.
+  // A message whose id the stream has seen within its duplicate window is not stored again (and
+  // its earlier sequence is returned).
+  std::uint64_t publish(const std::string& subject, std::string_view data,
+                        const std::string& message_id);
+  // Removes the messages of `subject` before stream sequence `before`.
+  void purge(const std::string& subject, std::uint64_t before);
+  // The newest message of `subject` in the stream, or nullopt when it has none.
+  std::optional<StreamMessage> last_message(const std::string& subject);
+  // A core NATS message, not stored (heartbeats).
+  void publish_core(const std::string& subject, std::string_view data);
+  // The stream's first and last sequences; throws kReplication when the stream does not exist.
+  std::pair<std::uint64_t, std::uint64_t> stream_bounds();
+
+  // A replica: an ordered consumer of the whole feed from stream sequence `start`.
+  ScopedNatsSubscription follow(std::uint64_t start);
+  ScopedNatsSubscription subscribe_core(const std::string& subject);
+  // The next message of a subscription, or nullopt after `timeout_ms` without one.
+  static std::optional<StreamMessage> next(natsSubscription* subscription, std::int64_t timeout_ms,
+                                           bool from_stream);
+
+ private:
+  StreamConnection(ScopedNatsConnection connection, ScopedJsContext js, std::string stream,
+                   std::string_view prefix)
+      : connection_(std::move(connection)),
+        js_(std::move(js)),
+        stream_(std::move(stream)),
+        subjects_(prefix) {}
+
+  ScopedNatsConnection connection_;
+  ScopedJsContext js_;
+  std::string stream_;
+  FeedSubjects subjects_;
+};
+
+}  // namespace revocore::replication
