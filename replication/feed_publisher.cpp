@@ -320,7 +320,7 @@ void FeedPublisher::run(const std::atomic<bool>& stop) {
       for (std::int64_t waited = 0; waited < backoff_ms && !stop; waited += 50) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
-      backoff_ms = std::min<std::int64_t>(backoff_ms * 2, 5000);
+      backoff_ms = std::min<std::int64_t>(backoff_ms * 2, 2000);
     }
   }
 }

@@ -271,6 +271,11 @@ void ReplicaFollower::follow(StreamConnection& stream, const std::atomic<bool>& 
     status_.connected = true;
   }
   while (!stop) {
+    if (stream.consumer_stalled()) {
+      throw Error(ErrorCode::kNetwork,
+                  "the stream's consumer missed the server's heartbeats; following again from "
+                  "the last message applied");
+    }
     // Heartbeats first, so freshness is judged against the newest one.
     while (auto beat = StreamConnection::next(heartbeats.get(), 1, false)) {
       receive(beat->subject(), beat->data(), 0, true);
@@ -315,7 +320,7 @@ void ReplicaFollower::run(const std::atomic<bool>& stop) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
         update_freshness();
       }
-      backoff_ms = std::min<std::int64_t>(backoff_ms * 2, 5000);
+      backoff_ms = std::min<std::int64_t>(backoff_ms * 2, 2000);
     } catch (const std::exception& e) {
       spdlog::error("event=replica_error error=\"{}\"", e.what());
       std::this_thread::sleep_for(std::chrono::milliseconds(500));

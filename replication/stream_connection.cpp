@@ -12,17 +12,22 @@ namespace revocore::replication {
 namespace {
 
 // nats.c calls these on its own threads: they log and never throw.
-void on_disconnected(natsConnection*, void* name) noexcept {
-  spdlog::warn("event=nats_disconnected side={}", static_cast<const char*>(name));
+using Events = StreamConnection::Events;
+
+void on_disconnected(natsConnection*, void* events) noexcept {
+  spdlog::warn("event=nats_disconnected side={}", static_cast<Events*>(events)->side);
 }
-void on_reconnected(natsConnection* nc, void* name) noexcept {
+void on_reconnected(natsConnection* nc, void* events) noexcept {
   char url[256] = {};
   ::natsConnection_GetConnectedUrl(nc, url, sizeof url);
-  spdlog::info("event=nats_reconnected side={} server={}", static_cast<const char*>(name), url);
+  spdlog::info("event=nats_reconnected side={} server={}", static_cast<Events*>(events)->side, url);
 }
-void on_async_error(natsConnection*, natsSubscription*, natsStatus status, void* name) noexcept {
-  spdlog::warn("event=nats_error side={} error=\"{}\"", static_cast<const char*>(name),
-               ::natsStatus_GetText(status));
+void on_async_error(natsConnection*, natsSubscription*, natsStatus status, void* events) noexcept {
+  auto* e = static_cast<Events*>(events);
+  if (status == NATS_MISSED_HEARTBEAT) {
+    e->consumer_stalled = true;
+  }
+  spdlog::warn("event=nats_error side={} error=\"{}\"", e->side, ::natsStatus_GetText(status));
 }
 
 void check_file(const std::filesystem::path& file, std::string_view what,
@@ -60,20 +65,18 @@ StreamConnection StreamConnection::connect(const config::NatsSettings& settings,
   check_nats(
       ::natsOptions_SetServers(options.get(), servers.data(), static_cast<int>(servers.size())),
       "NATS servers");
-  // The side's name, static: the callbacks get it after this function returns.
-  static const char kWriter[] = "writer";
-  static const char kReplica[] = "replica";
-  const char* side = name == "writer" ? kWriter : kReplica;
+  auto events = std::make_unique<Events>();
+  events->side = name == "writer" ? "writer" : "replica";
+  void* closure = events.get();
   check_nats(::natsOptions_SetName(options.get(), std::string(name).c_str()), "NATS name");
   check_nats(::natsOptions_SetTimeout(options.get(), timeout_ms), "NATS timeout");
   check_nats(::natsOptions_SetMaxReconnect(options.get(), -1), "NATS reconnects");
   check_nats(::natsOptions_SetReconnectWait(options.get(), 250), "NATS reconnect wait");
-  check_nats(
-      ::natsOptions_SetDisconnectedCB(options.get(), on_disconnected, const_cast<char*>(side)),
-      "NATS callback");
-  check_nats(::natsOptions_SetReconnectedCB(options.get(), on_reconnected, const_cast<char*>(side)),
+  check_nats(::natsOptions_SetDisconnectedCB(options.get(), on_disconnected, closure),
              "NATS callback");
-  check_nats(::natsOptions_SetErrorHandler(options.get(), on_async_error, const_cast<char*>(side)),
+  check_nats(::natsOptions_SetReconnectedCB(options.get(), on_reconnected, closure),
+             "NATS callback");
+  check_nats(::natsOptions_SetErrorHandler(options.get(), on_async_error, closure),
              "NATS callback");
   if (!settings.tls_ca.empty()) {
     check_file(settings.tls_ca, "tls_ca", settings);
@@ -118,8 +121,8 @@ StreamConnection StreamConnection::connect(const config::NatsSettings& settings,
   ::jsOptions_Init(&js_options);
   js_options.Wait = timeout_ms;
   check_nats(::natsConnection_JetStream(&raw_js, connection.get(), &js_options), "JetStream");
-  return StreamConnection(std::move(connection), ScopedJsContext(raw_js), settings.stream,
-                          settings.subject);
+  return StreamConnection(std::move(events), std::move(connection), ScopedJsContext(raw_js),
+                          settings.stream, settings.subject);
 }
 
 bool StreamConnection::connected() const noexcept {

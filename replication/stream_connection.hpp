@@ -4,7 +4,9 @@
 //   <subject>.feed.issuers | .changes | .snapshot | .crl.<issuer>.<shard>.<full|delta>
 //   (the stream <stream>, subjects <subject>.feed.>)
 //   <subject>.heartbeat   (core NATS, not stored: only the newest one matters)
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -70,18 +72,30 @@ class StreamConnection {
   // A replica: an ordered consumer of the whole feed from stream sequence `start`.
   ScopedNatsSubscription follow(std::uint64_t start);
   ScopedNatsSubscription subscribe_core(const std::string& subject);
+  // True once the server stopped sending a consumer's heartbeats (nats.c reports it on its own
+  // thread): the follower then subscribes again from the last message it applied.
+  bool consumer_stalled() const noexcept { return events_->consumer_stalled.load(); }
+
   // The next message of a subscription, or nullopt after `timeout_ms` without one.
   static std::optional<StreamMessage> next(natsSubscription* subscription, std::int64_t timeout_ms,
                                            bool from_stream);
 
+  // What nats.c's callbacks report, at an address that stays put while the connection lives.
+  struct Events {
+    const char* side = "";
+    std::atomic<bool> consumer_stalled{false};
+  };
+
  private:
-  StreamConnection(ScopedNatsConnection connection, ScopedJsContext js, std::string stream,
-                   std::string_view prefix)
-      : connection_(std::move(connection)),
+  StreamConnection(std::unique_ptr<Events> events, ScopedNatsConnection connection,
+                   ScopedJsContext js, std::string stream, std::string_view prefix)
+      : events_(std::move(events)),
+        connection_(std::move(connection)),
         js_(std::move(js)),
         stream_(std::move(stream)),
         subjects_(prefix) {}
 
+  std::unique_ptr<Events> events_;  // destroyed after the connection (declared first)
   ScopedNatsConnection connection_;
   ScopedJsContext js_;
   std::string stream_;

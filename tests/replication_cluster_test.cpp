@@ -1,0 +1,648 @@
+// Replication end to end (docs/REPLICATION.md), with nothing mocked: a three-node NATS JetStream
+// cluster (nats-server processes on free loopback ports, R3 file storage, TLS, a writer user that
+// may publish and a replica user that may only read), a writer (`revocore serve` with
+// [replication] on the demo's data directory plus 100,000 users) and replicas (`revocore serve`
+// with [replica], each on its own empty data directory, signing with the demo's delegated OCSP
+// responder certificate). Relying parties are `openssl ocsp` and curl.
+//
+// One test walks through the failures in order, because each needs the cluster of the step
+// before: processes through the CLI and the API reach both replicas; a NATS node is SIGKILLed and
+// changes still flow, and it rejoins; the writer is SIGKILLed at random moments during batch
+// jobs, and every committed change reaches every replica exactly once; a stopped replica catches
+// up with 100,000 revocations; with every NATS node gone a replica answers tryLater and /health
+// 503, then good and revoked again; a forged message is refused; a fresh replica equals the
+// writer.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <nats/nats.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "config/default_config.hpp"
+#include "replication/feed_message.hpp"
+#include "replication/feed_signature.hpp"
+#include "replication/nats_handles.hpp"
+#include "revocation/store.hpp"
+#include "tests/test_support.hpp"
+
+namespace revocore {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+constexpr int kUsers = 100'000;
+constexpr std::uint64_t kFirstSerial = 0xA00000;
+constexpr int kMaxStalenessSeconds = 2;
+constexpr char kWriterPassword[] = "writer-secret-for-tests";
+constexpr char kReplicaPassword[] = "replica-secret-for-tests";
+#if defined(__SANITIZE_ADDRESS__)
+constexpr auto kPropagationLimit = 3s;  // the sanitizers slow every process down
+#else
+constexpr auto kPropagationLimit = 1s;
+#endif
+
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  socklen_t length = sizeof address;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+std::string read_text(const fs::path& file) {
+  std::stringstream text;
+  text << std::ifstream(file).rdbuf();
+  return text.str();
+}
+
+pid_t spawn(const std::vector<std::string>& args, const fs::path& log) {
+  std::cout.flush();  // else the child prints what the parent had buffered, again
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    std::freopen(log.c_str(), "a", stdout);
+    std::freopen(log.c_str(), "a", stderr);
+    std::vector<std::string> copy = args;
+    std::vector<char*> argv;
+    for (auto& arg : copy) {
+      argv.push_back(arg.data());
+    }
+    argv.push_back(nullptr);
+    ::execvp(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+void kill_and_reap(pid_t& pid, int signal = SIGKILL) {
+  if (pid > 0) {
+    ::kill(pid, signal);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    pid = 0;
+  }
+}
+
+// One nats-server of the cluster.
+struct NatsNode {
+  std::string name;
+  int client_port = 0;
+  int cluster_port = 0;
+  int monitor_port = 0;
+  fs::path directory;
+  pid_t pid = 0;
+};
+
+class ReplicationCluster : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(testing::run_command(fmt::format("{} --data-dir {} --operator demo demo",
+                                               REVOCORE_BINARY, writer_dir().string())),
+              0);
+    add_users();
+    write_nats_files();
+    for (int i = 0; i < 3; ++i) {
+      NatsNode node;
+      node.name = fmt::format("n{}", i + 1);
+      node.client_port = free_port();
+      node.cluster_port = free_port();
+      node.monitor_port = free_port();
+      node.directory = dir_.path() / node.name;
+      nodes_.push_back(node);
+    }
+    for (auto& node : nodes_) {
+      start_node(node);
+    }
+    configure_writer();
+    start_writer();
+    // The cluster elects a JetStream leader, the publisher creates the stream and snapshots.
+    const fs::path log = dir_.path() / "logs/writer/serve.err";
+    for (int i = 0;
+         i < 1500 && read_text(log).find("event=snapshot_published") == std::string::npos; ++i) {
+      std::this_thread::sleep_for(20ms);
+    }
+    ASSERT_NE(read_text(log).find("event=snapshot_published"), std::string::npos) << read_text(log);
+  }
+
+  void TearDown() override {
+    for (auto& replica : replicas_) {
+      testing::stop_responder(replica);
+    }
+    testing::stop_responder(writer_);
+    for (auto& node : nodes_) {
+      kill_and_reap(node.pid);
+    }
+    if (HasFailure()) {
+      for (const auto& log : {"writer/serve.err", "replica-a/serve.err", "replica-b/serve.err"}) {
+        std::cerr << "---- " << log << "\n" << read_text(dir_.path() / "logs" / log);
+      }
+    }
+  }
+
+  fs::path writer_dir() const { return dir_.path() / "writer"; }
+  fs::path pki(const std::string& file) const { return writer_dir() / "pki" / file; }
+
+  // Many users beside the demo's, each with one card and one certificate of the demo's issuing
+  // CA, straight into the store (registered like an import: in the registration log).
+  void add_users() {
+    Store store = Store::open(writer_dir() / "store");
+    WriteTransaction txn = store.write();
+    issuer_ = txn.issuer_by_name("demo-issuing-ca")->id;
+    const auto now = static_cast<UnixTime>(::time(nullptr));
+    for (int i = 0; i < kUsers; ++i) {
+      const std::string id = fmt::format("r{}", i);
+      txn.put_user(User{id, "", LifecycleState::kActive, {"employee"}});
+      Credential card;
+      card.id = id + "-card";
+      card.user_id = id;
+      txn.put_credential(card);
+      CertificateRecord record;
+      record.not_after = now + 365 * 86400;
+      record.credential_id = card.id;
+      record.crl_shard = 0;
+      txn.add_certificate(testing::key_for(issuer_, kFirstSerial + i), record);
+    }
+    txn.commit();
+  }
+
+  // TLS with the demo's server certificate (for 127.0.0.1), and two users: the writer may
+  // publish the feed and use the JetStream API; a replica may only read (docs/REPLICATION.md).
+  void write_nats_files() {
+    std::ofstream(dir_.path() / "writer.password") << kWriterPassword << "\n";
+    std::ofstream(dir_.path() / "replica.password") << kReplicaPassword << "\n";
+    fs::permissions(dir_.path() / "writer.password",
+                    fs::perms::owner_read | fs::perms::owner_write);
+    fs::permissions(dir_.path() / "replica.password",
+                    fs::perms::owner_read | fs::perms::owner_write);
+    fs::create_directories(dir_.path() / "logs" / "writer");
+  }
+
+  void start_node(NatsNode& node) {
+    std::string routes;
+    for (const auto& other : nodes_) {
+      if (other.name != node.name) {
+        routes += fmt::format("{}\"nats-route://127.0.0.1:{}\"", routes.empty() ? "" : ", ",
+                              other.cluster_port);
+      }
+    }
+    fs::create_directories(node.directory);
+    const fs::path config = node.directory / "nats.conf";
+    std::ofstream(config) << fmt::format(
+        R"(server_name: {name}
+listen: 127.0.0.1:{port}
+http: 127.0.0.1:{monitor}
+jetstream {{ store_dir: "{dir}/js" }}
+cluster {{ name: revocore-test, listen: 127.0.0.1:{cluster}, routes: [{routes}] }}
+tls {{ cert_file: "{cert}", key_file: "{key}", timeout: 5 }}
+authorization {{
+  users: [
+    {{ user: writer, password: "{writer}",
+       permissions: {{ publish: ["revocore.>", "$JS.API.>"], subscribe: ["_INBOX.>"] }} }}
+    {{ user: replica, password: "{replica}",
+       permissions: {{
+         publish: ["$JS.API.INFO", "$JS.API.STREAM.INFO.REVOCORE",
+                   "$JS.API.CONSUMER.CREATE.REVOCORE", "$JS.API.CONSUMER.CREATE.REVOCORE.>",
+                   "$JS.API.CONSUMER.DELETE.REVOCORE.>", "$JS.API.CONSUMER.INFO.REVOCORE.>",
+                   "$JS.FC.REVOCORE.>"],
+         subscribe: ["revocore.heartbeat", "_INBOX.>"] }} }}
+  ]
+}}
+)",
+        fmt::arg("name", node.name), fmt::arg("port", node.client_port),
+        fmt::arg("monitor", node.monitor_port), fmt::arg("dir", node.directory.string()),
+        fmt::arg("cluster", node.cluster_port), fmt::arg("routes", routes),
+        fmt::arg("cert", pki("admin-server.pem").string()),
+        fmt::arg("key", pki("admin-server.key").string()), fmt::arg("writer", kWriterPassword),
+        fmt::arg("replica", kReplicaPassword));
+    node.pid = spawn({"nats-server", "-c", config.string()}, node.directory / "nats.log");
+    for (int i = 0; i < 200; ++i) {
+      if (read_text(node.directory / "nats.log").find("Server is ready") != std::string::npos) {
+        return;
+      }
+      std::this_thread::sleep_for(25ms);
+    }
+    FAIL() << "nats-server " << node.name
+           << " did not start: " << read_text(node.directory / "nats.log");
+  }
+
+  // How many messages the node's copy of the stream holds (its /jsz monitoring page), -1 when
+  // it does not answer.
+  long stream_messages(const NatsNode& node) const {
+    std::string out;
+    if (testing::run_command(
+            fmt::format("curl -s http://127.0.0.1:{}/jsz?streams=true", node.monitor_port), &out) !=
+        0) {
+      return -1;
+    }
+    const auto at = out.find("\"messages\":");
+    return at == std::string::npos ? -1 : std::atol(out.c_str() + at + 11);
+  }
+
+  // Waits until `node` holds as many stream messages as `peer`: it has rejoined and caught up.
+  void wait_rejoined(const NatsNode& node, const NatsNode& peer) {
+    for (int i = 0; i < 500; ++i) {
+      const long mine = stream_messages(node);
+      if (mine > 0 && mine == stream_messages(peer)) {
+        return;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    ADD_FAILURE() << node.name << " did not catch up the stream: " << stream_messages(node)
+                  << " messages, " << peer.name << " has " << stream_messages(peer);
+  }
+
+  std::string servers() const {
+    std::string out;
+    for (const auto& node : nodes_) {
+      out += fmt::format("{}\"tls://127.0.0.1:{}\"", out.empty() ? "" : ", ", node.client_port);
+    }
+    return out;
+  }
+
+  std::string nats_section(const std::string& user) const {
+    return fmt::format("servers = [{}]\ntls_ca = \"{}\"\nuser = \"{}\"\npassword_file = \"{}\"\n",
+                       servers(), pki("root-ca.pem").string(), user,
+                       (dir_.path() / (user + ".password")).string());
+  }
+
+  void configure_writer() {
+    ASSERT_EQ(testing::run_command(fmt::format(
+                  "openssl genpkey -algorithm ed25519 -out {0}/feed.key && chmod 600 {0}/feed.key "
+                  "&& openssl pkey -in {0}/feed.key -pubout -out {1}/feed.pub",
+                  writer_dir().string(), dir_.path().string())),
+              0);
+    std::ofstream(writer_dir() / "revocore.toml", std::ios::app)
+        << "\n[replication]\n"
+        << nats_section("writer") << "signing_key = \"feed.key\"\nstream_replicas = 3\n"
+        << "heartbeat_milliseconds = 250\n";
+  }
+
+  void start_writer() {
+    writer_ = testing::start_responder(REVOCORE_BINARY, writer_dir(), dir_.path() / "logs/writer");
+    ASSERT_NE(writer_.port, 0) << read_text(dir_.path() / "logs/writer/serve.err");
+  }
+
+  // A replica's data directory: the default policy, the issuing CA with the demo's delegated
+  // OCSP responder (no CA key), and [replica].
+  fs::path make_replica(const std::string& name) {
+    const fs::path data = dir_.path() / name;
+    fs::create_directories(data);
+    std::ofstream(data / "revocore.toml")
+        << config::kDefaultConfigToml
+        << fmt::format(R"(
+[[issuer]]
+name = "demo-issuing-ca"
+certificate = "{}"
+ocsp_certificate = "{}"
+ocsp_private_key = "{}"
+
+[replica]
+{}verify_key = "{}"
+max_staleness_seconds = {}
+)",
+                       pki("issuing-ca.pem").string(), pki("ocsp-responder.pem").string(),
+                       pki("ocsp-responder.key").string(), nats_section("replica"),
+                       (dir_.path() / "feed.pub").string(), kMaxStalenessSeconds);
+    EXPECT_EQ(
+        testing::run_command(fmt::format("{} --data-dir {} init", REVOCORE_BINARY, data.string())),
+        0);
+    return data;
+  }
+
+  testing::ResponderProcess start_replica(const fs::path& data) {
+    fs::create_directories(dir_.path() / "logs" / data.filename());
+    auto replica =
+        testing::start_responder(REVOCORE_BINARY, data, dir_.path() / "logs" / data.filename());
+    EXPECT_NE(replica.port, 0) << read_text(dir_.path() / "logs" / data.filename() / "serve.err");
+    return replica;
+  }
+
+  // "good", "revoked", "trylater" or what went wrong, from `openssl ocsp`, checking the
+  // delegated responder's signature against the root.
+  std::string ocsp_status(int port, std::uint64_t serial) const {
+    std::string out;
+    testing::run_command(
+        fmt::format("openssl ocsp -issuer {} -serial 0x{:X} -url http://127.0.0.1:{}/ -CAfile {} "
+                    "-no_nonce",
+                    pki("issuing-ca.pem").string(), serial, port, pki("root-ca.pem").string()),
+        &out);
+    if (out.find("trylater") != std::string::npos) {
+      return "trylater";
+    }
+    if (out.find("Response verify OK") == std::string::npos) {
+      return out;
+    }
+    for (const char* status : {": good", ": revoked", ": unknown"}) {
+      if (out.find(status) != std::string::npos) {
+        return std::string(status + 2);
+      }
+    }
+    return out;
+  }
+
+  int health(int port, std::string* body = nullptr) const {
+    std::string out;
+    testing::run_command(
+        fmt::format("curl -s -o /dev/stdout -w '\\n%{{http_code}}' http://127.0.0.1:{}/health",
+                    port),
+        &out);
+    const auto newline = out.rfind('\n');
+    if (body != nullptr) {
+      *body = out.substr(0, newline);
+    }
+    return std::atoi(out.c_str() + newline + 1);
+  }
+
+  double metric(int port, const std::string& name) const {
+    std::string out;
+    testing::run_command(fmt::format("curl -s http://127.0.0.1:{}/metrics", port), &out);
+    std::istringstream lines(out);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.starts_with(name + " ")) {
+        return std::stod(line.substr(name.size() + 1));
+      }
+    }
+    return -1;
+  }
+
+  // Waits until every OCSP answer on `ports` for `serial` is `expected`; the time it took.
+  std::chrono::milliseconds wait_for(const std::vector<int>& ports, std::uint64_t serial,
+                                     const std::string& expected,
+                                     std::chrono::milliseconds limit = 30'000ms) {
+    const auto start = std::chrono::steady_clock::now();
+    for (const int port : ports) {
+      while (ocsp_status(port, serial) != expected) {
+        if (std::chrono::steady_clock::now() - start > limit) {
+          ADD_FAILURE() << "port " << port << " still answers " << ocsp_status(port, serial)
+                        << " for serial " << serial << ", expected " << expected;
+          break;
+        }
+        std::this_thread::sleep_for(10ms);
+      }
+    }
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 start);
+  }
+
+  int cli(const std::string& args, std::string* out = nullptr) const {
+    return testing::run_command(fmt::format("{} --data-dir {} --operator op {}", REVOCORE_BINARY,
+                                            writer_dir().string(), args),
+                                out);
+  }
+
+  std::uint64_t writer_journal() const {
+    return Store::open(writer_dir() / "store").read().last_journal_sequence();
+  }
+
+  // Waits until the replica has applied the writer's whole journal.
+  void wait_caught_up(int port) {
+    const auto target = static_cast<double>(writer_journal());
+    for (int i = 0; i < 3000 && metric(port, "revocore_replica_journal_sequence") < target; ++i) {
+      std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_GE(metric(port, "revocore_replica_journal_sequence"), target);
+  }
+
+  // Every certificate of the writer is on the replica with the same status, reason, times and
+  // status sequence, and the replica holds nothing else.
+  void expect_same_certificates(const fs::path& replica_data) {
+    Store writer = Store::open(writer_dir() / "store");
+    Store replica = Store::open(replica_data / "store");
+    const StoreTransaction w = writer.read();
+    const StoreTransaction r = replica.read();
+    EXPECT_EQ(w.count_certificates(), r.count_certificates());
+    std::uint64_t differences = 0;
+    w.for_each_certificate({}, [&](std::string_view key, const CertificateRecord& record) {
+      const auto copy = r.certificate(CertificateKey::decode(key));
+      if (!copy || copy->status != record.status || copy->reason != record.reason ||
+          copy->status_sequence != record.status_sequence ||
+          copy->revocation_time != record.revocation_time ||
+          copy->invalidity_date != record.invalidity_date || copy->crl_shard != record.crl_shard ||
+          copy->not_after != record.not_after || !copy->credential_id.empty()) {
+        ++differences;
+      }
+      return true;
+    });
+    EXPECT_EQ(differences, 0u) << replica_data;
+    EXPECT_EQ(r.replica_position().journal, w.last_journal_sequence());
+    EXPECT_EQ(r.replica_position().registrations, w.last_registration_sequence());
+  }
+
+  testing::TempDir dir_;
+  std::vector<NatsNode> nodes_;
+  IssuerId issuer_ = 0;
+  testing::ResponderProcess writer_;
+  std::vector<testing::ResponderProcess> replicas_;
+};
+
+TEST_F(ReplicationCluster, EveryCommittedChangeReachesEveryReplicaThroughFailures) {
+  const fs::path data_a = make_replica("replica-a");
+  const fs::path data_b = make_replica("replica-b");
+  replicas_.push_back(start_replica(data_a));
+  replicas_.push_back(start_replica(data_b));
+  ASSERT_NE(replicas_[0].port, 0);
+  ASSERT_NE(replicas_[1].port, 0);
+  const std::vector<int> both = {replicas_[0].port, replicas_[1].port};
+  EXPECT_EQ(health(both[0]), 200);
+  EXPECT_EQ(health(both[1]), 200);
+  EXPECT_EQ(ocsp_status(both[0], kFirstSerial), "good");
+
+  // 1. A process through the CLI, then one through the API: on both replicas within a second.
+  ASSERT_EQ(cli("user lock r1 --reason \"Key compromise\""), 0);
+  const auto cli_took = wait_for(both, kFirstSerial + 1, "revoked");
+  EXPECT_LE(cli_took, kPropagationLimit) << "CLI lock took " << cli_took.count() << " ms";
+  std::string status;
+  testing::run_command(
+      fmt::format("curl -sS --cacert {} --cert {} --key {} -H 'Content-Type: application/json' "
+                  "--data-binary '{{\"target\": \"r2\", \"reason\": \"Key compromise\"}}' "
+                  "-o /dev/null -w '%{{http_code}}' "
+                  "https://127.0.0.1:{}/api/v1/processes/UsersProcLock",
+                  pki("root-ca.pem").string(), pki("operator-1.pem").string(),
+                  pki("operator-1.key").string(), writer_.admin_port),
+      &status);
+  ASSERT_EQ(status, "200");
+  const auto api_took = wait_for(both, kFirstSerial + 2, "revoked");
+  EXPECT_LE(api_took, kPropagationLimit) << "API lock took " << api_took.count() << " ms";
+  std::cout << "propagation to both replicas: CLI " << cli_took.count() << " ms, API "
+            << api_took.count() << " ms\n";
+
+  // 2. One NATS node SIGKILLed: changes still flow (two of three keep the stream's quorum).
+  kill_and_reap(nodes_[0].pid);
+  ASSERT_EQ(cli("user lock r3 --reason \"Key compromise\""), 0);
+  wait_for(both, kFirstSerial + 3, "revoked");
+  // It rejoins: with it back, another node can go and the stream still has its quorum.
+  start_node(nodes_[0]);
+  wait_rejoined(nodes_[0], nodes_[2]);
+  kill_and_reap(nodes_[1].pid);
+  ASSERT_EQ(cli("user lock r4 --reason \"Key compromise\""), 0);
+  wait_for(both, kFirstSerial + 4, "revoked");
+  start_node(nodes_[1]);
+  wait_rejoined(nodes_[1], nodes_[2]);
+
+  // 3. The writer SIGKILLed at random moments while batch jobs lock users, at least 20 times.
+  std::mt19937 random(20261201);
+  int next_user = 10;
+  for (int kill = 0; kill < 20; ++kill) {
+    const fs::path list = dir_.path() / fmt::format("batch-{}.txt", kill);
+    {
+      std::ofstream out(list);
+      for (int i = 0; i < 300; ++i) {
+        out << "r" << next_user++ << "\n";
+      }
+    }
+    const pid_t batch =
+        spawn({REVOCORE_BINARY, "--data-dir", writer_dir().string(), "--operator", "op", "batch",
+               "lock", "--file", list.string(), "--reason", "Left the organisation"},
+              dir_.path() / "logs" / "batch.log");
+    std::this_thread::sleep_for(std::chrono::milliseconds(random() % 400));
+    pid_t batch_pid = batch;
+    kill_and_reap(batch_pid);
+    std::this_thread::sleep_for(std::chrono::milliseconds(random() % 100));
+    testing::stop_responder(writer_);  // SIGKILL: the publisher dies wherever it was
+    start_writer();
+  }
+  // The restarted server resumes the jobs that were cut short.
+  const auto running_jobs = [&] {
+    int running = 0;
+    for (const auto& job : Store::open(writer_dir() / "store").read().jobs()) {
+      running += job.status == JobStatus::kRunning ? 1 : 0;
+    }
+    return running;
+  };
+  for (int i = 0; i < 1500 && running_jobs() > 0; ++i) {
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_EQ(running_jobs(), 0);
+  wait_caught_up(both[0]);
+  wait_caught_up(both[1]);
+  expect_same_certificates(data_a);
+  expect_same_certificates(data_b);
+
+  // 4. A stopped replica catches up with 100,000 revocations made while it was away.
+  testing::stop_responder(replicas_[1]);
+  {
+    const fs::path list = dir_.path() / "mass.txt";
+    std::ofstream out(list);
+    for (int i = next_user; i < kUsers; ++i) {
+      out << "r" << i << "\n";
+    }
+  }
+  std::string batch_out;
+  ASSERT_EQ(cli(fmt::format("batch lock --file {} --reason \"Left the organisation\"",
+                            (dir_.path() / "mass.txt").string()),
+                &batch_out),
+            0)
+      << batch_out;
+  replicas_[1] = start_replica(data_b);
+  wait_caught_up(replicas_[1].port);
+  wait_caught_up(both[0]);
+  EXPECT_EQ(ocsp_status(replicas_[1].port, kFirstSerial + kUsers - 1), "revoked");
+  expect_same_certificates(data_b);
+  const std::vector<int> ports = {replicas_[0].port, replicas_[1].port};
+
+  // 5. Cut off from every NATS node: after max_staleness, tryLater and /health 503.
+  for (auto& node : nodes_) {
+    kill_and_reap(node.pid);
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(kMaxStalenessSeconds) + 1500ms);
+  for (const int port : ports) {
+    EXPECT_EQ(ocsp_status(port, kFirstSerial), "trylater");
+    std::string body;
+    EXPECT_EQ(health(port, &body), 503);
+    EXPECT_NE(body.find("max_staleness_seconds"), std::string::npos) << body;
+  }
+  for (auto& node : nodes_) {
+    start_node(node);
+  }
+  wait_for(ports, kFirstSerial, "good");
+  wait_for(ports, kFirstSerial + 1, "revoked");
+  EXPECT_EQ(health(ports[0]), 200);
+
+  // 6. A forged message on the right subject, with a signature that is not the writer's:
+  // refused, counted, not applied. (Published with the writer's NATS credentials: the
+  // signature is what still protects replicas if those leak.)
+  {
+    replication::FeedMessage forged;
+    forged.kind = replication::MessageKind::kChanges;
+    forged.journal_from = 0;
+    forged.journal_to = 1'000'000'000;
+    CertificateRecord revoked;
+    revoked.status = CertificateStatus::kValid;
+    revoked.status_sequence = 999'999'999;
+    revoked.not_after = static_cast<UnixTime>(::time(nullptr)) + 86400;
+    forged.certificates.push_back({testing::key_for(issuer_, kFirstSerial + 1), revoked});
+    std::string body;
+    replication::encode_feed_message(forged, body);
+    body.append(replication::kSignatureSize, '\x5a');
+    natsOptions* options = nullptr;
+    ASSERT_EQ(natsOptions_Create(&options), NATS_OK);
+    replication::ScopedNatsOptions owned_options(options);
+    natsOptions_SetURL(options, fmt::format("tls://127.0.0.1:{}", nodes_[2].client_port).c_str());
+    natsOptions_SetSecure(options, true);
+    natsOptions_LoadCATrustedCertificates(options, pki("root-ca.pem").c_str());
+    natsOptions_SetUserInfo(options, "writer", kWriterPassword);
+    natsConnection* connection = nullptr;
+    ASSERT_EQ(natsConnection_Connect(&connection, options), NATS_OK);
+    replication::ScopedNatsConnection owned_connection(connection);
+    jsCtx* js = nullptr;
+    ASSERT_EQ(natsConnection_JetStream(&js, connection, nullptr), NATS_OK);
+    replication::ScopedJsContext owned_js(js);
+    jsPubAck* ack = nullptr;
+    natsStatus published = NATS_TIMEOUT;
+    for (int i = 0; i < 100 && published != NATS_OK; ++i) {  // the stream's leader is elected
+      published = js_Publish(&ack, js, "revocore.feed.changes", body.data(),
+                             static_cast<int>(body.size()), nullptr, nullptr);
+      if (published != NATS_OK) {
+        std::this_thread::sleep_for(200ms);
+      }
+    }
+    ASSERT_EQ(published, NATS_OK) << natsStatus_GetText(published);
+    replication::ScopedJsPubAck owned_ack(ack);
+    // A replica's credentials cannot publish into the stream at all.
+    natsOptions_SetUserInfo(options, "replica", kReplicaPassword);
+    natsConnection* reader = nullptr;
+    ASSERT_EQ(natsConnection_Connect(&reader, options), NATS_OK);
+    replication::ScopedNatsConnection owned_reader(reader);
+    jsCtx* reader_js = nullptr;
+    ASSERT_EQ(natsConnection_JetStream(&reader_js, reader, nullptr), NATS_OK);
+    replication::ScopedJsContext owned_reader_js(reader_js);
+    jsPubAck* refused = nullptr;
+    EXPECT_NE(js_Publish(&refused, reader_js, "revocore.feed.changes", body.data(),
+                         static_cast<int>(body.size()), nullptr, nullptr),
+              NATS_OK);
+    if (refused != nullptr) {
+      jsPubAck_Destroy(refused);
+    }
+  }
+  for (const int port : ports) {
+    for (int i = 0; i < 250 && metric(port, "revocore_replica_messages_refused_total") < 1; ++i) {
+      std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_EQ(metric(port, "revocore_replica_messages_refused_total"), 1);
+    EXPECT_EQ(ocsp_status(port, kFirstSerial + 1), "revoked");
+  }
+
+  // 7. A fresh replica on an empty data directory becomes complete from the stream alone.
+  const fs::path data_c = make_replica("replica-c");
+  replicas_.push_back(start_replica(data_c));
+  wait_caught_up(replicas_[2].port);
+  expect_same_certificates(data_c);
+  EXPECT_EQ(ocsp_status(replicas_[2].port, kFirstSerial + 1), "revoked");
+  EXPECT_EQ(ocsp_status(replicas_[2].port, kFirstSerial), "good");
+}
+
+}  // namespace
+}  // namespace revocore
