@@ -18,7 +18,10 @@ std::int64_t steady_ms() {
       .count();
 }
 
-// A message read back from the stream, when it verifies with the writer's own key.
+// A message read back from the stream, when it verifies with the writer's own key. One that
+// does not (forged by someone who may publish on the subject) is ignored: the store's own record
+// of what was acknowledged is then where publishing resumes, and the duplicates that may cause
+// change nothing on a replica.
 std::optional<FeedMessage> read_back(const FeedVerifier& verifier,
                                      const std::optional<StreamMessage>& message) {
   if (!message) {
@@ -26,11 +29,11 @@ std::optional<FeedMessage> read_back(const FeedVerifier& verifier,
   }
   const auto body = verifier.verify(message->subject(), message->data());
   if (!body) {
-    throw Error(ErrorCode::kReplication,
-                fmt::format("the newest message on {} is not signed with [replication] "
-                            "signing_key; the stream holds a feed of another writer: give this "
-                            "writer its own 'stream' and 'subject'",
-                            message->subject()));
+    spdlog::warn(
+        "event=feed_message_not_ours subject={} stream_sequence={} reason=\"not signed "
+        "with [replication] signing_key; ignored when resuming\"",
+        message->subject(), message->stream_sequence);
+    return std::nullopt;
   }
   return decode_feed_message(*body);
 }
@@ -69,7 +72,7 @@ void FeedPublisher::resume(StreamConnection& stream) {
   }
   if (auto last = stream.last_message(stream.subjects().snapshot)) {
     const std::uint64_t sequence = last->stream_sequence;
-    auto message = read_back(verifier_, last);
+    const auto message = read_back(verifier_, last);
     // Only a complete snapshot counts; one cut short by a crash is replaced by a new one.
     if (message && message->kind == MessageKind::kSnapshotEnd &&
         message->journal_to >= position.snapshot_journal && sequence != 0) {
@@ -260,6 +263,24 @@ void FeedPublisher::record_position(bool force) {
   last_record_ms_ = now;
 }
 
+void FeedPublisher::check_stream_holds_snapshot(StreamConnection& stream) {
+  const FeedPosition position = this->position();
+  if (position.snapshot_stream_sequence == 0) {
+    return;
+  }
+  const auto [first, last] = stream.stream_bounds();
+  if (first <= position.snapshot_stream_sequence && position.snapshot_stream_sequence <= last) {
+    return;
+  }
+  spdlog::warn(
+      "event=stream_lost_snapshot stream={} snapshot_stream_sequence={} stream_first={} "
+      "stream_last={} action=\"publishing the issuers and a new snapshot\"",
+      stream.stream(), position.snapshot_stream_sequence, first, last);
+  std::lock_guard lock(mutex_);
+  position_.issuers = 0;
+  position_.snapshot_stream_sequence = 0;
+}
+
 std::size_t FeedPublisher::publish_pending(StreamConnection& stream) {
   const std::uint64_t before = counters_.messages;
   publish_issuers(stream);
@@ -300,9 +321,24 @@ void FeedPublisher::run(const std::atomic<bool>& stop) {
       StreamConnection stream = StreamConnection::connect(settings_.nats, "writer", 5000);
       stream.ensure_stream(settings_.stream_replicas);
       resume(stream);
+      ScopedNatsSubscription requests = stream.subscribe_core(stream.subjects().snapshot_request);
       backoff_ms = 250;
       std::int64_t next_heartbeat = 0;
+      std::int64_t next_stream_check = 0;
       while (!stop) {
+        if (steady_ms() >= next_stream_check) {
+          check_stream_holds_snapshot(stream);
+          next_stream_check = steady_ms() + 5000;
+        }
+        while (auto request = StreamConnection::next(requests.get(), 1, false)) {
+          // Anyone allowed to publish there can ask; the answer is only ever a snapshot, and
+          // not more often than once a minute.
+          if (steady_ms() - last_snapshot_ms_ >= 60'000) {
+            snapshot_requested_ = true;
+            spdlog::warn("event=snapshot_requested reason=\"{}\"",
+                         std::string(request->data().substr(0, 200)));
+          }
+        }
         const std::size_t published = publish_pending(stream);
         const auto now = steady_ms();
         if (now >= next_heartbeat) {

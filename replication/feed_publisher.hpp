@@ -8,6 +8,9 @@
 // Message ids are derived from the sequences a message covers, so JetStream's duplicate window
 // drops a message published twice.
 //
+// A replica that finds a gap no snapshot covers (a message lost by the NATS servers) asks for a
+// snapshot on <subject>.snapshot-request; the publisher makes one, at most once a minute.
+//
 // Bounded storage: the first publication is a snapshot of every certificate; after
 // `snapshot_after_changes` more changes, a new snapshot is published and the changes and
 // snapshots before it are purged. A new replica reads the stream from its start: the newest
@@ -61,6 +64,10 @@ class FeedPublisher {
   void publish_snapshot(StreamConnection& stream);
   bool publish_changes(StreamConnection& stream);  // false when nothing was left
   void record_position(bool force);
+  // When the stream no longer holds the newest snapshot's beginning (a cluster that lost its
+  // data, a stream recreated by hand), the issuers and a new snapshot are published again so a
+  // new replica can still become complete.
+  void check_stream_holds_snapshot(StreamConnection& stream);
 
   Store& store_;
   const config::ReplicationSettings& settings_;
@@ -72,6 +79,8 @@ class FeedPublisher {
   FeedPosition position_;
   FeedPosition recorded_;
   std::int64_t last_record_ms_ = 0;
+  bool snapshot_requested_ = false;  // a replica found a gap no snapshot covers
+  std::int64_t last_snapshot_ms_ = 0;
   std::string buffer_;
   PublisherCounters counters_;
 };

@@ -51,14 +51,14 @@ std::uint64_t apply_feed_message(WriteTransaction& txn, const FeedMessage& messa
     case MessageKind::kChanges:
       if (message.journal_from > position.journal ||
           message.registrations_from > position.registrations) {
-        throw Error(
-            ErrorCode::kReplication,
+        throw FeedGap(
             fmt::format("a gap in the feed: stream message {} starts after journal sequence {} "
                         "and registration {}, but this replica has applied only {} and {}; a "
                         "message is missing from the stream (waiting for the writer's next "
                         "snapshot, or start this replica on an empty data directory)",
                         stream_sequence, message.journal_from, message.registrations_from,
-                        position.journal, position.registrations));
+                        position.journal, position.registrations),
+            message.journal_from, message.registrations_from);
       }
       stored = apply_certificates(txn, message);
       position.journal = std::max(position.journal, message.journal_to);
@@ -259,11 +259,32 @@ void ReplicaFollower::receive(std::string_view subject, std::string_view data,
   status_.certificates_applied += stored;
 }
 
+void ReplicaFollower::resync_after_gap(StreamConnection& stream, const FeedGap& gap) {
+  if (auto last = stream.last_message(stream.subjects().snapshot)) {
+    if (const auto body = verifier_.verify(last->subject(), last->data())) {
+      const FeedMessage end = decode_feed_message(*body);
+      // A complete snapshot taken at or after the gap's start covers what is missing.
+      if (end.kind == MessageKind::kSnapshotEnd && end.journal_to >= gap.journal_from &&
+          end.registrations_to >= gap.registrations_from) {
+        resync_from_ = end.snapshot_stream_sequence;
+        spdlog::warn("event=replica_resync from_stream_sequence={} snapshot_journal={}",
+                     end.snapshot_stream_sequence, end.journal_to);
+        return;
+      }
+    }
+  }
+  // None does: ask the writer for one (it answers at most once a minute).
+  stream.publish_core(stream.subjects().snapshot_request,
+                      fmt::format("gap before journal sequence {}", gap.journal_from));
+}
+
 void ReplicaFollower::follow(StreamConnection& stream, const std::atomic<bool>& stop) {
-  std::uint64_t start = status_.applied.stream_sequence + 1;
+  std::uint64_t start = resync_from_.value_or(status_.applied.stream_sequence + 1);
+  resync_from_.reset();
   const auto [first, last] = stream.stream_bounds();
   spdlog::info("event=replica_following stream={} from={} stream_first={} stream_last={}",
                stream.stream(), start, first, last);
+  const std::uint64_t missed_before = StreamConnection::missed_heartbeats();
   ScopedNatsSubscription feed = stream.follow(start);
   ScopedNatsSubscription heartbeats = stream.subscribe_core(stream.subjects().heartbeat);
   {
@@ -271,7 +292,7 @@ void ReplicaFollower::follow(StreamConnection& stream, const std::atomic<bool>& 
     status_.connected = true;
   }
   while (!stop) {
-    if (stream.consumer_stalled()) {
+    if (StreamConnection::missed_heartbeats() != missed_before) {
       throw Error(ErrorCode::kNetwork,
                   "the stream's consumer missed the server's heartbeats; following again from "
                   "the last message applied");
@@ -285,7 +306,12 @@ void ReplicaFollower::follow(StreamConnection& stream, const std::atomic<bool>& 
       if (!message) {
         break;
       }
-      receive(message->subject(), message->data(), message->stream_sequence, false);
+      try {
+        receive(message->subject(), message->data(), message->stream_sequence, false);
+      } catch (const FeedGap& gap) {
+        resync_after_gap(stream, gap);
+        throw;
+      }
     }
     update_freshness();
     {
@@ -309,7 +335,7 @@ void ReplicaFollower::run(const std::atomic<bool>& stop) {
       {
         std::lock_guard lock(mutex_);
         status_.connected = false;
-        if (e.code() == ErrorCode::kReplication) {
+        if (e.code() == ErrorCode::kReplication && !resync_from_) {
           stopped_ = e.what();
         }
       }

@@ -43,6 +43,18 @@ struct ReplicaStatus {
   std::uint64_t heartbeats = 0;
 };
 
+// A changes message that starts after what the replica has applied: something is missing from
+// the stream. Recoverable from a newer snapshot.
+class FeedGap : public Error {
+ public:
+  FeedGap(std::string message, std::uint64_t journal_from, std::uint64_t registrations_from)
+      : Error(ErrorCode::kReplication, std::move(message)),
+        journal_from(journal_from),
+        registrations_from(registrations_from) {}
+  std::uint64_t journal_from;
+  std::uint64_t registrations_from;
+};
+
 // The replica's Prometheus lines: lag in seconds and sequences, messages applied and refused.
 std::string render_metrics(const ReplicaStatus& status);
 
@@ -78,6 +90,7 @@ class ReplicaFollower {
  private:
   void update_freshness();
   void follow(StreamConnection& stream, const std::atomic<bool>& stop);
+  void resync_after_gap(StreamConnection& stream, const FeedGap& gap);
 
   Store& store_;
   const config::ReplicaSettings& settings_;
@@ -96,6 +109,8 @@ class ReplicaFollower {
   std::int64_t pending_since_ms_ = 0;
   bool pending_ = false;
   std::int64_t last_heartbeat_ms_ = 0;
+  // After a gap: where the newest snapshot that covers it begins; the next follow starts there.
+  std::optional<std::uint64_t> resync_from_;
 };
 
 }  // namespace revocore::replication

@@ -12,22 +12,24 @@ namespace revocore::replication {
 namespace {
 
 // nats.c calls these on its own threads: they log and never throw.
-using Events = StreamConnection::Events;
+// nats.c may call these after natsConnection_Destroy returned, from its own thread: they touch
+// only static data (the side's name is a string literal) and never throw.
+std::atomic<std::uint64_t> g_missed_heartbeats{0};
 
-void on_disconnected(natsConnection*, void* events) noexcept {
-  spdlog::warn("event=nats_disconnected side={}", static_cast<Events*>(events)->side);
+void on_disconnected(natsConnection*, void* side) noexcept {
+  spdlog::warn("event=nats_disconnected side={}", static_cast<const char*>(side));
 }
-void on_reconnected(natsConnection* nc, void* events) noexcept {
+void on_reconnected(natsConnection* nc, void* side) noexcept {
   char url[256] = {};
   ::natsConnection_GetConnectedUrl(nc, url, sizeof url);
-  spdlog::info("event=nats_reconnected side={} server={}", static_cast<Events*>(events)->side, url);
+  spdlog::info("event=nats_reconnected side={} server={}", static_cast<const char*>(side), url);
 }
-void on_async_error(natsConnection*, natsSubscription*, natsStatus status, void* events) noexcept {
-  auto* e = static_cast<Events*>(events);
+void on_async_error(natsConnection*, natsSubscription*, natsStatus status, void* side) noexcept {
   if (status == NATS_MISSED_HEARTBEAT) {
-    e->consumer_stalled = true;
+    g_missed_heartbeats.fetch_add(1);
   }
-  spdlog::warn("event=nats_error side={} error=\"{}\"", e->side, ::natsStatus_GetText(status));
+  spdlog::warn("event=nats_error side={} error=\"{}\"", static_cast<const char*>(side),
+               ::natsStatus_GetText(status));
 }
 
 void check_file(const std::filesystem::path& file, std::string_view what,
@@ -47,6 +49,7 @@ FeedSubjects::FeedSubjects(std::string_view prefix)
       changes(fmt::format("{}.feed.changes", prefix)),
       snapshot(fmt::format("{}.feed.snapshot", prefix)),
       heartbeat(fmt::format("{}.heartbeat", prefix)),
+      snapshot_request(fmt::format("{}.snapshot-request", prefix)),
       prefix_(prefix) {}
 
 std::string FeedSubjects::crl(IssuerId issuer, std::uint16_t shard, bool delta) const {
@@ -65,9 +68,7 @@ StreamConnection StreamConnection::connect(const config::NatsSettings& settings,
   check_nats(
       ::natsOptions_SetServers(options.get(), servers.data(), static_cast<int>(servers.size())),
       "NATS servers");
-  auto events = std::make_unique<Events>();
-  events->side = name == "writer" ? "writer" : "replica";
-  void* closure = events.get();
+  void* closure = const_cast<char*>(name == "writer" ? "writer" : "replica");
   check_nats(::natsOptions_SetName(options.get(), std::string(name).c_str()), "NATS name");
   check_nats(::natsOptions_SetTimeout(options.get(), timeout_ms), "NATS timeout");
   check_nats(::natsOptions_SetMaxReconnect(options.get(), -1), "NATS reconnects");
@@ -121,8 +122,12 @@ StreamConnection StreamConnection::connect(const config::NatsSettings& settings,
   ::jsOptions_Init(&js_options);
   js_options.Wait = timeout_ms;
   check_nats(::natsConnection_JetStream(&raw_js, connection.get(), &js_options), "JetStream");
-  return StreamConnection(std::move(events), std::move(connection), ScopedJsContext(raw_js),
-                          settings.stream, settings.subject);
+  return StreamConnection(std::move(connection), ScopedJsContext(raw_js), settings.stream,
+                          settings.subject);
+}
+
+std::uint64_t StreamConnection::missed_heartbeats() noexcept {
+  return g_missed_heartbeats.load();
 }
 
 bool StreamConnection::connected() const noexcept {
@@ -203,19 +208,8 @@ std::optional<StreamMessage> StreamConnection::last_message(const std::string& s
     throw_nats_error(fmt::format("cannot read the last {} in stream {}", subject, stream_), status,
                      error);
   }
-  StreamMessage out{ScopedNatsMsg(raw), 0};
-  jsMsgMetaData* meta = nullptr;
-  if (::natsMsg_GetMetaData(&meta, raw) == NATS_OK) {
-    ScopedJsMsgMetaData owned(meta);
-    out.stream_sequence = meta->Sequence.Stream;
-  } else {
-    // A message got by sequence carries it in a header, not in a reply subject.
-    const char* sequence = nullptr;
-    if (::natsMsgHeader_Get(raw, "Nats-Sequence", &sequence) == NATS_OK && sequence != nullptr) {
-      out.stream_sequence = std::strtoull(sequence, nullptr, 10);
-    }
-  }
-  return out;
+  // A message got from the stream by the API carries its sequence itself.
+  return StreamMessage{ScopedNatsMsg(raw), ::natsMsg_GetSequence(raw)};
 }
 
 void StreamConnection::publish_core(const std::string& subject, std::string_view data) {

@@ -4,6 +4,7 @@
 //   <subject>.feed.issuers | .changes | .snapshot | .crl.<issuer>.<shard>.<full|delta>
 //   (the stream <stream>, subjects <subject>.feed.>)
 //   <subject>.heartbeat   (core NATS, not stored: only the newest one matters)
+//   <subject>.snapshot-request   (core NATS: a replica that found a gap asks for a snapshot)
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -24,6 +25,7 @@ struct FeedSubjects {
   std::string changes;
   std::string snapshot;
   std::string heartbeat;
+  std::string snapshot_request;  // <prefix>.snapshot-request (core NATS): a replica's ask
   std::string crl(IssuerId issuer, std::uint16_t shard, bool delta) const;
 
  private:
@@ -72,30 +74,23 @@ class StreamConnection {
   // A replica: an ordered consumer of the whole feed from stream sequence `start`.
   ScopedNatsSubscription follow(std::uint64_t start);
   ScopedNatsSubscription subscribe_core(const std::string& subject);
-  // True once the server stopped sending a consumer's heartbeats (nats.c reports it on its own
-  // thread): the follower then subscribes again from the last message it applied.
-  bool consumer_stalled() const noexcept { return events_->consumer_stalled.load(); }
+  // How many times a consumer missed the server's heartbeats in this process (nats.c reports it
+  // on its own thread): a follower that sees this grow subscribes again from the last message
+  // it applied.
+  static std::uint64_t missed_heartbeats() noexcept;
 
   // The next message of a subscription, or nullopt after `timeout_ms` without one.
   static std::optional<StreamMessage> next(natsSubscription* subscription, std::int64_t timeout_ms,
                                            bool from_stream);
 
-  // What nats.c's callbacks report, at an address that stays put while the connection lives.
-  struct Events {
-    const char* side = "";
-    std::atomic<bool> consumer_stalled{false};
-  };
-
  private:
-  StreamConnection(std::unique_ptr<Events> events, ScopedNatsConnection connection,
-                   ScopedJsContext js, std::string stream, std::string_view prefix)
-      : events_(std::move(events)),
-        connection_(std::move(connection)),
+  StreamConnection(ScopedNatsConnection connection, ScopedJsContext js, std::string stream,
+                   std::string_view prefix)
+      : connection_(std::move(connection)),
         js_(std::move(js)),
         stream_(std::move(stream)),
         subjects_(prefix) {}
 
-  std::unique_ptr<Events> events_;  // destroyed after the connection (declared first)
   ScopedNatsConnection connection_;
   ScopedJsContext js_;
   std::string stream_;
