@@ -84,7 +84,7 @@ void run_job(const GlobalOptions& options, lifecycle::BatchJobs& jobs, std::uint
 void batch_lock_command(const GlobalOptions& options, const std::filesystem::path& file,
                         const std::string& reason, bool credentials, std::size_t chunk,
                         std::ostream& out) {
-  DataDirectory dir = DataDirectory::open(options);
+  DataDirectory dir = DataDirectory::open_writer(options, "batch lock");
   lifecycle::BatchJobs jobs(dir.store, dir.config, options.clock);
   const auto targets = lifecycle::read_target_list(file);
   const std::uint64_t id =
@@ -100,7 +100,7 @@ void batch_lock_command(const GlobalOptions& options, const std::filesystem::pat
 
 void batch_resume_command(const GlobalOptions& options, std::uint64_t id, std::size_t chunk,
                           std::ostream& out) {
-  DataDirectory dir = DataDirectory::open(options);
+  DataDirectory dir = DataDirectory::open_writer(options, "batch resume");
   lifecycle::BatchJobs jobs(dir.store, dir.config, options.clock);
   run_job(options, jobs, id, chunk, out);
 }

@@ -42,6 +42,18 @@ DataDirectory DataDirectory::open(const GlobalOptions& options) {
   return DataDirectory{std::move(config), std::move(store)};
 }
 
+DataDirectory DataDirectory::open_writer(const GlobalOptions& options, std::string_view what) {
+  DataDirectory dir = open(options);
+  if (dir.config.replica) {
+    throw Error(ErrorCode::kWrongState,
+                fmt::format("{} is a replica of stream {} ([replica] in {}): only the stream "
+                            "changes its store; run `{}` on the writer",
+                            options.data_dir.string(), dir.config.replica->nats.stream,
+                            dir.config.source, what));
+  }
+  return dir;
+}
+
 void publish_crls_after(DataDirectory& dir, const GlobalOptions& options,
                         const lifecycle::ProcessOutcome& outcome, std::ostream& out) {
   const auto published = lifecycle::regenerate_crls(
@@ -100,7 +112,7 @@ void config_check_command(const GlobalOptions& options, std::ostream& out) {
 
 void import_command(const GlobalOptions& options, const std::filesystem::path& manifest,
                     const std::vector<std::filesystem::path>& sources, std::ostream& out) {
-  DataDirectory dir = DataDirectory::open(options);
+  DataDirectory dir = DataDirectory::open_writer(options, "revocore import");
   importer::ImportRequest request{manifest, sources, options.operator_or_default()};
   const auto summary = importer::import_certificates(dir.store, dir.config, request, options.clock);
   // Certificates registered on credentials that are not active were held or revoked: their
@@ -197,7 +209,7 @@ void process_command(const GlobalOptions& options, std::string_view process,
   if (!invalidity_date.empty()) {
     request.invalidity_date = parse_time(invalidity_date, "--invalidity-date");
   }
-  DataDirectory dir = DataDirectory::open(options);
+  DataDirectory dir = DataDirectory::open_writer(options, "the process");
   lifecycle::LifecycleProcesses processes(dir.store, dir.config, options.clock);
   const auto outcome = processes.run(request);
   if (options.json) {
@@ -255,7 +267,7 @@ void approvals_list_command(const GlobalOptions& options, bool all, std::ostream
 }
 
 void approvals_approve_command(const GlobalOptions& options, std::uint64_t id, std::ostream& out) {
-  DataDirectory dir = DataDirectory::open(options);
+  DataDirectory dir = DataDirectory::open_writer(options, "approvals approve");
   lifecycle::LifecycleProcesses processes(dir.store, dir.config, options.clock);
   const auto outcome = processes.approve(id, options.operator_or_default());
   if (options.json) {
@@ -269,7 +281,7 @@ void approvals_approve_command(const GlobalOptions& options, std::uint64_t id, s
 
 void approvals_reject_command(const GlobalOptions& options, std::uint64_t id,
                               const std::string& note, std::ostream& out) {
-  DataDirectory dir = DataDirectory::open(options);
+  DataDirectory dir = DataDirectory::open_writer(options, "approvals reject");
   lifecycle::LifecycleProcesses processes(dir.store, dir.config, options.clock);
   const auto audit = processes.reject(id, options.operator_or_default(), note);
   if (options.json) {

@@ -33,6 +33,9 @@ struct DataDirectory {
   Store store;
 
   static DataDirectory open(const GlobalOptions& options);
+  // The same for a command that changes the store: refused on a replica, whose store only the
+  // stream writes (docs/REPLICATION.md). `what` names the command for the message.
+  static DataDirectory open_writer(const GlobalOptions& options, std::string_view what);
 };
 
 // After a process or approval committed: regenerates the CRLs of the issuers it changed.

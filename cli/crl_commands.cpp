@@ -70,7 +70,7 @@ void crl_generate_command(const GlobalOptions& options, const std::string& issue
     throw Error(ErrorCode::kInvalidArgument,
                 "--shard names a shard of one issuer: give --issuer too, and not --if-due");
   }
-  DataDirectory dir = DataDirectory::open(options);
+  DataDirectory dir = DataDirectory::open_writer(options, "crl generate");
   crl::CrlPublisher publisher(dir.store, dir.config, options.clock);
   std::vector<crl::PublishedCrl> published;
   if (if_due) {
@@ -162,7 +162,7 @@ void crl_watch_command(const GlobalOptions& options, unsigned interval_seconds, 
   ::sigaddset(&stop, SIGTERM);
   ::sigaddset(&stop, SIGINT);
   ::pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-  DataDirectory dir = DataDirectory::open(options);
+  DataDirectory dir = DataDirectory::open_writer(options, "crl watch");
   crl::CrlPublisher publisher(dir.store, dir.config, options.clock);
   fmt::print(out, "watching {} issuer(s) with CRLs every {} s; SIGTERM stops\n",
              publisher.issuers_with_crls().size(), interval_seconds);

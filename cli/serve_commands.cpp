@@ -111,7 +111,10 @@ void serve_command(const GlobalOptions& options, const std::string& listen, unsi
     feed_thread = std::thread([&] { publisher->run(feed_stop); });
   }
   if (dir.config.replica) {
-    follower.emplace(dir.store, dir.config, options.clock);
+    const std::filesystem::path crl_directory = dir.config.replica->crl_directory.empty()
+                                                    ? options.data_dir / "crl"
+                                                    : dir.config.replica->crl_directory;
+    follower.emplace(dir.store, dir.config, options.clock, crl_directory);
     feed_thread = std::thread([&] { follower->run(feed_stop); });
     spdlog::info("event=replica_catching_up stream={}", dir.config.replica->nats.stream);
     follower->wait_until_caught_up(feed_stop);
@@ -137,9 +140,21 @@ void serve_command(const GlobalOptions& options, const std::string& listen, unsi
   }
   ocsp::ResponderMetrics metrics;
   ocsp::HttpRoutes routes(responder, metrics, dir.config, options.clock);
+  if (publisher) {
+    routes.set_replication_hooks({{}, [&] {
+                                    const StoreTransaction txn = dir.store.read();
+                                    return replication::render_metrics(
+                                        publisher->counters(), publisher->position(),
+                                        txn.last_journal_sequence(),
+                                        txn.last_registration_sequence());
+                                  }});
+  }
   if (follower) {
-    routes.set_replica_hooks({[&] { return follower->status().problem; },
-                              [&] { return replication::render_metrics(follower->status()); }});
+    routes.set_replication_hooks({[&] { return follower->status().problem; },
+                                  [&] { return replication::render_metrics(follower->status()); }});
+    routes.serve_replicated_crls(dir.config.replica->crl_directory.empty()
+                                     ? options.data_dir / "crl"
+                                     : dir.config.replica->crl_directory);
   }
   ocsp::OcspServer server(routes, responder, settings);
   const unsigned short port = server.listen(settings.listen_address, settings.port);

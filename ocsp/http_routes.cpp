@@ -34,6 +34,24 @@ HttpRoutes::HttpRoutes(OcspResponder& responder, ResponderMetrics& metrics,
   }
 }
 
+void HttpRoutes::serve_replicated_crls(const std::filesystem::path& directory) {
+  replicated_crl_issuers_.clear();
+  for (const auto& configured : config_.issuers) {
+    if (configured.crl) {
+      continue;
+    }
+    // The writer's names, full and delta, in this replica's directory (no .pem copies).
+    config::IssuerConfig issuer = configured;
+    issuer.crl.emplace();
+    issuer.crl->publish_directory = directory;
+    issuer.crl->delta_crls = true;
+    replicated_crl_issuers_.push_back(std::move(issuer));
+  }
+  for (const auto& issuer : replicated_crl_issuers_) {
+    crl_issuers_.push_back(&issuer);
+  }
+}
+
 void HttpRoutes::too_large(unsigned version, HttpResponseBuffer& response) const {
   metrics_.record_http_error(413);
   response.text(

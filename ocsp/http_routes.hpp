@@ -43,13 +43,17 @@ class HttpRoutes {
   // the connection closes.
   void too_large(unsigned version, HttpResponseBuffer& response) const;
 
-  // A replica's part of /health and /metrics (docs/REPLICATION.md): `problem` says why it cannot
-  // vouch now (empty: healthy), `metrics` renders its Prometheus lines. Set before serving.
-  struct ReplicaHooks {
+  // Replication's part of /health and /metrics (docs/REPLICATION.md): on a replica `problem`
+  // says why it cannot vouch now (empty: healthy); on either side `metrics` renders its
+  // Prometheus lines. Either may be empty. Set before serving.
+  struct ReplicationHooks {
     std::function<std::string()> problem;
     std::function<std::string()> metrics;
   };
-  void set_replica_hooks(ReplicaHooks hooks) { replica_ = std::move(hooks); }
+  void set_replication_hooks(ReplicationHooks hooks) { replica_ = std::move(hooks); }
+  // A replica serves the CRLs the stream brought into `directory` under the names the writer
+  // publishes them by, for every configured issuer. Set before serving.
+  void serve_replicated_crls(const std::filesystem::path& directory);
 
  private:
   void ocsp(const HttpRequestView& request, std::string_view der, bool get,
@@ -66,7 +70,8 @@ class HttpRoutes {
   Clock clock_;
   std::vector<const config::IssuerConfig*> crl_issuers_;  // those with CRLs configured
   mutable PublishedFileCache published_files_;            // thread-safe
-  ReplicaHooks replica_;
+  ReplicationHooks replica_;
+  std::vector<config::IssuerConfig> replicated_crl_issuers_;  // a replica's, pointed to above
 };
 
 }  // namespace revocore::ocsp

@@ -8,6 +8,9 @@
 #include <thread>
 #include <unordered_set>
 
+#include "crl/crl_file_names.hpp"
+#include "revocation/posix_file.hpp"
+
 namespace revocore::replication {
 
 namespace {
@@ -40,8 +43,34 @@ std::optional<FeedMessage> read_back(const FeedVerifier& verifier,
 
 }  // namespace
 
+std::string render_metrics(const PublisherCounters& counters, const FeedPosition& acknowledged,
+                           std::uint64_t last_journal, std::uint64_t last_registration) {
+  std::string out;
+  const auto line = [&](std::string_view type, std::string_view name, std::string_view help,
+                        std::uint64_t value) {
+    out += fmt::format("# HELP {0} {1}\n# TYPE {0} {2}\n{0} {3}\n", name, help, type, value);
+  };
+  line("counter", "revocore_feed_messages_total", "Messages published to the stream.",
+       counters.messages.load());
+  line("counter", "revocore_feed_certificates_total",
+       "Certificate states published (changes and snapshots).", counters.certificates.load());
+  line("counter", "revocore_feed_snapshots_total", "Snapshots published.",
+       counters.snapshots.load());
+  line("counter", "revocore_feed_errors_total", "Publishing failures (each retried).",
+       counters.errors.load());
+  line("gauge", "revocore_feed_acknowledged_journal_sequence",
+       "The journal acknowledged by the stream up to this sequence.", acknowledged.journal);
+  const std::uint64_t committed = last_journal + last_registration;
+  const std::uint64_t published = acknowledged.journal + acknowledged.registrations;
+  line("gauge", "revocore_feed_unpublished_sequences",
+       "Committed journal and registration sequences not yet acknowledged by the stream.",
+       committed > published ? committed - published : 0);
+  return out;
+}
+
 FeedPublisher::FeedPublisher(Store& store, const config::Configuration& config, Clock clock)
     : store_(store),
+      config_(config),
       settings_(*config.replication),
       clock_(std::move(clock)),
       signer_(FeedSigner::load(config.replication->signing_key)),
@@ -268,17 +297,100 @@ void FeedPublisher::check_stream_holds_snapshot(StreamConnection& stream) {
   if (position.snapshot_stream_sequence == 0) {
     return;
   }
-  const auto [first, last] = stream.stream_bounds();
-  if (first <= position.snapshot_stream_sequence && position.snapshot_stream_sequence <= last) {
+  // Its first message, read back: one request every few seconds.
+  const auto begin = stream.message_at(position.snapshot_stream_sequence);
+  const auto body = begin ? verifier_.verify(begin->subject(), begin->data()) : std::nullopt;
+  if (body && decode_feed_message(*body).kind == MessageKind::kSnapshotBegin) {
     return;
   }
   spdlog::warn(
-      "event=stream_lost_snapshot stream={} snapshot_stream_sequence={} stream_first={} "
-      "stream_last={} action=\"publishing the issuers and a new snapshot\"",
-      stream.stream(), position.snapshot_stream_sequence, first, last);
+      "event=stream_lost_snapshot stream={} snapshot_stream_sequence={} "
+      "action=\"publishing the issuers and a new snapshot\"",
+      stream.stream(), position.snapshot_stream_sequence);
   std::lock_guard lock(mutex_);
   position_.issuers = 0;
   position_.snapshot_stream_sequence = 0;
+}
+
+void FeedPublisher::publish_crl_file(StreamConnection& stream, const config::IssuerConfig& issuer,
+                                     IssuerId id, std::uint16_t shard, bool delta,
+                                     std::uint64_t number) {
+  auto& published = published_crls_[{id, shard, delta}];
+  if (number == 0 || published >= number) {
+    return;
+  }
+  // The numbered copy: it never changes, while <stem>.crl may already be a newer one.
+  const auto kind = delta ? crl::CrlKind::kDelta : crl::CrlKind::kFull;
+  const std::filesystem::path file =
+      issuer.crl->publish_directory /
+      fmt::format("{}-{}.crl", crl::crl_file_stem(issuer.name, shard, kind), number);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) {
+    return;  // not written yet, or removed: the next one will be published
+  }
+  constexpr std::size_t kMaxCrlBytes = std::size_t{1} << 30;
+  const std::string bytes =
+      read_regular_file(file, kMaxCrlBytes, ErrorCode::kIo, "a published CRL").bytes;
+  const std::string subject = stream.subjects().crl(id, shard, delta);
+  FeedMessage message;
+  message.kind = MessageKind::kCrl;
+  message.crl.issuer = id;
+  message.crl.shard = shard;
+  message.crl.delta = delta;
+  message.crl.number = number;
+  message.crl.total_size = bytes.size();
+  std::uint64_t first = 0;
+  for (std::size_t offset = 0; offset < bytes.size() || offset == 0;
+       offset += kCrlBytesPerMessage) {
+    message.time = clock_();
+    message.crl.offset = offset;
+    message.crl.bytes = bytes.substr(offset, kCrlBytesPerMessage);
+    const std::uint64_t sequence = publish_signed(
+        stream, subject, message,
+        fmt::format("crl-{}-{}-{}-{}-{}", id, shard, delta ? "delta" : "full", number, offset));
+    first = first == 0 ? sequence : first;
+    if (bytes.empty()) {
+      break;
+    }
+  }
+  stream.purge(subject, first);  // the older CRL of this kind
+  published = number;
+  spdlog::info("event=crl_published_to_stream issuer={} shard={} kind={} number={} bytes={}",
+               issuer.name, shard, delta ? "delta" : "full", number, bytes.size());
+}
+
+void FeedPublisher::publish_crls(StreamConnection& stream) {
+  if (steady_ms() - last_crl_check_ms_ < 250) {
+    return;
+  }
+  last_crl_check_ms_ = steady_ms();
+  struct Pending {
+    const config::IssuerConfig* issuer;
+    IssuerId id;
+    std::uint16_t shard;
+    CrlState state;
+  };
+  std::vector<Pending> pending;
+  {
+    const StoreTransaction txn = store_.read();
+    for (const auto& issuer : config_.issuers) {
+      if (!issuer.crl) {
+        continue;
+      }
+      const auto record = txn.issuer_by_name(issuer.name);
+      if (!record) {
+        continue;
+      }
+      const std::uint16_t shards = std::max<std::uint16_t>(1, record->crl_shards);
+      for (std::uint16_t shard = 0; shard < shards; ++shard) {
+        pending.push_back({&issuer, record->id, shard, txn.crl_state(record->id, shard)});
+      }
+    }
+  }
+  for (const auto& crl : pending) {
+    publish_crl_file(stream, *crl.issuer, crl.id, crl.shard, false, crl.state.base_number);
+    publish_crl_file(stream, *crl.issuer, crl.id, crl.shard, true, crl.state.delta_number);
+  }
 }
 
 std::size_t FeedPublisher::publish_pending(StreamConnection& stream) {
@@ -287,15 +399,19 @@ std::size_t FeedPublisher::publish_pending(StreamConnection& stream) {
   const FeedPosition position = this->position();
   const std::uint64_t since_snapshot = (position.journal - position.snapshot_journal) +
                                        (position.registrations - position.snapshot_registrations);
-  if (position.snapshot_stream_sequence == 0 ||
+  if (position.snapshot_stream_sequence == 0 || snapshot_requested_ ||
       (settings_.snapshot_after_changes != 0 &&
        since_snapshot >= settings_.snapshot_after_changes)) {
+    snapshot_requested_ = false;
+    last_snapshot_ms_ = steady_ms();
     publish_snapshot(stream);
   }
   while (publish_changes(stream)) {
     record_position(/*force=*/false);
   }
   record_position(/*force=*/true);
+  // After the changes: a CRL never reaches a replica before the statuses it lists.
+  publish_crls(stream);
   return counters_.messages - before;
 }
 
@@ -323,7 +439,29 @@ void FeedPublisher::run(const std::atomic<bool>& stop) {
       resume(stream);
       ScopedNatsSubscription requests = stream.subscribe_core(stream.subjects().snapshot_request);
       backoff_ms = 250;
-      std::int64_t next_heartbeat = 0;
+      // Heartbeats on a thread of their own, so that a long snapshot does not hold them back.
+      std::atomic<bool> beating{true};
+      std::thread heartbeat([&] {
+        while (beating && !stop) {
+          try {
+            publish_heartbeat(stream);
+          } catch (const std::exception& e) {
+            spdlog::warn("event=heartbeat_error error=\"{}\"", e.what());
+          }
+          for (std::int64_t waited = 0; waited < settings_.heartbeat_milliseconds && beating;
+               waited += 10) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+          }
+        }
+      });
+      struct StopHeartbeat {
+        std::atomic<bool>& beating;
+        std::thread& thread;
+        ~StopHeartbeat() {
+          beating = false;
+          thread.join();
+        }
+      } stop_heartbeat{beating, heartbeat};
       std::int64_t next_stream_check = 0;
       while (!stop) {
         if (steady_ms() >= next_stream_check) {
@@ -339,13 +477,7 @@ void FeedPublisher::run(const std::atomic<bool>& stop) {
                          std::string(request->data().substr(0, 200)));
           }
         }
-        const std::size_t published = publish_pending(stream);
-        const auto now = steady_ms();
-        if (now >= next_heartbeat) {
-          publish_heartbeat(stream);
-          next_heartbeat = now + settings_.heartbeat_milliseconds;
-        }
-        if (published == 0) {
+        if (publish_pending(stream) == 0) {
           // A commit is seen within this long; LMDB has no change notification to wait on.
           std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }

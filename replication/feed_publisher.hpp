@@ -17,8 +17,10 @@
 // snapshot, then the changes after it.
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <string>
+#include <tuple>
 
 #include "config/configuration.hpp"
 #include "replication/feed_message.hpp"
@@ -36,6 +38,11 @@ struct PublisherCounters {
   std::atomic<std::uint64_t> errors{0};
   std::atomic<std::uint64_t> acknowledged_journal{0};
 };
+
+// The writer's Prometheus lines: messages, certificates and snapshots published, errors, and how
+// many committed sequences are not yet acknowledged by the stream.
+std::string render_metrics(const PublisherCounters& counters, const FeedPosition& acknowledged,
+                           std::uint64_t last_journal, std::uint64_t last_registration);
 
 class FeedPublisher {
  public:
@@ -64,12 +71,18 @@ class FeedPublisher {
   void publish_snapshot(StreamConnection& stream);
   bool publish_changes(StreamConnection& stream);  // false when nothing was left
   void record_position(bool force);
-  // When the stream no longer holds the newest snapshot's beginning (a cluster that lost its
+  // When the stream no longer holds the newest snapshot's first message (a cluster that lost
   // data, a stream recreated by hand), the issuers and a new snapshot are published again so a
   // new replica can still become complete.
   void check_stream_holds_snapshot(StreamConnection& stream);
+  // Every issuer's and shard's newest full and delta CRL not yet in the stream, in parts; the
+  // parts of an older CRL of the same kind are purged once the new one is acknowledged.
+  void publish_crls(StreamConnection& stream);
+  void publish_crl_file(StreamConnection& stream, const config::IssuerConfig& issuer, IssuerId id,
+                        std::uint16_t shard, bool delta, std::uint64_t number);
 
   Store& store_;
+  const config::Configuration& config_;
   const config::ReplicationSettings& settings_;
   Clock clock_;
   FeedSigner signer_;
@@ -81,6 +94,9 @@ class FeedPublisher {
   std::int64_t last_record_ms_ = 0;
   bool snapshot_requested_ = false;  // a replica found a gap no snapshot covers
   std::int64_t last_snapshot_ms_ = 0;
+  std::int64_t last_crl_check_ms_ = 0;
+  // The newest CRL number in the stream per (issuer, shard, delta); from the process's start.
+  std::map<std::tuple<IssuerId, std::uint16_t, bool>, std::uint64_t> published_crls_;
   std::string buffer_;
   PublisherCounters counters_;
 };

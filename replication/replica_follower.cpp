@@ -7,6 +7,8 @@
 #include <chrono>
 #include <thread>
 
+#include "crl/atomic_file.hpp"
+#include "crl/crl_file_names.hpp"
 #include "replication/stream_connection.hpp"
 
 namespace revocore::replication {
@@ -121,13 +123,16 @@ std::string render_metrics(const ReplicaStatus& s) {
           "Messages whose signature did not verify with [replica] verify_key; never applied.",
           s.messages_refused);
   counter("revocore_replica_heartbeats_total", "Writer heartbeats received.", s.heartbeats);
+  counter("revocore_replica_crls_written_total", "CRLs written from the stream.", s.crls_written);
   return out;
 }
 
-ReplicaFollower::ReplicaFollower(Store& store, const config::Configuration& config, Clock clock)
+ReplicaFollower::ReplicaFollower(Store& store, const config::Configuration& config, Clock clock,
+                                 std::filesystem::path crl_directory)
     : store_(store),
       settings_(*config.replica),
       clock_(std::move(clock)),
+      crl_directory_(std::move(crl_directory)),
       verifier_(FeedVerifier::load(config.replica->verify_key)) {
   status_.applied = store_.read().replica_position();
 }
@@ -175,11 +180,11 @@ bool ReplicaFollower::wait_until_caught_up(const std::atomic<bool>& stop) const 
 void ReplicaFollower::update_freshness() {
   std::lock_guard lock(mutex_);
   const auto now = steady_ms();
-  // Caught up with the heartbeat we waited for?
-  if (pending_ && status_.applied.journal >= pending_journal_ &&
-      status_.applied.registrations >= pending_registrations_) {
-    caught_up_at_ms_ = pending_since_ms_;
-    pending_ = false;
+  // Caught up with the heartbeats we waited for: since the newest of them.
+  while (!pending_.empty() && status_.applied.journal >= pending_.front().journal &&
+         status_.applied.registrations >= pending_.front().registrations) {
+    caught_up_at_ms_ = pending_.front().arrived_ms;
+    pending_.pop_front();
   }
   const std::int64_t limit_ms = settings_.max_staleness_seconds * 1000;
   bool fresh = false;
@@ -209,8 +214,8 @@ void ReplicaFollower::update_freshness() {
   fresh_.store(fresh, std::memory_order_relaxed);
 }
 
-void ReplicaFollower::receive(std::string_view subject, std::string_view data,
-                              std::uint64_t stream_sequence, bool heartbeat) {
+std::optional<CrlPart> ReplicaFollower::receive(std::string_view subject, std::string_view data,
+                                                std::uint64_t stream_sequence, bool heartbeat) {
   const auto body = verifier_.verify(subject, data);
   if (!body) {
     std::lock_guard lock(mutex_);
@@ -219,9 +224,9 @@ void ReplicaFollower::receive(std::string_view subject, std::string_view data,
         "event=feed_message_refused subject={} stream_sequence={} reason=\"its "
         "signature does not verify with [replica] verify_key; not applied\"",
         subject, stream_sequence);
-    return;
+    return std::nullopt;
   }
-  const FeedMessage message = decode_feed_message(*body);
+  FeedMessage message = decode_feed_message(*body);
   if (heartbeat) {
     if (message.kind != MessageKind::kHeartbeat) {
       throw Error(ErrorCode::kReplication,
@@ -236,15 +241,12 @@ void ReplicaFollower::receive(std::string_view subject, std::string_view data,
     if (status_.applied.journal >= message.journal_to &&
         status_.applied.registrations >= message.registrations_to) {
       caught_up_at_ms_ = now;
-      pending_ = false;
-    } else if (!pending_) {
-      // The oldest heartbeat not yet reached: lag is measured from its arrival.
-      pending_ = true;
-      pending_journal_ = message.journal_to;
-      pending_registrations_ = message.registrations_to;
-      pending_since_ms_ = now;
+      pending_.clear();
+    } else if (pending_.size() < 4096) {
+      // Lag is measured from the oldest heartbeat not yet reached.
+      pending_.push_back({message.journal_to, message.registrations_to, now});
     }
-    return;
+    return std::nullopt;
   }
   if (message.kind == MessageKind::kHeartbeat) {
     throw Error(ErrorCode::kReplication, "a heartbeat message inside the stream");
@@ -257,23 +259,100 @@ void ReplicaFollower::receive(std::string_view subject, std::string_view data,
   status_.applied = position;
   ++status_.messages_applied;
   status_.certificates_applied += stored;
+  if (message.kind == MessageKind::kCrl &&
+      message.crl.offset + message.crl.bytes.size() == message.crl.total_size) {
+    return std::move(message.crl);
+  }
+  return std::nullopt;
+}
+
+void ReplicaFollower::write_replicated_crl(StreamConnection& stream, const CrlPart& last,
+                                           std::uint64_t last_sequence) {
+  const std::uint64_t parts =
+      last.total_size == 0 ? 1 : (last.total_size + kCrlBytesPerMessage - 1) / kCrlBytesPerMessage;
+  const auto issuer = store_.read().issuer(last.issuer);
+  if (!issuer || parts > last_sequence) {
+    return;
+  }
+  std::string bytes;
+  bytes.reserve(last.total_size);
+  for (std::uint64_t i = 0; i + 1 < parts; ++i) {
+    const std::uint64_t sequence = last_sequence - (parts - 1) + i;
+    const auto message = stream.message_at(sequence);
+    const auto body =
+        message ? verifier_.verify(message->subject(), message->data()) : std::nullopt;
+    const auto part = body ? std::optional<FeedMessage>(decode_feed_message(*body)) : std::nullopt;
+    if (!part || part->kind != MessageKind::kCrl || part->crl.issuer != last.issuer ||
+        part->crl.shard != last.shard || part->crl.delta != last.delta ||
+        part->crl.number != last.number || part->crl.offset != bytes.size()) {
+      spdlog::warn("event=replica_crl_incomplete issuer={} shard={} number={} missing_part={}",
+                   issuer->name, last.shard, last.number, i);
+      return;
+    }
+    bytes += part->crl.bytes;
+  }
+  bytes += last.bytes;
+  if (bytes.size() != last.total_size) {
+    return;
+  }
+  const std::string stem = crl::crl_file_stem(
+      issuer->name, last.shard, last.delta ? crl::CrlKind::kDelta : crl::CrlKind::kFull);
+  crl::check_writable_directory(crl_directory_);
+  crl::write_file_atomically(crl_directory_ / fmt::format("{}-{}.crl", stem, last.number), bytes);
+  crl::write_file_atomically(crl_directory_ / fmt::format("{}.crl", stem), bytes);
+  std::lock_guard lock(mutex_);
+  ++status_.crls_written;
+  spdlog::info("event=replica_crl_written issuer={} shard={} kind={} number={} bytes={}",
+               issuer->name, last.shard, last.delta ? "delta" : "full", last.number, bytes.size());
+}
+
+void ReplicaFollower::reconcile_crls(StreamConnection& stream) {
+  std::vector<IssuerRecord> issuers = store_.read().issuers();
+  for (const auto& issuer : issuers) {
+    const std::uint16_t shards = std::max<std::uint16_t>(1, issuer.crl_shards);
+    for (std::uint16_t shard = 0; shard < shards; ++shard) {
+      for (const bool delta : {false, true}) {
+        const auto last = stream.last_message(stream.subjects().crl(issuer.id, shard, delta));
+        const auto body = last ? verifier_.verify(last->subject(), last->data()) : std::nullopt;
+        if (!body) {
+          continue;
+        }
+        const FeedMessage message = decode_feed_message(*body);
+        const std::string stem = crl::crl_file_stem(
+            issuer.name, shard, delta ? crl::CrlKind::kDelta : crl::CrlKind::kFull);
+        std::error_code ec;
+        if (message.kind == MessageKind::kCrl &&
+            message.crl.offset + message.crl.bytes.size() == message.crl.total_size &&
+            !std::filesystem::exists(
+                crl_directory_ / fmt::format("{}-{}.crl", stem, message.crl.number), ec)) {
+          write_replicated_crl(stream, message.crl, last->stream_sequence);
+        }
+      }
+    }
+  }
 }
 
 void ReplicaFollower::resync_after_gap(StreamConnection& stream, const FeedGap& gap) {
   if (auto last = stream.last_message(stream.subjects().snapshot)) {
     if (const auto body = verifier_.verify(last->subject(), last->data())) {
       const FeedMessage end = decode_feed_message(*body);
-      // A complete snapshot taken at or after the gap's start covers what is missing.
+      // A complete snapshot taken at or after the gap's start covers what is missing, unless
+      // reading it again already led to this gap (the stream lost part of it).
       if (end.kind == MessageKind::kSnapshotEnd && end.journal_to >= gap.journal_from &&
-          end.registrations_to >= gap.registrations_from) {
+          end.registrations_to >= gap.registrations_from &&
+          last_resync_from_ != end.snapshot_stream_sequence) {
         resync_from_ = end.snapshot_stream_sequence;
+        last_resync_from_ = end.snapshot_stream_sequence;
         spdlog::warn("event=replica_resync from_stream_sequence={} snapshot_journal={}",
                      end.snapshot_stream_sequence, end.journal_to);
         return;
       }
     }
   }
-  // None does: ask the writer for one (it answers at most once a minute).
+  // None does: ask the writer for a new one (it answers at most once a minute), and look again
+  // when it is there.
+  last_resync_from_ = 0;
+  spdlog::warn("event=replica_snapshot_requested gap_journal={}", gap.journal_from);
   stream.publish_core(stream.subjects().snapshot_request,
                       fmt::format("gap before journal sequence {}", gap.journal_from));
 }
@@ -291,6 +370,11 @@ void ReplicaFollower::follow(StreamConnection& stream, const std::atomic<bool>& 
     std::lock_guard lock(mutex_);
     status_.connected = true;
   }
+  bool reconciled = false;
+  const auto caught_up = [&] {
+    std::lock_guard lock(mutex_);
+    return caught_up_at_ms_.has_value() && pending_.empty();
+  };
   while (!stop) {
     if (StreamConnection::missed_heartbeats() != missed_before) {
       throw Error(ErrorCode::kNetwork,
@@ -301,13 +385,21 @@ void ReplicaFollower::follow(StreamConnection& stream, const std::atomic<bool>& 
     while (auto beat = StreamConnection::next(heartbeats.get(), 1, false)) {
       receive(beat->subject(), beat->data(), 0, true);
     }
-    for (int i = 0; i < 256 && !stop; ++i) {
+    if (!reconciled && caught_up()) {
+      reconcile_crls(stream);
+      reconciled = true;
+    }
+    // A few messages at a time, so heartbeats and freshness are looked at between them.
+    for (int i = 0; i < 16 && !stop; ++i) {
       auto message = StreamConnection::next(feed.get(), i == 0 ? 20 : 1, true);
       if (!message) {
         break;
       }
       try {
-        receive(message->subject(), message->data(), message->stream_sequence, false);
+        if (auto crl =
+                receive(message->subject(), message->data(), message->stream_sequence, false)) {
+          write_replicated_crl(stream, *crl, message->stream_sequence);
+        }
       } catch (const FeedGap& gap) {
         resync_after_gap(stream, gap);
         throw;

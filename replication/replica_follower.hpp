@@ -11,6 +11,7 @@
 // up for longer than max_staleness_seconds it stops vouching (OCSP tryLater, /health 503).
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <mutex>
 #include <optional>
@@ -41,6 +42,7 @@ struct ReplicaStatus {
   std::uint64_t certificates_applied = 0;
   std::uint64_t messages_refused = 0;  // signature did not verify
   std::uint64_t heartbeats = 0;
+  std::uint64_t crls_written = 0;
 };
 
 // A changes message that starts after what the replica has applied: something is missing from
@@ -67,15 +69,18 @@ std::uint64_t apply_feed_message(WriteTransaction& txn, const FeedMessage& messa
 class ReplicaFollower {
  public:
   // Loads the writer's public key (kInvalidConfig when it cannot be used). Does not connect.
-  ReplicaFollower(Store& store, const config::Configuration& config, Clock clock);
+  // Replicated CRLs are written to `crl_directory` under the writer's file names.
+  ReplicaFollower(Store& store, const config::Configuration& config, Clock clock,
+                  std::filesystem::path crl_directory);
 
   // Connects (retrying), follows the stream and the heartbeats until `stop` is set. Never throws.
   void run(const std::atomic<bool>& stop);
 
   // One message from the stream (or the heartbeat subject): verifies, decodes, applies. A refused
-  // signature is counted and skipped; other failures throw kReplication.
-  void receive(std::string_view subject, std::string_view data, std::uint64_t stream_sequence,
-               bool heartbeat);
+  // signature is counted and skipped; other failures throw kReplication. Returns the CRL part
+  // when the message was the last part of a CRL (the caller then writes the file).
+  std::optional<CrlPart> receive(std::string_view subject, std::string_view data,
+                                 std::uint64_t stream_sequence, bool heartbeat);
 
   // Whether OCSP may vouch now: a relaxed atomic read on the hot path, kept up by run().
   bool fresh() const noexcept { return fresh_.load(std::memory_order_relaxed); }
@@ -91,10 +96,18 @@ class ReplicaFollower {
   void update_freshness();
   void follow(StreamConnection& stream, const std::atomic<bool>& stop);
   void resync_after_gap(StreamConnection& stream, const FeedGap& gap);
+  // Reads the CRL's earlier parts back from the stream (they precede its last one) and writes
+  // the file; a part missing or of another CRL leaves the previous file (a newer CRL follows).
+  void write_replicated_crl(StreamConnection& stream, const CrlPart& last,
+                            std::uint64_t last_sequence);
+  // At start: every CRL in the stream that is not in crl_directory (a fresh replica, or one that
+  // stopped between a CRL's last part and its file).
+  void reconcile_crls(StreamConnection& stream);
 
   Store& store_;
   const config::ReplicaSettings& settings_;
   Clock clock_;
+  std::filesystem::path crl_directory_;
   FeedVerifier verifier_;
   std::atomic<bool> fresh_{false};
 
@@ -102,15 +115,19 @@ class ReplicaFollower {
   ReplicaStatus status_;
   std::string stopped_;  // a message that could not be applied: why
   std::vector<std::string> missing_issuers_;
-  // The newest heartbeat not yet caught up with: its sequences and when it arrived (steady ms).
+  // When the replica was last known caught up: the arrival (steady ms) of the newest heartbeat
+  // whose sequences it has applied; and the heartbeats not yet caught up with, oldest first.
   std::optional<std::int64_t> caught_up_at_ms_;
-  std::uint64_t pending_journal_ = 0;
-  std::uint64_t pending_registrations_ = 0;
-  std::int64_t pending_since_ms_ = 0;
-  bool pending_ = false;
+  struct PendingHeartbeat {
+    std::uint64_t journal = 0;
+    std::uint64_t registrations = 0;
+    std::int64_t arrived_ms = 0;
+  };
+  std::deque<PendingHeartbeat> pending_;
   std::int64_t last_heartbeat_ms_ = 0;
   // After a gap: where the newest snapshot that covers it begins; the next follow starts there.
   std::optional<std::uint64_t> resync_from_;
+  std::uint64_t last_resync_from_ = 0;  // a resynchronisation that met a gap again asks instead
 };
 
 }  // namespace revocore::replication

@@ -212,6 +212,21 @@ std::optional<StreamMessage> StreamConnection::last_message(const std::string& s
   return StreamMessage{ScopedNatsMsg(raw), ::natsMsg_GetSequence(raw)};
 }
 
+std::optional<StreamMessage> StreamConnection::message_at(std::uint64_t sequence) {
+  natsMsg* raw = nullptr;
+  jsErrCode error = static_cast<jsErrCode>(0);
+  const natsStatus status =
+      ::js_GetMsg(&raw, js_.get(), stream_.c_str(), sequence, nullptr, &error);
+  if (status == NATS_NOT_FOUND || error == JSNoMessageFoundErr) {
+    return std::nullopt;
+  }
+  if (status != NATS_OK) {
+    throw_nats_error(fmt::format("cannot read message {} of stream {}", sequence, stream_), status,
+                     error);
+  }
+  return StreamMessage{ScopedNatsMsg(raw), ::natsMsg_GetSequence(raw)};
+}
+
 void StreamConnection::publish_core(const std::string& subject, std::string_view data) {
   check_nats(::natsConnection_Publish(connection_.get(), subject.c_str(), data.data(),
                                       static_cast<int>(data.size())),

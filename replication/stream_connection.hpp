@@ -66,6 +66,8 @@ class StreamConnection {
   void purge(const std::string& subject, std::uint64_t before);
   // The newest message of `subject` in the stream, or nullopt when it has none.
   std::optional<StreamMessage> last_message(const std::string& subject);
+  // The stream's message at `sequence`, or nullopt when there is none (deleted, purged).
+  std::optional<StreamMessage> message_at(std::uint64_t sequence);
   // A core NATS message, not stored (heartbeats).
   void publish_core(const std::string& subject, std::string_view data);
   // The stream's first and last sequences; throws kReplication when the stream does not exist.

@@ -149,7 +149,8 @@ class ReplicationCluster : public ::testing::Test {
       for (const auto& entry : fs::directory_iterator(dir_.path() / "logs")) {
         if (entry.is_directory()) {
           std::cerr << "---- " << entry.path().filename().string() << "\n"
-                    << read_text(entry.path() / "serve.err");
+                    << read_text(entry.path() / "serve.err")
+                    << read_text(entry.path() / "serve.out");
         }
       }
     }
@@ -348,11 +349,24 @@ max_staleness_seconds = {}
     return data;
   }
 
+  // A replica prints its port once it has caught up with the writer, which may take a new
+  // snapshot (docs/REPLICATION.md): up to a minute.
   testing::ResponderProcess start_replica(const fs::path& data) {
-    fs::create_directories(dir_.path() / "logs" / data.filename());
-    auto replica =
-        testing::start_responder(REVOCORE_BINARY, data, dir_.path() / "logs" / data.filename());
-    EXPECT_NE(replica.port, 0) << read_text(dir_.path() / "logs" / data.filename() / "serve.err");
+    const fs::path logs = dir_.path() / "logs" / data.filename();
+    fs::create_directories(logs);
+    std::ofstream(logs / "serve.out", std::ios::trunc);
+    testing::ResponderProcess replica;
+    replica.pid =
+        spawn({REVOCORE_BINARY, "--data-dir", data.string(), "serve", "--listen", "127.0.0.1:0"},
+              logs / "serve.out");
+    for (int i = 0; i < 3000 && replica.port == 0; ++i) {
+      std::istringstream lines(read_text(logs / "serve.out"));
+      for (std::string line; std::getline(lines, line);) {
+        std::sscanf(line.c_str(), "revocore OCSP responder on http://127.0.0.1:%d/", &replica.port);
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_NE(replica.port, 0) << read_text(logs / "serve.out");
     return replica;
   }
 
@@ -423,6 +437,22 @@ max_staleness_seconds = {}
                                                                  start);
   }
 
+  // Waits until the replica on `port` serves `name` under /crl/ with the same bytes as the
+  // writer's published file; whether it did.
+  bool serves_writers_crl(int port, const std::string& name) const {
+    const fs::path fetched = dir_.path() / fmt::format("fetched-{}-{}", port, name);
+    for (int i = 0; i < 500; ++i) {
+      testing::run_command(
+          fmt::format("curl -s -o {} http://127.0.0.1:{}/crl/{}", fetched.string(), port, name));
+      const std::string writer = read_text(writer_dir() / "crl" / name);
+      if (!writer.empty() && read_text(fetched) == writer) {
+        return true;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  }
+
   int cli(const std::string& args, std::string* out = nullptr) const {
     return testing::run_command(fmt::format("{} --data-dir {} --operator op {}", REVOCORE_BINARY,
                                             writer_dir().string(), args),
@@ -475,7 +505,10 @@ max_staleness_seconds = {}
   std::vector<testing::ResponderProcess> replicas_;
 };
 
-TEST_F(ReplicationCluster, EveryCommittedChangeReachesEveryReplicaThroughFailures) {
+// Everything but the NATS servers' own failures: those are below, in a test of their own, because
+// Debian 12's nats-server 2.9.10 does not always recover a stream after its servers are killed
+// (docs/REPLICATION.md, "Found while testing"); scripts/replication-failures.sh runs it.
+TEST_F(ReplicationCluster, EveryCommittedChangeReachesEveryReplicaExactlyOnce) {
   const fs::path data_a = make_replica("replica-a");
   const fs::path data_b = make_replica("replica-b");
   replicas_.push_back(start_replica(data_a));
@@ -505,18 +538,20 @@ TEST_F(ReplicationCluster, EveryCommittedChangeReachesEveryReplicaThroughFailure
   EXPECT_LE(api_took, kPropagationLimit) << "API lock took " << api_took.count() << " ms";
   std::cout << "propagation to both replicas: CLI " << cli_took.count() << " ms, API "
             << api_took.count() << " ms\n";
-
-  // 2. One NATS node SIGKILLed: changes still flow (two of three keep the stream's quorum), and
-  // it rejoins. (nats-server 2.9.10, Debian 12's, can come back from a SIGKILL without the
-  // stream's oldest messages and later pass that on as leader: the publisher then publishes the
-  // issuers and a snapshot again and replicas resynchronise; docs/REPLICATION.md.)
-  kill_and_reap(nodes_[0].pid);
-  ASSERT_EQ(cli("user lock r3 --reason \"Key compromise\""), 0);
-  wait_for(both, kFirstSerial + 3, "revoked");
-  start_node(nodes_[0]);
-  wait_rejoined(nodes_[0], nodes_[2]);
-  ASSERT_EQ(cli("user lock r4 --reason \"Key compromise\""), 0);
-  wait_for(both, kFirstSerial + 4, "revoked");
+  // The CRLs the writer published with them, served by the replicas byte for byte.
+  for (const int port : both) {
+    EXPECT_TRUE(serves_writers_crl(port, "demo-issuing-ca.crl"));
+    EXPECT_TRUE(serves_writers_crl(port, "demo-issuing-ca-delta.crl"));
+  }
+  std::string crl_text;
+  EXPECT_EQ(testing::run_command(
+                fmt::format("openssl crl -inform DER -in {}/fetched-{}-demo-issuing-ca-delta.crl "
+                            "-noout -text -CAfile {} -verify",
+                            dir_.path().string(), both[0], pki("issuing-ca.pem").string()),
+                &crl_text),
+            0)
+      << crl_text;
+  EXPECT_NE(crl_text.find(fmt::format("{:X}", kFirstSerial + 2)), std::string::npos) << crl_text;
 
   // 3. The writer SIGKILLed at random moments while batch jobs lock users, at least 20 times.
   std::mt19937 random(20261201);
@@ -575,28 +610,10 @@ TEST_F(ReplicationCluster, EveryCommittedChangeReachesEveryReplicaThroughFailure
   replicas_[1] = start_replica(data_b);
   wait_caught_up(replicas_[1].port);
   wait_caught_up(both[0]);
-  EXPECT_EQ(ocsp_status(replicas_[1].port, kFirstSerial + kUsers - 1), "revoked");
+  // Fresh again at the next heartbeat it is caught up with.
+  wait_for({replicas_[1].port}, kFirstSerial + kUsers - 1, "revoked");
   expect_same_certificates(data_b);
   const std::vector<int> ports = {replicas_[0].port, replicas_[1].port};
-
-  // 5. Cut off from every NATS node (stopped, as an operator or a network partition would):
-  // after max_staleness, tryLater and /health 503.
-  for (auto& node : nodes_) {
-    kill_and_reap(node.pid, SIGTERM);
-  }
-  std::this_thread::sleep_for(std::chrono::seconds(kMaxStalenessSeconds) + 1500ms);
-  for (const int port : ports) {
-    EXPECT_EQ(ocsp_status(port, kFirstSerial), "trylater");
-    std::string body;
-    EXPECT_EQ(health(port, &body), 503);
-    EXPECT_NE(body.find("max_staleness_seconds"), std::string::npos) << body;
-  }
-  for (auto& node : nodes_) {
-    start_node(node);
-  }
-  wait_for(ports, kFirstSerial, "good");
-  wait_for(ports, kFirstSerial + 1, "revoked");
-  EXPECT_EQ(health(ports[0]), 200);
 
   // 6. A forged message on the right subject, with a signature that is not the writer's:
   // refused, counted, not applied. (Published with the writer's NATS credentials: the
@@ -627,17 +644,35 @@ TEST_F(ReplicationCluster, EveryCommittedChangeReachesEveryReplicaThroughFailure
     jsCtx* js = nullptr;
     ASSERT_EQ(natsConnection_JetStream(&js, connection, nullptr), NATS_OK);
     replication::ScopedJsContext owned_js(js);
-    jsPubAck* ack = nullptr;
-    natsStatus published = NATS_TIMEOUT;
-    for (int i = 0; i < 100 && published != NATS_OK; ++i) {  // the stream's leader is elected
-      published = js_Publish(&ack, js, "revocore.feed.changes", body.data(),
-                             static_cast<int>(body.size()), nullptr, nullptr);
-      if (published != NATS_OK) {
-        std::this_thread::sleep_for(200ms);
+    const auto publish_forged = [&] {
+      jsPubAck* ack = nullptr;
+      natsStatus published = NATS_TIMEOUT;
+      for (int i = 0; i < 100 && published != NATS_OK; ++i) {  // the stream's leader is elected
+        published = js_Publish(&ack, js, "revocore.feed.changes", body.data(),
+                               static_cast<int>(body.size()), nullptr, nullptr);
+        if (published != NATS_OK) {
+          std::this_thread::sleep_for(200ms);
+        }
+      }
+      ASSERT_EQ(published, NATS_OK) << natsStatus_GetText(published);
+      jsPubAck_Destroy(ack);
+    };
+    const auto every_replica_refused = [&] {
+      for (const int port : ports) {
+        if (metric(port, "revocore_replica_messages_refused_total") < 1) {
+          return false;
+        }
+      }
+      return true;
+    };
+    // Again if a replica did not get it: Debian's nats-server may drop a stream's messages after
+    // the restarts above (docs/REPLICATION.md); what is checked here is the refusal.
+    for (int attempt = 0; attempt < 3 && !every_replica_refused(); ++attempt) {
+      publish_forged();
+      for (int i = 0; i < 250 && !every_replica_refused(); ++i) {
+        std::this_thread::sleep_for(20ms);
       }
     }
-    ASSERT_EQ(published, NATS_OK) << natsStatus_GetText(published);
-    replication::ScopedJsPubAck owned_ack(ack);
     // A replica's credentials cannot publish into the stream at all.
     natsOptions_SetUserInfo(options, "replica", kReplicaPassword);
     natsConnection* reader = nullptr;
@@ -655,9 +690,6 @@ TEST_F(ReplicationCluster, EveryCommittedChangeReachesEveryReplicaThroughFailure
     }
   }
   for (const int port : ports) {
-    for (int i = 0; i < 250 && metric(port, "revocore_replica_messages_refused_total") < 1; ++i) {
-      std::this_thread::sleep_for(20ms);
-    }
     // At least once: a consumer re-created after a missed heartbeat reads it again.
     EXPECT_GE(metric(port, "revocore_replica_messages_refused_total"), 1);
   }
@@ -673,8 +705,54 @@ TEST_F(ReplicationCluster, EveryCommittedChangeReachesEveryReplicaThroughFailure
   replicas_.push_back(start_replica(data_c));
   wait_caught_up(replicas_[2].port);
   expect_same_certificates(data_c);
-  EXPECT_EQ(ocsp_status(replicas_[2].port, kFirstSerial + 1), "revoked");
-  EXPECT_EQ(ocsp_status(replicas_[2].port, kFirstSerial), "good");
+  wait_for({replicas_[2].port}, kFirstSerial + 1, "revoked");
+  wait_for({replicas_[2].port}, kFirstSerial, "good");
+  EXPECT_TRUE(serves_writers_crl(replicas_[2].port, "demo-issuing-ca.crl"));
+  EXPECT_TRUE(serves_writers_crl(replicas_[2].port, "demo-issuing-ca-delta.crl"));
+}
+
+TEST_F(ReplicationCluster, NatsServerFailures) {
+  const fs::path data_a = make_replica("replica-a");
+  const fs::path data_b = make_replica("replica-b");
+  replicas_.push_back(start_replica(data_a));
+  replicas_.push_back(start_replica(data_b));
+  ASSERT_NE(replicas_[0].port, 0);
+  ASSERT_NE(replicas_[1].port, 0);
+  const std::vector<int> both = {replicas_[0].port, replicas_[1].port};
+  const std::vector<int>& ports = both;
+  ASSERT_EQ(cli("user lock r1 --reason \"Key compromise\""), 0);
+  wait_for(both, kFirstSerial + 1, "revoked");
+
+  // 2. One NATS node SIGKILLed: changes still flow (two of three keep the stream's quorum), and
+  // it rejoins. (nats-server 2.9.10, Debian 12's, can come back from a SIGKILL without the
+  // stream's oldest messages and later pass that on as leader: the publisher then publishes the
+  // issuers and a snapshot again and replicas resynchronise; docs/REPLICATION.md.)
+  kill_and_reap(nodes_[0].pid);
+  ASSERT_EQ(cli("user lock r3 --reason \"Key compromise\""), 0);
+  wait_for(both, kFirstSerial + 3, "revoked");
+  start_node(nodes_[0]);
+  wait_rejoined(nodes_[0], nodes_[2]);
+  ASSERT_EQ(cli("user lock r4 --reason \"Key compromise\""), 0);
+  wait_for(both, kFirstSerial + 4, "revoked");
+
+  // 5. Cut off from every NATS node (stopped, as an operator or a network partition would):
+  // after max_staleness, tryLater and /health 503.
+  for (auto& node : nodes_) {
+    kill_and_reap(node.pid, SIGTERM);
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(kMaxStalenessSeconds) + 1500ms);
+  for (const int port : ports) {
+    EXPECT_EQ(ocsp_status(port, kFirstSerial), "trylater");
+    std::string body;
+    EXPECT_EQ(health(port, &body), 503);
+    EXPECT_NE(body.find("max_staleness_seconds"), std::string::npos) << body;
+  }
+  for (auto& node : nodes_) {
+    start_node(node);
+  }
+  wait_for(ports, kFirstSerial, "good");
+  wait_for(ports, kFirstSerial + 1, "revoked");
+  EXPECT_EQ(health(ports[0]), 200);
 }
 
 }  // namespace
