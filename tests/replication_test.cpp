@@ -304,3 +304,39 @@ TEST(ReplicationConfig, BadSectionsAreRefusedWithFileAndLine) {
 
 }  // namespace
 }  // namespace revocore
+
+namespace revocore {
+namespace {
+
+// A replica's data directory with the command line: `init` registers no issuer (their ids come
+// from the writer), and every command that would change the store is refused, changing nothing.
+TEST(ReplicaDataDirectory, InitRegistersNothingAndWriteCommandsAreRefused) {
+  testing::TempDir dir;
+  const fs::path data = dir.path() / "replica";
+  fs::create_directories(data);
+  std::ofstream(data / "revocore.toml")
+      << config::kDefaultConfigToml
+      << "\n[replica]\nservers = [\"nats://127.0.0.1:1\"]\nverify_key = \"feed.pub\"\n";
+  const auto revocore = [&](const std::string& args, std::string* out) {
+    return testing::run_command(
+        fmt::format("{} --data-dir {} --operator op {}", REVOCORE_BINARY, data.string(), args),
+        out);
+  };
+  std::string out;
+  ASSERT_EQ(revocore("init", &out), 0) << out;
+  EXPECT_NE(out.find("replica store ready"), std::string::npos) << out;
+  EXPECT_TRUE(Store::open(data / "store").read().issuers().empty());
+  for (const char* command :
+       {"user lock u1 --reason \"Key compromise\"", "card deactivate c1 --reason \"Lost\"",
+        "cert revoke ca 01 --reason \"Key compromise\"", "approvals approve 1", "crl generate",
+        "batch resume 1"}) {
+    EXPECT_EQ(revocore(command, &out), 4) << command << ": " << out;
+    EXPECT_NE(out.find("is a replica of stream REVOCORE"), std::string::npos) << out;
+    EXPECT_NE(out.find("on the writer"), std::string::npos) << out;
+  }
+  EXPECT_EQ(Store::open(data / "store").read().count_journal_entries(), 0u);
+  EXPECT_TRUE(Store::open(data / "store").read().audit(10).empty());
+}
+
+}  // namespace
+}  // namespace revocore
