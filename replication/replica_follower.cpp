@@ -102,8 +102,13 @@ std::string render_metrics(const ReplicaStatus& s) {
     out += fmt::format("# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n", name, help, value);
   };
   gauge("revocore_replica_lag_seconds",
-        "Seconds since this replica was last caught up with the writer's heartbeat.",
+        "Seconds this replica has been behind the writer: since the oldest heartbeat it has not "
+        "caught up with arrived; 0 when caught up.",
         s.lag_seconds);
+  gauge("revocore_replica_staleness_seconds",
+        "Seconds since this replica was last known caught up (compared with "
+        "max_staleness_seconds; includes the time between heartbeats).",
+        s.staleness_seconds);
   gauge("revocore_replica_lag_sequences",
         "Journal and registration sequences the writer has committed and this replica has not "
         "applied.",
@@ -141,7 +146,10 @@ ReplicaStatus ReplicaFollower::status() const {
   std::lock_guard lock(mutex_);
   ReplicaStatus out = status_;
   const auto now = steady_ms();
-  out.lag_seconds = caught_up_at_ms_ ? static_cast<double>(now - *caught_up_at_ms_) / 1000.0 : 0;
+  out.staleness_seconds =
+      caught_up_at_ms_ ? static_cast<double>(now - *caught_up_at_ms_) / 1000.0 : 0;
+  out.lag_seconds =
+      pending_.empty() ? 0 : static_cast<double>(now - pending_.front().arrived_ms) / 1000.0;
   const std::uint64_t writer = status_.writer_journal + status_.writer_registrations;
   const std::uint64_t applied = status_.applied.journal + status_.applied.registrations;
   out.lag_sequences = writer > applied ? writer - applied : 0;

@@ -36,7 +36,12 @@ struct ReplicaStatus {
   ReplicaPosition applied;           // the last message applied
   std::uint64_t writer_journal = 0;  // from the newest heartbeat
   std::uint64_t writer_registrations = 0;
-  double lag_seconds = 0;           // since the replica was last caught up with the writer
+  // How long the replica has been behind: since the oldest heartbeat whose sequences it has not
+  // applied arrived (0 when it has applied everything the newest heartbeat announced).
+  double lag_seconds = 0;
+  // Since the replica was last known caught up (the newest heartbeat it had applied): what
+  // max_staleness_seconds is compared with, so it includes the time between heartbeats.
+  double staleness_seconds = 0;
   std::uint64_t lag_sequences = 0;  // journal and registration sequences not yet applied
   std::uint64_t messages_applied = 0;
   std::uint64_t certificates_applied = 0;
