@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(ocsp_request get_path manifest config http_framing conditional_request)
+[ ${#targets[@]} -gt 0 ] || targets=(ocsp_request get_path manifest config http_framing conditional_request feed_message)
 scripts/setup.sh --fuzz
 if [ ! -f build-fuzz/build.ninja ]; then
   CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
