@@ -164,33 +164,24 @@ wait "$sampler" "$prober" 2>/dev/null || true
 changed=$(sed -n 's/.* \([0-9]*\) certificates changed.*/\1/p' "$work/job.out")
 job_seconds=$(awk -v a="$job_start" -v b="$job_end" 'BEGIN {printf "%.2f", b - a}')
 tail_seconds=$(awk -v a="$job_end" -v b="$caught_up" 'BEGIN {printf "%.2f", b - a}')
-percentiles() {  # COLUMN: p50 p99 max of that column of lag.txt
-  awk -v c="$1" '$c != "" {print $c}' "$work/lag.txt" | sort -g | awk '
+percentiles() {  # UNIT: p50 p99 max of the numbers on standard input
+  sort -g | awk -v unit="$1" '
     {v[NR] = $1}
     END {
       if (NR == 0) { print "no samples"; exit }
       p50 = int(NR * 0.50) + 1; if (p50 > NR) p50 = NR
       p99 = int(NR * 0.99) + 1; if (p99 > NR) p99 = NR
-      printf "p50 %s p99 %s max %s (%d samples)", v[p50], v[p99], v[NR], NR
+      printf "p50 %s p99 %s max %s%s (%d samples)", v[p50], v[p99], v[NR], unit, NR
     }'
 }
+column() { awk -v c="$1" '$c != "" {print $c}' "$work/lag.txt"; }
 echo "batch lock: $changed certificates in $job_seconds s" \
   "($(awk -v c="$changed" -v s="$job_seconds" 'BEGIN {printf "%.0f", c / s}')/s);" \
   "both replicas caught up within $tail_seconds s after it ended (checked from the first" \
   "heartbeat 1.2 s after)"
-probe_percentiles() {
-  sort -g "$work/probe.txt" | awk '
-    {v[NR] = $1}
-    END {
-      if (NR == 0) { print "no probes"; exit }
-      p50 = int(NR * 0.50) + 1; if (p50 > NR) p50 = NR
-      p99 = int(NR * 0.99) + 1; if (p99 > NR) p99 = NR
-      printf "p50 %s p99 %s max %s s (%d probes)", v[p50], v[p99], v[NR], NR
-    }'
-}
-echo "commit to visible on both replicas, during the job: $(probe_percentiles)"
-echo "replica A lag seconds: $(percentiles 1); sequences: $(percentiles 2)"
-echo "replica B lag seconds: $(percentiles 3); sequences: $(percentiles 4)"
+echo "commit to visible on both replicas, during the job: $(percentiles " s" < "$work/probe.txt")"
+echo "replica A lag seconds: $(column 1 | percentiles ""); sequences: $(column 2 | percentiles "")"
+echo "replica B lag seconds: $(column 3 | percentiles ""); sequences: $(column 4 | percentiles "")"
 
 # --- OCSP on a replica against the writer, the same pre-signed GET
 request_b64=$(base64 -w0 "$work/request.der" | sed 's|/|%2F|g; s|+|%2B|g; s|=|%3D|g')

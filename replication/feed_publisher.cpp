@@ -9,17 +9,12 @@
 #include <unordered_set>
 
 #include "crl/crl_file_names.hpp"
+#include "replication/steady_time.hpp"
 #include "revocation/posix_file.hpp"
 
 namespace revocore::replication {
 
 namespace {
-
-std::int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // A message read back from the stream, when it verifies with the writer's own key. One that
 // does not (forged by someone who may publish on the subject) is ignored: the store's own record
@@ -135,9 +130,15 @@ std::uint64_t FeedPublisher::publish_signed(StreamConnection& stream, const std:
 }
 
 void FeedPublisher::publish_issuers(StreamConnection& stream) {
+  const StoreTransaction txn = store_.read();
+  // Issuer ids are handed out in order: one lookup tells whether any is new (this runs every
+  // pass of the publisher, and issuer records carry their certificates).
+  if (!txn.issuer(position_.issuers + 1)) {
+    return;
+  }
   FeedMessage message;
   message.kind = MessageKind::kIssuers;
-  for (auto& issuer : store_.read().issuers()) {
+  for (auto& issuer : txn.issuers()) {
     if (issuer.id > position_.issuers) {
       message.issuers.push_back(std::move(issuer));
     }

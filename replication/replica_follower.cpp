@@ -9,17 +9,12 @@
 
 #include "crl/atomic_file.hpp"
 #include "crl/crl_file_names.hpp"
+#include "replication/steady_time.hpp"
 #include "replication/stream_connection.hpp"
 
 namespace revocore::replication {
 
 namespace {
-
-std::int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 std::uint64_t apply_certificates(WriteTransaction& txn, const FeedMessage& message) {
   std::uint64_t stored = 0;
@@ -274,6 +269,18 @@ std::optional<CrlPart> ReplicaFollower::receive(std::string_view subject, std::s
   return std::nullopt;
 }
 
+std::optional<FeedMessage> ReplicaFollower::read_verified(
+    const std::optional<StreamMessage>& message) const {
+  if (!message) {
+    return std::nullopt;
+  }
+  const auto body = verifier_.verify(message->subject(), message->data());
+  if (!body) {
+    return std::nullopt;
+  }
+  return decode_feed_message(*body);
+}
+
 void ReplicaFollower::write_replicated_crl(StreamConnection& stream, const CrlPart& last,
                                            std::uint64_t last_sequence) {
   const std::uint64_t parts =
@@ -286,10 +293,7 @@ void ReplicaFollower::write_replicated_crl(StreamConnection& stream, const CrlPa
   bytes.reserve(last.total_size);
   for (std::uint64_t i = 0; i + 1 < parts; ++i) {
     const std::uint64_t sequence = last_sequence - (parts - 1) + i;
-    const auto message = stream.message_at(sequence);
-    const auto body =
-        message ? verifier_.verify(message->subject(), message->data()) : std::nullopt;
-    const auto part = body ? std::optional<FeedMessage>(decode_feed_message(*body)) : std::nullopt;
+    const auto part = read_verified(stream.message_at(sequence));
     if (!part || part->kind != MessageKind::kCrl || part->crl.issuer != last.issuer ||
         part->crl.shard != last.shard || part->crl.delta != last.delta ||
         part->crl.number != last.number || part->crl.offset != bytes.size()) {
@@ -321,11 +325,11 @@ void ReplicaFollower::reconcile_crls(StreamConnection& stream) {
     for (std::uint16_t shard = 0; shard < shards; ++shard) {
       for (const bool delta : {false, true}) {
         const auto last = stream.last_message(stream.subjects().crl(issuer.id, shard, delta));
-        const auto body = last ? verifier_.verify(last->subject(), last->data()) : std::nullopt;
-        if (!body) {
+        const auto read = read_verified(last);
+        if (!read) {
           continue;
         }
-        const FeedMessage message = decode_feed_message(*body);
+        const FeedMessage& message = *read;
         const std::string stem = crl::crl_file_stem(
             issuer.name, shard, delta ? crl::CrlKind::kDelta : crl::CrlKind::kFull);
         std::error_code ec;
@@ -341,9 +345,9 @@ void ReplicaFollower::reconcile_crls(StreamConnection& stream) {
 }
 
 void ReplicaFollower::resync_after_gap(StreamConnection& stream, const FeedGap& gap) {
-  if (auto last = stream.last_message(stream.subjects().snapshot)) {
-    if (const auto body = verifier_.verify(last->subject(), last->data())) {
-      const FeedMessage end = decode_feed_message(*body);
+  {
+    if (const auto read = read_verified(stream.last_message(stream.subjects().snapshot))) {
+      const FeedMessage& end = *read;
       // A complete snapshot taken at or after the gap's start covers what is missing, unless
       // reading it again already led to this gap (the stream lost part of it).
       if (end.kind == MessageKind::kSnapshotEnd && end.journal_to >= gap.journal_from &&

@@ -27,6 +27,7 @@
 namespace revocore::replication {
 
 class StreamConnection;
+struct StreamMessage;
 
 // What /health and /metrics show of a replica.
 struct ReplicaStatus {
@@ -100,6 +101,8 @@ class ReplicaFollower {
  private:
   void update_freshness();
   void follow(StreamConnection& stream, const std::atomic<bool>& stop);
+  // A message read back from the stream by the API, decoded when its signature verifies.
+  std::optional<FeedMessage> read_verified(const std::optional<StreamMessage>& message) const;
   void resync_after_gap(StreamConnection& stream, const FeedGap& gap);
   // Reads the CRL's earlier parts back from the stream (they precede its last one) and writes
   // the file; a part missing or of another CRL leaves the previous file (a newer CRL follows).

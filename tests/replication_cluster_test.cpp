@@ -244,22 +244,41 @@ authorization {{
            << " did not start: " << read_text(node.directory / "nats.log");
   }
 
+  // A JetStream client of `node` over TLS as `user` (the test's own, beside revocore's); its `js`
+  // is null when it cannot connect.
+  struct NatsClient {
+    replication::ScopedNatsConnection connection;
+    replication::ScopedJsContext js;
+  };
+  NatsClient connect_client(const NatsNode& node, const char* user, const char* password) const {
+    NatsClient client;
+    natsOptions* raw = nullptr;
+    if (natsOptions_Create(&raw) != NATS_OK) {
+      return client;
+    }
+    replication::ScopedNatsOptions options(raw);
+    natsOptions_SetURL(raw, fmt::format("tls://127.0.0.1:{}", node.client_port).c_str());
+    natsOptions_SetSecure(raw, true);
+    natsOptions_LoadCATrustedCertificates(raw, pki("root-ca.pem").c_str());
+    natsOptions_SetUserInfo(raw, user, password);
+    natsConnection* connection = nullptr;
+    if (natsConnection_Connect(&connection, raw) != NATS_OK) {
+      return client;
+    }
+    client.connection.reset(connection);
+    jsCtx* js = nullptr;
+    if (natsConnection_JetStream(&js, connection, nullptr) == NATS_OK) {
+      client.js.reset(js);
+    }
+    return client;
+  }
+
   // Waits until the stream's leader reports `node` as a current replica again: it rejoined and
   // caught up (JetStream's own stream info, asked through `peer`).
   void wait_rejoined(const NatsNode& node, const NatsNode& peer) {
-    natsOptions* options = nullptr;
-    ASSERT_EQ(natsOptions_Create(&options), NATS_OK);
-    replication::ScopedNatsOptions owned_options(options);
-    natsOptions_SetURL(options, fmt::format("tls://127.0.0.1:{}", peer.client_port).c_str());
-    natsOptions_SetSecure(options, true);
-    natsOptions_LoadCATrustedCertificates(options, pki("root-ca.pem").c_str());
-    natsOptions_SetUserInfo(options, "writer", kWriterPassword);
-    natsConnection* connection = nullptr;
-    ASSERT_EQ(natsConnection_Connect(&connection, options), NATS_OK);
-    replication::ScopedNatsConnection owned_connection(connection);
-    jsCtx* js = nullptr;
-    ASSERT_EQ(natsConnection_JetStream(&js, connection, nullptr), NATS_OK);
-    replication::ScopedJsContext owned_js(js);
+    const NatsClient client = connect_client(peer, "writer", kWriterPassword);
+    ASSERT_TRUE(client.js) << "cannot connect to " << peer.name;
+    jsCtx* js = client.js.get();
     std::string seen;
     for (int i = 0; i < 600; ++i) {
       jsStreamInfo* info = nullptr;
@@ -631,19 +650,9 @@ TEST_F(ReplicationCluster, EveryCommittedChangeReachesEveryReplicaExactlyOnce) {
     std::string body;
     replication::encode_feed_message(forged, body);
     body.append(replication::kSignatureSize, '\x5a');
-    natsOptions* options = nullptr;
-    ASSERT_EQ(natsOptions_Create(&options), NATS_OK);
-    replication::ScopedNatsOptions owned_options(options);
-    natsOptions_SetURL(options, fmt::format("tls://127.0.0.1:{}", nodes_[2].client_port).c_str());
-    natsOptions_SetSecure(options, true);
-    natsOptions_LoadCATrustedCertificates(options, pki("root-ca.pem").c_str());
-    natsOptions_SetUserInfo(options, "writer", kWriterPassword);
-    natsConnection* connection = nullptr;
-    ASSERT_EQ(natsConnection_Connect(&connection, options), NATS_OK);
-    replication::ScopedNatsConnection owned_connection(connection);
-    jsCtx* js = nullptr;
-    ASSERT_EQ(natsConnection_JetStream(&js, connection, nullptr), NATS_OK);
-    replication::ScopedJsContext owned_js(js);
+    const NatsClient writer = connect_client(nodes_[2], "writer", kWriterPassword);
+    ASSERT_TRUE(writer.js);
+    jsCtx* js = writer.js.get();
     const auto publish_forged = [&] {
       jsPubAck* ack = nullptr;
       natsStatus published = NATS_TIMEOUT;
@@ -674,13 +683,9 @@ TEST_F(ReplicationCluster, EveryCommittedChangeReachesEveryReplicaExactlyOnce) {
       }
     }
     // A replica's credentials cannot publish into the stream at all.
-    natsOptions_SetUserInfo(options, "replica", kReplicaPassword);
-    natsConnection* reader = nullptr;
-    ASSERT_EQ(natsConnection_Connect(&reader, options), NATS_OK);
-    replication::ScopedNatsConnection owned_reader(reader);
-    jsCtx* reader_js = nullptr;
-    ASSERT_EQ(natsConnection_JetStream(&reader_js, reader, nullptr), NATS_OK);
-    replication::ScopedJsContext owned_reader_js(reader_js);
+    const NatsClient reader = connect_client(nodes_[2], "replica", kReplicaPassword);
+    ASSERT_TRUE(reader.js);
+    jsCtx* reader_js = reader.js.get();
     jsPubAck* refused = nullptr;
     EXPECT_NE(js_Publish(&refused, reader_js, "revocore.feed.changes", body.data(),
                          static_cast<int>(body.size()), nullptr, nullptr),
