@@ -7,6 +7,8 @@
 #   free_port, wait_port PORT    a free loopback port; wait until PORT accepts connections
 #   make_bench_pki DIR     DIR/pki with an EC P-256 CA (cRLSign) and a delegated OCSP responder it
 #                          issued (id-kp-OCSPSigning), keys in mode 600
+#   start_nats_cluster     three nats-server nodes with JetStream on loopback (plain, no auth:
+#                          a benchmark, not a deployment); $servers is their URLs as a TOML list
 
 bench_start() {
   work=$(mktemp -d "/tmp/revocore-$1.XXXXXX")
@@ -40,4 +42,30 @@ make_bench_pki() {
   openssl x509 -req -in "$pki/responder.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" \
     -set_serial 0x7e57 -days 30 -extfile "$pki/ext" -out "$pki/responder.pem" 2>/dev/null
   chmod 600 "$pki"/*.key
+}
+
+start_nats_cluster() {
+  local cluster_ports=() client_ports=() i j node routes
+  for i in 1 2 3; do client_ports+=("$(free_port)"); cluster_ports+=("$(free_port)"); done
+  servers=""
+  for i in 0 1 2; do
+    servers+="${servers:+, }\"nats://127.0.0.1:${client_ports[$i]}\""
+  done
+  for i in 0 1 2; do
+    node=$work/n$((i + 1))
+    mkdir -p "$node"
+    routes=""
+    for j in 0 1 2; do
+      [ "$j" = "$i" ] || routes+="${routes:+, }\"nats-route://127.0.0.1:${cluster_ports[$j]}\""
+    done
+    cat > "$node/nats.conf" <<NATS
+server_name: n$((i + 1))
+listen: 127.0.0.1:${client_ports[$i]}
+jetstream { store_dir: "$node/js" }
+cluster { name: bench, listen: 127.0.0.1:${cluster_ports[$i]}, routes: [$routes] }
+NATS
+    nats-server -c "$node/nats.conf" > "$node/log" 2>&1 &
+    pids+=($!)
+  done
+  for i in 0 1 2; do wait_port "${client_ports[$i]}"; done
 }

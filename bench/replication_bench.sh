@@ -27,29 +27,7 @@ bench_start replication-bench
 bench_data "$users"
 
 # --- the NATS cluster
-cluster_ports=() client_ports=()
-for i in 1 2 3; do client_ports+=("$(free_port)"); cluster_ports+=("$(free_port)"); done
-servers=""
-for i in 0 1 2; do
-  servers+="${servers:+, }\"nats://127.0.0.1:${client_ports[$i]}\""
-done
-for i in 0 1 2; do
-  node=$work/n$((i + 1))
-  mkdir -p "$node"
-  routes=""
-  for j in 0 1 2; do
-    [ "$j" = "$i" ] || routes+="${routes:+, }\"nats-route://127.0.0.1:${cluster_ports[$j]}\""
-  done
-  cat > "$node/nats.conf" <<NATS
-server_name: n$((i + 1))
-listen: 127.0.0.1:${client_ports[$i]}
-jetstream { store_dir: "$node/js" }
-cluster { name: bench, listen: 127.0.0.1:${cluster_ports[$i]}, routes: [$routes] }
-NATS
-  nats-server -c "$node/nats.conf" > "$node/log" 2>&1 &
-  pids+=($!)
-done
-for i in 0 1 2; do wait_port "${client_ports[$i]}"; done
+start_nats_cluster
 
 # --- the writer, publishing
 openssl genpkey -algorithm ed25519 -out "$work/data/feed.key" 2>/dev/null
@@ -95,7 +73,7 @@ start_replica() {  # NAME PORT: starts it, waits until it answers; prints the se
   local begin
   begin=$(date +%s.%N)
   "$revocore" --data-dir "$work/$1" serve --listen "127.0.0.1:$2" > "$work/$1.out" 2> "$work/$1.err" &
-  pids+=($!)
+  echo $! > "$work/$1.pid" # called in $(...): the caller adds it to $pids
   for _ in $(seq 1200); do (exec 3<>/dev/tcp/127.0.0.1/"$2") 2>/dev/null && break; sleep 0.05; done
   awk -v a="$begin" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}'
 }
@@ -105,6 +83,7 @@ aport=$(free_port)
 bport=$(free_port)
 fresh_a=$(start_replica replica-a "$aport")
 fresh_b=$(start_replica replica-b "$bport")
+pids+=("$(cat "$work/replica-a.pid")" "$(cat "$work/replica-b.pid")")
 echo "fresh replica complete (listening): A $fresh_a s, B $fresh_b s"
 
 # --- lag while a batch job revokes every certificate

@@ -194,6 +194,23 @@ void write_file_atomically(const std::filesystem::path& file, std::string_view b
   out.publish();
 }
 
+bool write_file_if_changed(const std::filesystem::path& file, std::string_view bytes) {
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(std::filesystem::symlink_status(file, ec))) {
+    try {
+      if (read_regular_file(file, bytes.size() + 1, ErrorCode::kIo, "a published file",
+                            FollowLinks::kNo)
+              .bytes == bytes) {
+        return false;
+      }
+    } catch (const Error&) {
+      // Unreadable or of another size: written again below.
+    }
+  }
+  write_file_atomically(file, bytes);
+  return true;
+}
+
 void check_writable_directory(const std::filesystem::path& directory) {
   std::error_code ec;
   std::filesystem::create_directories(directory, ec);

@@ -56,6 +56,10 @@ void sync_directory(const std::filesystem::path& directory);
 
 // Throws kIo naming the file when any step fails; the target is then untouched.
 void write_file_atomically(const std::filesystem::path& file, std::string_view bytes);
+// The same, unless the file (not a link) already holds exactly `bytes`: a small document that
+// is the same after almost every publication costs no writes and no fsyncs then. Whether it
+// wrote.
+bool write_file_if_changed(const std::filesystem::path& file, std::string_view bytes);
 
 // Creates `directory` if needed and proves a file can be written there; throws kIo.
 void check_writable_directory(const std::filesystem::path& directory);

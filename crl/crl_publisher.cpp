@@ -398,23 +398,9 @@ void CrlPublisher::write_shard_list(const config::IssuerConfig& issuer,
   }
   const boost::json::object document{
       {"issuer", issuer.name}, {"crl_shards", shards}, {"urls", urls}, {"shards", list}};
-  // Written only when it changes (the shard count or a URL): it is the same after almost every
-  // publication, and each write would be two more fsyncs.
-  const std::filesystem::path file = settings.publish_directory / shard_list_file_name(issuer.name);
-  const std::string text = boost::json::serialize(document) + "\n";
-  std::error_code ec;
-  if (std::filesystem::is_regular_file(std::filesystem::symlink_status(file, ec))) {
-    try {
-      if (read_regular_file(file, text.size() + 1, ErrorCode::kIo, "the shard list",
-                            FollowLinks::kNo)
-              .bytes == text) {
-        return;
-      }
-    } catch (const Error&) {
-      // Unreadable or of another size: written again below.
-    }
-  }
-  write_file_atomically(file, text);
+  // Written only when it changes (the shard count or a URL).
+  write_file_if_changed(settings.publish_directory / shard_list_file_name(issuer.name),
+                        boost::json::serialize(document) + "\n");
 }
 
 namespace {

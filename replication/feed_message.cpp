@@ -67,6 +67,8 @@ std::string_view to_string(MessageKind kind) noexcept {
       return "crl";
     case MessageKind::kHeartbeat:
       return "heartbeat";
+    case MessageKind::kShardList:
+      return "shard-list";
   }
   return "unknown";
 }
@@ -115,6 +117,10 @@ void encode_feed_message(const FeedMessage& m, std::string& out) {
       w.u64(m.crl.offset);
       write_long(w, m.crl.bytes);
       break;
+    case MessageKind::kShardList:
+      w.u32(m.crl.issuer);
+      write_long(w, m.crl.bytes);
+      break;
     case MessageKind::kHeartbeat:
       break;
   }
@@ -132,7 +138,7 @@ FeedMessage decode_feed_message(std::string_view body) {
     }
     FeedMessage m;
     const std::uint8_t kind = in.u8();
-    if (kind < 1 || kind > 7) {
+    if (kind < 1 || kind > 8) {
       throw Error(ErrorCode::kReplication,
                   fmt::format("a feed message of unknown kind {}; upgrade this replica to the "
                               "writer's release",
@@ -171,6 +177,14 @@ FeedMessage decode_feed_message(std::string_view body) {
         m.crl.total_size = in.u64();
         m.crl.offset = in.u64();
         m.crl.bytes = std::string(read_long(in));
+        break;
+      case MessageKind::kShardList:
+        m.crl.issuer = in.u32();
+        m.crl.bytes = std::string(read_long(in));
+        if (m.crl.bytes.size() > kShardListBytes) {
+          in.fail(fmt::format("a shard list of {} bytes, more than {}", m.crl.bytes.size(),
+                              kShardListBytes));
+        }
         break;
       case MessageKind::kHeartbeat:
         break;

@@ -29,6 +29,7 @@ enum class MessageKind : std::uint8_t {
   kSnapshotEnd = 5,
   kCrl = 6,        // a part of a published CRL file
   kHeartbeat = 7,  // the writer's latest committed sequences (core NATS, not in the stream)
+  kShardList = 8,  // an issuer's list of CRL shards: crl.issuer, and crl.bytes its shards.json
 };
 std::string_view to_string(MessageKind kind) noexcept;
 
@@ -36,6 +37,9 @@ struct ReplicatedCertificate {
   CertificateKey key;
   CertificateRecord record;
 };
+
+// Bytes of a shard list (its JSON document; about 200 per shard).
+inline constexpr std::size_t kShardListBytes = 512 * 1024;
 
 // A published CRL file, cut into parts: the replica assembles them in order and publishes the
 // file when the last one arrives.

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <chrono>
 #include <thread>
-#include <unordered_set>
 
 #include "crl/crl_file_names.hpp"
 #include "replication/steady_time.hpp"
@@ -150,6 +149,7 @@ void FeedPublisher::publish_issuers(StreamConnection& stream) {
   const IssuerId last = message.issuers.back().id;
   publish_signed(stream, stream.subjects().issuers, message,
                  fmt::format("issuers-{}-{}", message.issuers.front().id, last));
+  stream.wait_published();
   std::lock_guard lock(mutex_);
   position_.issuers = last;
 }
@@ -162,12 +162,25 @@ void FeedPublisher::publish_snapshot(StreamConnection& stream) {
   message.time = clock_();
   message.journal_to = txn.last_journal_sequence();
   message.registrations_to = txn.last_registration_sequence();
-  const std::string id =
-      fmt::format("snapshot-{}-{}", message.journal_to, message.registrations_to);
+  // Where it starts is part of its id: a snapshot taken again at the same journal sequence (after
+  // a crash in the middle of one, or on request) is a new one, not a duplicate to drop.
+  const std::string id = fmt::format("snapshot-{}-{}-at-{}", message.journal_to,
+                                     message.registrations_to, stream.next_sequence());
   message.kind = MessageKind::kSnapshotBegin;
   message.snapshot_certificates = txn.count_certificates();
   const std::uint64_t begin =
       publish_signed(stream, stream.subjects().snapshot, message, id + "-begin");
+  // Every issuer, inside the snapshot: everything before it is purged below, and a replica
+  // moved to its start by that purge still learns every issuer.
+  {
+    FeedMessage issuers;
+    issuers.kind = MessageKind::kIssuers;
+    issuers.time = message.time;
+    issuers.issuers = txn.issuers();
+    if (!issuers.issuers.empty()) {
+      publish_signed(stream, stream.subjects().issuers, issuers, id + "-issuers");
+    }
+  }
   message.kind = MessageKind::kSnapshotPart;
   message.certificates.reserve(kCertificatesPerMessage);
   std::uint64_t part = 0;
@@ -187,9 +200,12 @@ void FeedPublisher::publish_snapshot(StreamConnection& stream) {
   if (!message.certificates.empty()) {
     flush();
   }
+  // The newest CRLs and shard lists as of the same commit, inside it too.
+  publish_crls(stream, crl_states(txn), /*again=*/true);
   message.kind = MessageKind::kSnapshotEnd;
   message.snapshot_stream_sequence = begin;
   publish_signed(stream, stream.subjects().snapshot, message, id + "-end");
+  stream.wait_published();
   {
     std::lock_guard lock(mutex_);
     position_.journal = std::max(position_.journal, message.journal_to);
@@ -199,9 +215,13 @@ void FeedPublisher::publish_snapshot(StreamConnection& stream) {
     position_.snapshot_stream_sequence = begin;
   }
   record_position(/*force=*/true);
-  // What the snapshot replaces: a replica reading from the start now begins with it.
-  stream.purge(stream.subjects().changes, begin);
-  stream.purge(stream.subjects().snapshot, begin);
+  // What the snapshot replaces: everything before it. One purge of the whole stream, never one
+  // by subject: nats-server 2.9 moves a consumer that is behind to the first remaining message
+  // of the purged subject, skipping other subjects' messages between (a replica lagging behind
+  // would lose changes); moved to the snapshot's start, it misses nothing, the snapshot holding
+  // the issuers, every certificate and the newest CRLs.
+  stream.purge({}, begin);
+  snapshot_bytes_ = stream.stored_bytes();
   ++counters_.snapshots;
   counters_.certificates += certificates;
   spdlog::info(
@@ -211,47 +231,45 @@ void FeedPublisher::publish_snapshot(StreamConnection& stream) {
       static_cast<double>(steady_ms() - started) / 1000.0);
 }
 
-bool FeedPublisher::publish_changes(StreamConnection& stream) {
+bool FeedPublisher::publish_changes(StreamConnection& stream, FeedPosition& sent) {
   const StoreTransaction txn = store_.read();
-  FeedMessage message;
+  FeedMessage& message = changes_;
   message.kind = MessageKind::kChanges;
-  message.journal_from = position_.journal;
-  message.registrations_from = position_.registrations;
-  message.journal_to = position_.journal;
-  message.registrations_to = position_.registrations;
-  std::unordered_set<std::string> included;
-  std::array<char, CertificateKey::kMaxEncodedSize> buffer;
-  const auto add = [&](const CertificateKey& key, const CertificateRecord& record) {
-    if (included.emplace(key.encode(buffer)).second) {
-      message.certificates.push_back(replicated_certificate(key, record));
-    }
-  };
+  message.certificates.clear();
+  message.journal_from = sent.journal;
+  message.registrations_from = sent.registrations;
+  message.journal_to = sent.journal;
+  message.registrations_to = sent.registrations;
   // Status changes in journal order. An entry whose certificate has changed again since is
   // covered by the later entry, which carries the newer state.
   constexpr std::uint64_t kMaxScanned = 8 * kCertificatesPerMessage;
   std::uint64_t scanned = 0;
   txn.for_each_journal_entry(
-      position_.journal + 1, txn.last_journal_sequence(), [&](const JournalEntry& entry) {
+      sent.journal + 1, txn.last_journal_sequence(), [&](const JournalEntry& entry) {
         if (message.certificates.size() == kCertificatesPerMessage || scanned == kMaxScanned) {
           return false;
         }
         ++scanned;
         const auto record = txn.certificate(entry.certificate);
         if (record && record->status_sequence == entry.sequence) {
-          add(entry.certificate, *record);
+          message.certificates.push_back(replicated_certificate(entry.certificate, *record));
         }
         message.journal_to = entry.sequence;
         return true;
       });
   txn.for_each_registration(
-      position_.registrations + 1, txn.last_registration_sequence(),
+      sent.registrations + 1, txn.last_registration_sequence(),
       [&](std::uint64_t sequence, const CertificateKey& key) {
         if (message.certificates.size() == kCertificatesPerMessage || scanned == kMaxScanned) {
           return false;
         }
         ++scanned;
-        if (const auto record = txn.certificate(key)) {
-          add(key, *record);
+        const auto record = txn.certificate(key);
+        // One whose newest status change this message already carries is not sent twice.
+        const bool carried = record && record->status_sequence > message.journal_from &&
+                             record->status_sequence <= message.journal_to;
+        if (record && !carried) {
+          message.certificates.push_back(replicated_certificate(key, *record));
         }
         message.registrations_to = sequence;
         return true;
@@ -265,12 +283,8 @@ bool FeedPublisher::publish_changes(StreamConnection& stream) {
                  fmt::format("changes-{}-{}-{}-{}", message.journal_from, message.journal_to,
                              message.registrations_from, message.registrations_to));
   counters_.certificates += message.certificates.size();
-  {
-    std::lock_guard lock(mutex_);
-    position_.journal = message.journal_to;
-    position_.registrations = message.registrations_to;
-  }
-  counters_.acknowledged_journal = message.journal_to;
+  sent.journal = message.journal_to;
+  sent.registrations = message.registrations_to;
   return true;
 }
 
@@ -313,11 +327,24 @@ void FeedPublisher::check_stream_holds_snapshot(StreamConnection& stream) {
   position_.snapshot_stream_sequence = 0;
 }
 
+void FeedPublisher::check_stream_size(StreamConnection& stream) {
+  const std::uint64_t bytes = stream.stored_bytes();
+  if (snapshot_bytes_ == 0) {
+    snapshot_bytes_ = bytes;  // after a restart: measured from here
+    return;
+  }
+  if (bytes > 2 * snapshot_bytes_ + kStreamSlackBytes && !snapshot_requested_) {
+    snapshot_requested_ = true;
+    spdlog::info("event=snapshot_for_size stream={} bytes={} after_last_snapshot={}",
+                 stream.stream(), bytes, snapshot_bytes_);
+  }
+}
+
 void FeedPublisher::publish_crl_file(StreamConnection& stream, const config::IssuerConfig& issuer,
                                      IssuerId id, std::uint16_t shard, bool delta,
-                                     std::uint64_t number) {
+                                     std::uint64_t number, bool again) {
   auto& published = published_crls_[{id, shard, delta}];
-  if (number == 0 || published >= number) {
+  if (number == 0 || (!again && published >= number)) {
     return;
   }
   // The numbered copy: it never changes, while <stem>.crl may already be a newer one.
@@ -340,57 +367,86 @@ void FeedPublisher::publish_crl_file(StreamConnection& stream, const config::Iss
   message.crl.delta = delta;
   message.crl.number = number;
   message.crl.total_size = bytes.size();
-  std::uint64_t first = 0;
+  // As for snapshots: the same CRL published again (after a restart) is stored again.
+  const std::uint64_t first = stream.next_sequence();
   for (std::size_t offset = 0; offset < bytes.size() || offset == 0;
        offset += kCrlBytesPerMessage) {
     message.time = clock_();
     message.crl.offset = offset;
     message.crl.bytes = bytes.substr(offset, kCrlBytesPerMessage);
-    const std::uint64_t sequence = publish_signed(
-        stream, subject, message,
-        fmt::format("crl-{}-{}-{}-{}-{}", id, shard, delta ? "delta" : "full", number, offset));
-    first = first == 0 ? sequence : first;
+    publish_signed(stream, subject, message,
+                   fmt::format("crl-{}-{}-{}-{}-{}-at-{}", id, shard, delta ? "delta" : "full",
+                               number, offset, first));
     if (bytes.empty()) {
       break;
     }
   }
-  stream.purge(subject, first);  // the older CRL of this kind
+  stream.wait_published();
   published = number;
   spdlog::info("event=crl_published_to_stream issuer={} shard={} kind={} number={} bytes={}",
                issuer.name, shard, delta ? "delta" : "full", number, bytes.size());
 }
 
-void FeedPublisher::publish_crls(StreamConnection& stream) {
-  if (steady_ms() - last_crl_check_ms_ < 250) {
+void FeedPublisher::publish_shard_list(StreamConnection& stream, const config::IssuerConfig& issuer,
+                                       IssuerId id, bool again) {
+  const std::filesystem::path file =
+      issuer.crl->publish_directory / crl::shard_list_file_name(issuer.name);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) {
+    return;  // written with the first full CRL
+  }
+  std::string bytes;
+  try {
+    bytes = read_regular_file(file, kShardListBytes, ErrorCode::kIo, "the shard list").bytes;
+  } catch (const Error& e) {
+    spdlog::warn("event=shard_list_not_published issuer={} error=\"{}\"", issuer.name, e.what());
     return;
   }
-  last_crl_check_ms_ = steady_ms();
-  struct Pending {
-    const config::IssuerConfig* issuer;
-    IssuerId id;
-    std::uint16_t shard;
-    CrlState state;
-  };
-  std::vector<Pending> pending;
-  {
-    const StoreTransaction txn = store_.read();
-    for (const auto& issuer : config_.issuers) {
-      if (!issuer.crl) {
-        continue;
-      }
-      const auto record = txn.issuer_by_name(issuer.name);
-      if (!record) {
-        continue;
-      }
-      const std::uint16_t shards = std::max<std::uint16_t>(1, record->crl_shards);
-      for (std::uint16_t shard = 0; shard < shards; ++shard) {
-        pending.push_back({&issuer, record->id, shard, txn.crl_state(record->id, shard)});
-      }
+  auto& published = published_shard_lists_[id];
+  if (!again && bytes == published) {
+    return;
+  }
+  FeedMessage message;
+  message.kind = MessageKind::kShardList;
+  message.time = clock_();
+  message.crl.issuer = id;
+  message.crl.bytes = bytes;
+  publish_signed(stream, stream.subjects().shard_list(id), message,
+                 fmt::format("shards-{}-at-{}", id, stream.next_sequence()));
+  stream.wait_published();
+  published = std::move(bytes);
+}
+
+std::vector<FeedPublisher::PublishedCrlState> FeedPublisher::crl_states(
+    const StoreTransaction& txn) const {
+  std::vector<PublishedCrlState> out;
+  for (const auto& issuer : config_.issuers) {
+    if (!issuer.crl) {
+      continue;
+    }
+    const auto record = txn.issuer_by_name(issuer.name);
+    if (!record) {
+      continue;
+    }
+    const std::uint16_t shards = std::max<std::uint16_t>(1, record->crl_shards);
+    for (std::uint16_t shard = 0; shard < shards; ++shard) {
+      out.push_back({&issuer, record->id, shard, txn.crl_state(record->id, shard)});
     }
   }
-  for (const auto& crl : pending) {
-    publish_crl_file(stream, *crl.issuer, crl.id, crl.shard, false, crl.state.base_number);
-    publish_crl_file(stream, *crl.issuer, crl.id, crl.shard, true, crl.state.delta_number);
+  return out;
+}
+
+void FeedPublisher::publish_crls(StreamConnection& stream,
+                                 const std::vector<PublishedCrlState>& crls, bool again) {
+  for (const auto& crl : crls) {
+    publish_crl_file(stream, *crl.issuer, crl.id, crl.shard, false, crl.state.base_number, again);
+    publish_crl_file(stream, *crl.issuer, crl.id, crl.shard, true, crl.state.delta_number, again);
+  }
+  // After the CRLs it lists.
+  for (const auto& crl : crls) {
+    if (crl.shard == 0) {
+      publish_shard_list(stream, *crl.issuer, crl.id, again);
+    }
   }
 }
 
@@ -407,12 +463,32 @@ std::size_t FeedPublisher::publish_pending(StreamConnection& stream) {
     last_snapshot_ms_ = steady_ms();
     publish_snapshot(stream);
   }
-  while (publish_changes(stream)) {
+  // Up to a window of messages in flight, then their acknowledgements: the position advances
+  // only over what the stream acknowledged.
+  FeedPosition sent = this->position();
+  for (;;) {
+    int in_flight = 0;
+    while (in_flight < kChangesInFlight && publish_changes(stream, sent)) {
+      ++in_flight;
+    }
+    if (in_flight == 0) {
+      break;
+    }
+    stream.wait_published();
+    {
+      std::lock_guard lock(mutex_);
+      position_.journal = sent.journal;
+      position_.registrations = sent.registrations;
+    }
+    counters_.acknowledged_journal = sent.journal;
     record_position(/*force=*/false);
   }
   record_position(/*force=*/true);
   // After the changes: a CRL never reaches a replica before the statuses it lists.
-  publish_crls(stream);
+  if (steady_ms() - last_crl_check_ms_ >= 250) {
+    last_crl_check_ms_ = steady_ms();
+    publish_crls(stream, crl_states(store_.read()), /*again=*/false);
+  }
   return counters_.messages - before;
 }
 
@@ -467,6 +543,7 @@ void FeedPublisher::run(const std::atomic<bool>& stop) {
       while (!stop) {
         if (steady_ms() >= next_stream_check) {
           check_stream_holds_snapshot(stream);
+          check_stream_size(stream);
           next_stream_check = steady_ms() + 5000;
         }
         while (auto request = StreamConnection::next(requests.get(), 1, false)) {

@@ -69,17 +69,38 @@ class FeedPublisher {
                                const FeedMessage& message, const std::string& id);
   void publish_issuers(StreamConnection& stream);
   void publish_snapshot(StreamConnection& stream);
-  bool publish_changes(StreamConnection& stream);  // false when nothing was left
+  // One message of the changes after `sent`, which it advances; false when nothing was left.
+  bool publish_changes(StreamConnection& stream, FeedPosition& sent);
+  // Messages of changes sent before waiting for their acknowledgements (2,000 certificates each).
+  static constexpr int kChangesInFlight = 32;
   void record_position(bool force);
   // When the stream no longer holds the newest snapshot's first message (a cluster that lost
   // data, a stream recreated by hand), the issuers and a new snapshot are published again so a
   // new replica can still become complete.
   void check_stream_holds_snapshot(StreamConnection& stream);
-  // Every issuer's and shard's newest full and delta CRL not yet in the stream, in parts; the
-  // parts of an older CRL of the same kind are purged once the new one is acknowledged.
-  void publish_crls(StreamConnection& stream);
+  // Storage stays bounded when CRLs, not changes, make the stream grow: a new snapshot (which
+  // purges everything before it) once the stream holds more than twice what it held after the
+  // last one, plus kStreamSlackBytes.
+  void check_stream_size(StreamConnection& stream);
+  static constexpr std::uint64_t kStreamSlackBytes = 64ULL << 20;
+  // Each configured issuer's and shard's CRL numbers as of `txn`.
+  struct PublishedCrlState {
+    const config::IssuerConfig* issuer;
+    IssuerId id;
+    std::uint16_t shard;
+    CrlState state;
+  };
+  std::vector<PublishedCrlState> crl_states(const StoreTransaction& txn) const;
+  // Every issuer's and shard's newest full and delta CRL not yet in the stream (or, `again`,
+  // each of them), in parts, then each issuer's shard list. Older ones stay in the stream until
+  // the next snapshot (which holds the newest) purges them.
+  void publish_crls(StreamConnection& stream, const std::vector<PublishedCrlState>& crls,
+                    bool again);
   void publish_crl_file(StreamConnection& stream, const config::IssuerConfig& issuer, IssuerId id,
-                        std::uint16_t shard, bool delta, std::uint64_t number);
+                        std::uint16_t shard, bool delta, std::uint64_t number, bool again);
+  // The issuer's shard list (<issuer>-shards.json) when it differs from the one last published.
+  void publish_shard_list(StreamConnection& stream, const config::IssuerConfig& issuer, IssuerId id,
+                          bool again);
 
   Store& store_;
   const config::Configuration& config_;
@@ -95,9 +116,12 @@ class FeedPublisher {
   bool snapshot_requested_ = false;  // a replica found a gap no snapshot covers
   std::int64_t last_snapshot_ms_ = 0;
   std::int64_t last_crl_check_ms_ = 0;
+  std::uint64_t snapshot_bytes_ = 0;  // the stream's size after the last snapshot; 0 = unknown
   // The newest CRL number in the stream per (issuer, shard, delta); from the process's start.
   std::map<std::tuple<IssuerId, std::uint16_t, bool>, std::uint64_t> published_crls_;
+  std::map<IssuerId, std::string> published_shard_lists_;
   std::string buffer_;
+  FeedMessage changes_;  // reused: its certificates keep their capacity
   PublisherCounters counters_;
 };
 

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/json/parse.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <thread>
@@ -80,8 +82,9 @@ std::uint64_t apply_feed_message(WriteTransaction& txn, const FeedMessage& messa
       }
       break;
     case MessageKind::kCrl:
+    case MessageKind::kShardList:
     case MessageKind::kHeartbeat:
-      break;
+      break;  // files, written by the caller after the commit
   }
   position.stream_sequence = stream_sequence;
   txn.put_replica_position(position);
@@ -266,7 +269,27 @@ std::optional<CrlPart> ReplicaFollower::receive(std::string_view subject, std::s
       message.crl.offset + message.crl.bytes.size() == message.crl.total_size) {
     return std::move(message.crl);
   }
+  if (message.kind == MessageKind::kShardList) {
+    write_replicated_shard_list(message.crl);
+  }
   return std::nullopt;
+}
+
+void ReplicaFollower::write_replicated_shard_list(const CrlPart& list) {
+  const auto issuer = store_.read().issuer(list.issuer);
+  boost::system::error_code ec;
+  const auto document = boost::json::parse(list.bytes, ec);
+  if (!issuer || ec || !document.is_object()) {
+    spdlog::warn("event=replica_shard_list_refused issuer_id={} reason=\"{}\"", list.issuer,
+                 issuer ? "not a JSON object" : "an issuer the writer has not published");
+    return;
+  }
+  crl::check_writable_directory(crl_directory_);
+  if (crl::write_file_if_changed(crl_directory_ / crl::shard_list_file_name(issuer->name),
+                                 list.bytes)) {
+    spdlog::info("event=replica_shard_list_written issuer={} bytes={}", issuer->name,
+                 list.bytes.size());
+  }
 }
 
 std::optional<FeedMessage> ReplicaFollower::read_verified(
@@ -321,6 +344,11 @@ void ReplicaFollower::write_replicated_crl(StreamConnection& stream, const CrlPa
 void ReplicaFollower::reconcile_crls(StreamConnection& stream) {
   std::vector<IssuerRecord> issuers = store_.read().issuers();
   for (const auto& issuer : issuers) {
+    if (const auto list =
+            read_verified(stream.last_message(stream.subjects().shard_list(issuer.id)));
+        list && list->kind == MessageKind::kShardList && list->crl.issuer == issuer.id) {
+      write_replicated_shard_list(list->crl);
+    }
     const std::uint16_t shards = std::max<std::uint16_t>(1, issuer.crl_shards);
     for (std::uint16_t shard = 0; shard < shards; ++shard) {
       for (const bool delta : {false, true}) {

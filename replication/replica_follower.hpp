@@ -111,6 +111,8 @@ class ReplicaFollower {
   // At start: every CRL in the stream that is not in crl_directory (a fresh replica, or one that
   // stopped between a CRL's last part and its file).
   void reconcile_crls(StreamConnection& stream);
+  // The writer's <issuer>-shards.json in crl_directory, unless it is there already.
+  void write_replicated_shard_list(const CrlPart& list);
 
   Store& store_;
   const config::ReplicaSettings& settings_;

@@ -3,6 +3,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <mutex>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "revocation/posix_file.hpp"
@@ -32,6 +36,46 @@ void on_async_error(natsConnection*, natsSubscription*, natsStatus status, void*
                ::natsStatus_GetText(status));
 }
 
+// Publish acknowledgements, by the id of the connection that published. nats.c calls
+// on_publish_acknowledged on its own thread, possibly while or after the connection is destroyed:
+// the callback finds its connection's entry under the mutex or drops the acknowledgement.
+struct PublishOutcome {
+  std::uint64_t stored = 0;  // newest stream sequence acknowledged
+  std::uint64_t failures = 0;
+  std::string first_failure;
+};
+std::mutex g_outcomes_mutex;
+std::unordered_map<std::uintptr_t, PublishOutcome> g_outcomes;
+std::uintptr_t g_next_outcome_id = 1;
+
+void on_publish_acknowledged(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* error,
+                             void* closure) noexcept {
+  try {
+    std::lock_guard lock(g_outcomes_mutex);
+    const auto found = g_outcomes.find(reinterpret_cast<std::uintptr_t>(closure));
+    if (found != g_outcomes.end()) {
+      PublishOutcome& outcome = found->second;
+      if (ack != nullptr && !ack->Duplicate) {
+        outcome.stored = std::max(outcome.stored, ack->Sequence);
+      } else if (++outcome.failures == 1) {
+        const char* id = nullptr;
+        if (msg == nullptr || ::natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) != NATS_OK) {
+          id = "?";
+        }
+        outcome.first_failure =
+            ack != nullptr
+                ? fmt::format("the stream already held message {} (sequence {})", id, ack->Sequence)
+                : fmt::format("message {} refused: {}{}", id, ::natsStatus_GetText(error->Err),
+                              error->ErrText != nullptr ? fmt::format(" ({})", error->ErrText)
+                                                        : std::string());
+      }
+    }
+  } catch (...) {
+    // Out of memory for the text: the failure is still counted.
+  }
+  ::natsMsg_Destroy(msg);
+}
+
 void check_file(const std::filesystem::path& file, std::string_view what,
                 const config::NatsSettings& settings) {
   std::error_code ec;
@@ -52,8 +96,49 @@ FeedSubjects::FeedSubjects(std::string_view prefix)
       snapshot_request(fmt::format("{}.snapshot-request", prefix)),
       prefix_(prefix) {}
 
+class StreamConnection::AcknowledgementRecord {
+ public:
+  AcknowledgementRecord() {
+    std::lock_guard lock(g_outcomes_mutex);
+    id_ = g_next_outcome_id++;
+    g_outcomes.emplace(id_, PublishOutcome{});
+  }
+  ~AcknowledgementRecord() {
+    std::lock_guard lock(g_outcomes_mutex);
+    g_outcomes.erase(id_);
+  }
+  AcknowledgementRecord(const AcknowledgementRecord&) = delete;
+  AcknowledgementRecord& operator=(const AcknowledgementRecord&) = delete;
+  void* closure() const noexcept { return reinterpret_cast<void*>(id_); }
+  // What was acknowledged since the last call.
+  PublishOutcome take() {
+    std::lock_guard lock(g_outcomes_mutex);
+    return std::exchange(g_outcomes[id_], PublishOutcome{});
+  }
+
+ private:
+  std::uintptr_t id_ = 0;
+};
+
+StreamConnection::StreamConnection(std::unique_ptr<AcknowledgementRecord> acknowledgements,
+                                   ScopedNatsConnection connection, ScopedJsContext js,
+                                   std::string stream, std::string_view prefix,
+                                   std::int64_t timeout_ms)
+    : acknowledgements_(std::move(acknowledgements)),
+      connection_(std::move(connection)),
+      js_(std::move(js)),
+      stream_(std::move(stream)),
+      subjects_(prefix),
+      timeout_ms_(timeout_ms) {}
+StreamConnection::~StreamConnection() = default;
+StreamConnection::StreamConnection(StreamConnection&&) noexcept = default;
+
 std::string FeedSubjects::crl(IssuerId issuer, std::uint16_t shard, bool delta) const {
   return fmt::format("{}.feed.crl.{}.{}.{}", prefix_, issuer, shard, delta ? "delta" : "full");
+}
+
+std::string FeedSubjects::shard_list(IssuerId issuer) const {
+  return fmt::format("{}.feed.shards.{}", prefix_, issuer);
 }
 
 StreamConnection StreamConnection::connect(const config::NatsSettings& settings,
@@ -117,13 +202,18 @@ StreamConnection StreamConnection::connect(const config::NatsSettings& settings,
                      status);
   }
   ScopedNatsConnection connection(raw_connection);
+  auto acknowledgements = std::make_unique<AcknowledgementRecord>();
   jsCtx* raw_js = nullptr;
   jsOptions js_options;
   ::jsOptions_Init(&js_options);
   js_options.Wait = timeout_ms;
+  js_options.PublishAsync.MaxPending = kMaxInFlight;
+  js_options.PublishAsync.StallWait = timeout_ms;  // a full window waits, it does not fail
+  js_options.PublishAsync.AckHandler = on_publish_acknowledged;
+  js_options.PublishAsync.AckHandlerClosure = acknowledgements->closure();
   check_nats(::natsConnection_JetStream(&raw_js, connection.get(), &js_options), "JetStream");
-  return StreamConnection(std::move(connection), ScopedJsContext(raw_js), settings.stream,
-                          settings.subject);
+  return StreamConnection(std::move(acknowledgements), std::move(connection),
+                          ScopedJsContext(raw_js), settings.stream, settings.subject, timeout_ms);
 }
 
 std::uint64_t StreamConnection::missed_heartbeats() noexcept {
@@ -165,27 +255,68 @@ void StreamConnection::ensure_stream(int replicas) {
                subjects_.all);
 }
 
+std::uint64_t StreamConnection::next_sequence() {
+  if (next_sequence_ == 0) {
+    next_sequence_ = stream_bounds().second + 1;
+  }
+  return next_sequence_;
+}
+
 std::uint64_t StreamConnection::publish(const std::string& subject, std::string_view data,
                                         const std::string& message_id) {
+  next_sequence();
+  natsMsg* raw = nullptr;
+  check_nats(
+      ::natsMsg_Create(&raw, subject.c_str(), nullptr, data.data(), static_cast<int>(data.size())),
+      "a feed message");
+  ScopedNatsMsg msg(raw);
   jsPubOptions options;
   ::jsPubOptions_Init(&options);
   options.MsgId = message_id.c_str();
-  jsPubAck* raw_ack = nullptr;
-  jsErrCode error = static_cast<jsErrCode>(0);
-  const natsStatus status = ::js_Publish(&raw_ack, js_.get(), subject.c_str(), data.data(),
-                                         static_cast<int>(data.size()), &options, &error);
+  // 0 means "no expectation" to JetStream: only the first message of an empty stream goes
+  // unchecked.
+  options.ExpectLastSeq = next_sequence_ - 1;
+  raw = msg.release();
+  const natsStatus status = ::js_PublishMsgAsync(js_.get(), &raw, &options);
+  msg.reset(raw);  // nullptr when nats.c took it
   if (status != NATS_OK) {
-    throw_nats_error(fmt::format("cannot publish {} to stream {}", message_id, stream_), status,
-                     error);
+    next_sequence_ = 0;
+    throw_nats_error(fmt::format("cannot publish {} to stream {}", message_id, stream_), status);
   }
-  ScopedJsPubAck ack(raw_ack);
-  return ack->Sequence;
+  return next_sequence_++;
+}
+
+void StreamConnection::wait_published() {
+  jsPubOptions options;
+  ::jsPubOptions_Init(&options);
+  options.MaxWait = timeout_ms_;
+  const natsStatus status = ::js_PublishAsyncComplete(js_.get(), &options);
+  if (status != NATS_OK) {
+    // Not acknowledged in time: dropped here; the stream holds a prefix of them at most.
+    ScopedNatsMsgList pending;
+    ::js_PublishAsyncGetPendingList(pending.get(), js_.get());
+    next_sequence_ = 0;
+    acknowledgements_->take();
+    throw_nats_error(fmt::format("{} message(s) to stream {} not acknowledged within {} ms",
+                                 pending.size(), stream_, timeout_ms_),
+                     status);
+  }
+  const PublishOutcome outcome = acknowledgements_->take();
+  if (outcome.failures != 0) {
+    next_sequence_ = 0;
+    throw Error(ErrorCode::kNetwork,
+                fmt::format("{} message(s) to stream {} not stored, the first: {}; the stream "
+                            "holds up to sequence {} of what was sent",
+                            outcome.failures, stream_, outcome.first_failure, outcome.stored));
+  }
 }
 
 void StreamConnection::purge(const std::string& subject, std::uint64_t before) {
   jsOptions options;
   ::jsOptions_Init(&options);
-  options.Stream.Purge.Subject = subject.c_str();
+  if (!subject.empty()) {
+    options.Stream.Purge.Subject = subject.c_str();
+  }
   options.Stream.Purge.Sequence = before;
   jsErrCode error = static_cast<jsErrCode>(0);
   const natsStatus status = ::js_PurgeStream(js_.get(), stream_.c_str(), &options, &error);
@@ -234,6 +365,15 @@ void StreamConnection::publish_core(const std::string& subject, std::string_view
 }
 
 std::pair<std::uint64_t, std::uint64_t> StreamConnection::stream_bounds() {
+  const State state = read_state();
+  return {state.first, state.last};
+}
+
+std::uint64_t StreamConnection::stored_bytes() {
+  return read_state().bytes;
+}
+
+StreamConnection::State StreamConnection::read_state() {
   jsStreamInfo* raw_info = nullptr;
   jsErrCode error = static_cast<jsErrCode>(0);
   const natsStatus status =
@@ -248,7 +388,7 @@ std::pair<std::uint64_t, std::uint64_t> StreamConnection::stream_bounds() {
     throw_nats_error(fmt::format("cannot read stream {}", stream_), status, error);
   }
   ScopedJsStreamInfo info(raw_info);
-  return {info->State.FirstSeq, info->State.LastSeq};
+  return {info->State.FirstSeq, info->State.LastSeq, info->State.Bytes};
 }
 
 ScopedNatsSubscription StreamConnection::follow(std::uint64_t start) {

@@ -2,6 +2,7 @@
 // A connection to the NATS servers and the JetStream stream that carries the change feed: TLS and
 // credentials from files ([replication] or [replica]), reconnecting by itself. The subjects:
 //   <subject>.feed.issuers | .changes | .snapshot | .crl.<issuer>.<shard>.<full|delta>
+//     | .shards.<issuer>
 //   (the stream <stream>, subjects <subject>.feed.>)
 //   <subject>.heartbeat   (core NATS, not stored: only the newest one matters)
 //   <subject>.snapshot-request   (core NATS: a replica that found a gap asks for a snapshot)
@@ -27,6 +28,7 @@ struct FeedSubjects {
   std::string heartbeat;
   std::string snapshot_request;  // <prefix>.snapshot-request (core NATS): a replica's ask
   std::string crl(IssuerId issuer, std::uint16_t shard, bool delta) const;
+  std::string shard_list(IssuerId issuer) const;
 
  private:
   std::string prefix_;
@@ -57,12 +59,22 @@ class StreamConnection {
   // The writer: creates the stream when it does not exist (file storage, `replicas` copies,
   // deduplication by Nats-Msg-Id); an existing one is used as it is.
   void ensure_stream(int replicas);
-  // Publishes into the stream and waits for its acknowledgement; returns the stream sequence.
-  // A message whose id the stream has seen within its duplicate window is not stored again (and
-  // its earlier sequence is returned).
+  // Publishes into the stream without waiting for its acknowledgement (up to kMaxInFlight
+  // messages wait at once); returns the stream sequence the message will have. Each message is
+  // stored only when the stream's last sequence is the one before it (ExpectLastSeq), so the
+  // stream always holds a prefix of what this connection sent, in order: a message refused or
+  // lost makes every later one refused too, never a hole. `wait_published` waits for every
+  // acknowledgement and throws kNetwork on the first failure (a message id the stream had already
+  // stored counts as one: what follows would not be where it was predicted); the writer then
+  // reconnects and resumes from what the stream holds.
   std::uint64_t publish(const std::string& subject, std::string_view data,
                         const std::string& message_id);
-  // Removes the messages of `subject` before stream sequence `before`.
+  void wait_published();
+  // The stream sequence the next message published will have.
+  std::uint64_t next_sequence();
+  static constexpr int kMaxInFlight = 64;
+  // Removes the messages of `subject` (every subject, when empty) before stream sequence
+  // `before`.
   void purge(const std::string& subject, std::uint64_t before);
   // The newest message of `subject` in the stream, or nullopt when it has none.
   std::optional<StreamMessage> last_message(const std::string& subject);
@@ -72,6 +84,8 @@ class StreamConnection {
   void publish_core(const std::string& subject, std::string_view data);
   // The stream's first and last sequences; throws kReplication when the stream does not exist.
   std::pair<std::uint64_t, std::uint64_t> stream_bounds();
+  // The bytes the stream holds (on each server).
+  std::uint64_t stored_bytes();
 
   // A replica: an ordered consumer of the whole feed from stream sequence `start`.
   ScopedNatsSubscription follow(std::uint64_t start);
@@ -86,17 +100,32 @@ class StreamConnection {
                                            bool from_stream);
 
  private:
-  StreamConnection(ScopedNatsConnection connection, ScopedJsContext js, std::string stream,
-                   std::string_view prefix)
-      : connection_(std::move(connection)),
-        js_(std::move(js)),
-        stream_(std::move(stream)),
-        subjects_(prefix) {}
+  class AcknowledgementRecord;  // where nats.c's thread reports publish acknowledgements
+  struct State {
+    std::uint64_t first = 0;
+    std::uint64_t last = 0;
+    std::uint64_t bytes = 0;
+  };
+  State read_state();
+  StreamConnection(std::unique_ptr<AcknowledgementRecord> acknowledgements,
+                   ScopedNatsConnection connection, ScopedJsContext js, std::string stream,
+                   std::string_view prefix, std::int64_t timeout_ms);
 
+ public:
+  ~StreamConnection();
+  StreamConnection(StreamConnection&&) noexcept;
+  StreamConnection& operator=(StreamConnection&&) = delete;
+
+ private:
+  // Declared first, so destroyed after the connection: an acknowledgement arriving while the
+  // connection closes still finds its record (or, after, none and is dropped).
+  std::unique_ptr<AcknowledgementRecord> acknowledgements_;
   ScopedNatsConnection connection_;
   ScopedJsContext js_;
   std::string stream_;
   FeedSubjects subjects_;
+  std::int64_t timeout_ms_;
+  std::uint64_t next_sequence_ = 0;  // of the next message published; 0 = read the stream's
 };
 
 }  // namespace revocore::replication

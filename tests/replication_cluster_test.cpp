@@ -327,7 +327,10 @@ authorization {{
     std::ofstream(writer_dir() / "revocore.toml", std::ios::app)
         << "\n[replication]\n"
         << nats_section("writer") << "signing_key = \"feed.key\"\nstream_replicas = 3\n"
-        << "heartbeat_milliseconds = 250\n";
+        << "heartbeat_milliseconds = 250\n"
+        // The 100,000 revocations of step 4 make two new snapshots, each purging the stream
+        // before it while one replica is stopped and the other follows behind.
+        << "snapshot_after_changes = 40000\n";
   }
 
   // Each start logs to a folder of its own (logs/writer, logs/writer-1, ...).
@@ -456,13 +459,13 @@ max_staleness_seconds = {}
                                                                  start);
   }
 
-  // Waits until the replica on `port` serves `name` under /crl/ with the same bytes as the
-  // writer's published file; whether it did.
-  bool serves_writers_crl(int port, const std::string& name) const {
+  // Waits until the replica on `port` serves the writer's published file `name` under /crl/
+  // (as /crl/<url>, when given) with the same bytes; whether it did.
+  bool serves_writers_crl(int port, const std::string& name, const std::string& url = {}) const {
     const fs::path fetched = dir_.path() / fmt::format("fetched-{}-{}", port, name);
     for (int i = 0; i < 500; ++i) {
-      testing::run_command(
-          fmt::format("curl -s -o {} http://127.0.0.1:{}/crl/{}", fetched.string(), port, name));
+      testing::run_command(fmt::format("curl -s -o {} http://127.0.0.1:{}/crl/{}", fetched.string(),
+                                       port, url.empty() ? name : url));
       const std::string writer = read_text(writer_dir() / "crl" / name);
       if (!writer.empty() && read_text(fetched) == writer) {
         return true;
@@ -561,6 +564,9 @@ TEST_F(ReplicationCluster, EveryCommittedChangeReachesEveryReplicaExactlyOnce) {
   for (const int port : both) {
     EXPECT_TRUE(serves_writers_crl(port, "demo-issuing-ca.crl"));
     EXPECT_TRUE(serves_writers_crl(port, "demo-issuing-ca-delta.crl"));
+    // And the list of its shards, the same document (one shard here; docs/CRL.md).
+    EXPECT_TRUE(
+        serves_writers_crl(port, "demo-issuing-ca-shards.json", "demo-issuing-ca/shards.json"));
   }
   std::string crl_text;
   EXPECT_EQ(testing::run_command(
@@ -632,6 +638,9 @@ TEST_F(ReplicationCluster, EveryCommittedChangeReachesEveryReplicaExactlyOnce) {
   // Fresh again at the next heartbeat it is caught up with.
   wait_for({replicas_[1].port}, kFirstSerial + kUsers - 1, "revoked");
   expect_same_certificates(data_b);
+  // The one that followed all along, across the snapshots' purges, too.
+  EXPECT_GE(metric(writer_.port, "revocore_feed_snapshots_total"), 2);
+  expect_same_certificates(data_a);
   const std::vector<int> ports = {replicas_[0].port, replicas_[1].port};
 
   // 6. A forged message on the right subject, with a signature that is not the writer's:
@@ -704,6 +713,17 @@ TEST_F(ReplicationCluster, EveryCommittedChangeReachesEveryReplicaExactlyOnce) {
     EXPECT_NE(ocsp_status(port, kFirstSerial + 1), "good");
   }
   wait_for(ports, kFirstSerial + 1, "revoked");
+  // The forged message took a stream sequence the writer's publisher expected for its own next
+  // message (ExpectLastSeq): that one is refused, and the publisher resumes from what the stream
+  // holds, so changes still flow.
+  ASSERT_EQ(
+      cli(fmt::format("cert hold demo-issuing-ca {:X} --reason \"Suspected loss\"", kFirstSerial)),
+      0);
+  wait_for(ports, kFirstSerial, "revoked");
+  ASSERT_EQ(
+      cli(fmt::format("cert release demo-issuing-ca {:X} --reason \"Found again\"", kFirstSerial)),
+      0);
+  wait_for(ports, kFirstSerial, "good");
 
   // 7. A fresh replica on an empty data directory becomes complete from the stream alone.
   const fs::path data_c = make_replica("replica-c");
@@ -714,6 +734,8 @@ TEST_F(ReplicationCluster, EveryCommittedChangeReachesEveryReplicaExactlyOnce) {
   wait_for({replicas_[2].port}, kFirstSerial, "good");
   EXPECT_TRUE(serves_writers_crl(replicas_[2].port, "demo-issuing-ca.crl"));
   EXPECT_TRUE(serves_writers_crl(replicas_[2].port, "demo-issuing-ca-delta.crl"));
+  EXPECT_TRUE(serves_writers_crl(replicas_[2].port, "demo-issuing-ca-shards.json",
+                                 "demo-issuing-ca/shards.json"));
 }
 
 TEST_F(ReplicationCluster, NatsServerFailures) {

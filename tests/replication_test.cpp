@@ -212,6 +212,22 @@ TEST_F(ReplicationTest, UnknownSchemaVersionsAndKindsAndTruncationsAreRefused) {
   refused(kind, "unknown kind 42");
   refused(body.substr(0, body.size() - 3), "does not decode");
   refused(body + "x", "does not decode");
+
+  // An issuer's shard list travels whole, bounded.
+  replication::FeedMessage list;
+  list.kind = MessageKind::kShardList;
+  list.crl.issuer = 3;
+  list.crl.bytes = R"({"issuer":"ca","crl_shards":2})";
+  std::string encoded;
+  replication::encode_feed_message(list, encoded);
+  const auto decoded = replication::decode_feed_message(encoded);
+  EXPECT_EQ(decoded.kind, MessageKind::kShardList);
+  EXPECT_EQ(decoded.crl.issuer, 3u);
+  EXPECT_EQ(decoded.crl.bytes, list.crl.bytes);
+  list.crl.bytes.assign(replication::kShardListBytes + 1, ' ');
+  encoded.clear();
+  replication::encode_feed_message(list, encoded);
+  refused(encoded, "does not decode");
 }
 
 class FeedSignatureTest : public ::testing::Test {
