@@ -12,7 +12,11 @@
 # during it.
 # Loopback only; every process is stopped at the end.
 #
-# Usage: bench/publishing_overhead.sh [USERS] [REPEAT]   (build first)
+# With PIN=1 the job runs on CPU 0 and everything else (serve, its publisher, the NATS servers)
+# on CPU 1: a writer with a core to spare and NATS sharing it, the nearest this 2-core machine
+# comes to NATS on machines of its own.
+#
+# Usage: [PIN=1] bench/publishing_overhead.sh [USERS] [REPEAT]   (build first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 users=${1:-250000}
@@ -25,6 +29,12 @@ bench_start publishing-overhead
 bench_data "$users"
 "$revocore" --data-dir "$work/data" crl generate > /dev/null # the base CRL before the lock
 start_nats_cluster
+job_cpu=() other_cpu=()
+if [ "${PIN:-0}" = 1 ]; then
+  job_cpu=(taskset -c 0)
+  other_cpu=(taskset -c 1)
+  for pid in "${pids[@]}"; do taskset -a -cp 1 "$pid" > /dev/null; done
+fi
 openssl genpkey -algorithm ed25519 -out "$work/data/feed.key" 2> /dev/null
 chmod 600 "$work/data/feed.key"
 mv "$work/data" "$work/pristine"
@@ -48,7 +58,8 @@ stream_replicas = 3
 TOML
   fi
   port=$(free_port)
-  "$revocore" --data-dir "$work/data" serve --listen "127.0.0.1:$port" > "$work/serve.out" 2> "$work/serve.err" &
+  "${other_cpu[@]}" "$revocore" --data-dir "$work/data" serve --listen "127.0.0.1:$port" \
+    > "$work/serve.out" 2> "$work/serve.err" &
   serve_pid=$!
   pids+=("$serve_pid")
   wait_port "$port"
@@ -61,8 +72,9 @@ TOML
   serve_cpu=$(cpu_seconds "$serve_pid")
   nats_cpu=$(cpu_seconds $(pgrep -f "nats-server -c $work/"))
   begin=$(date +%s.%N)
-  "$revocore" --data-dir "$work/data" --operator bench batch lock --file "$work/users.txt" \
-    --reason "Key compromise" --chunk "$chunk" > "$work/job.out" 2> "$work/job.err"
+  "${job_cpu[@]}" "$revocore" --data-dir "$work/data" --operator bench batch lock \
+    --file "$work/users.txt" --reason "Key compromise" --chunk "$chunk" \
+    > "$work/job.out" 2> "$work/job.err"
   end=$(date +%s.%N)
   grep -q "certificates changed" "$work/job.out" || { cat "$work/job.err" >&2; exit 1; }
   # CPU seconds the writer's serve (its publisher) and the NATS servers used during the job.

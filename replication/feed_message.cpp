@@ -20,12 +20,22 @@ std::string_view read_long(ByteReader& in) {
   return in.bytes(in.u32());
 }
 
-void write_certificates(ByteWriter& w, const std::vector<ReplicatedCertificate>& certificates) {
+void write_certificates(std::string& out, const std::vector<ReplicatedCertificate>& certificates) {
+  ByteWriter w(out);
   w.u32(static_cast<std::uint32_t>(certificates.size()));
   std::array<char, CertificateKey::kMaxEncodedSize> buffer;
   for (const auto& certificate : certificates) {
     w.str(certificate.key.encode(buffer));
-    w.str(certificate.record.encode());
+    // The record straight into the message, its 16-bit length written after (no string each).
+    const std::size_t at = out.size();
+    w.u16(0);
+    certificate.record.encode_to(out);
+    const std::size_t length = out.size() - at - 2;
+    if (length > 0xFFFF) {
+      throw Error(ErrorCode::kInvalidArgument, "a certificate record longer than 65535 bytes");
+    }
+    out[at] = static_cast<char>(length >> 8);
+    out[at + 1] = static_cast<char>(length & 0xFF);
   }
 }
 
@@ -81,6 +91,20 @@ ReplicatedCertificate replicated_certificate(const CertificateKey& key,
   return out;
 }
 
+ReplicatedCertificate replicated_certificate(const CertificateKey& key,
+                                             const CertificateStatusView& status) {
+  ReplicatedCertificate out;
+  out.key = key;
+  out.record.status = status.status;
+  out.record.reason = status.reason;
+  out.record.revocation_time = status.revocation_time;
+  out.record.invalidity_date = status.invalidity_date;
+  out.record.not_after = status.not_after;
+  out.record.status_sequence = status.status_sequence;
+  out.record.crl_shard = status.crl_shard;
+  return out;
+}
+
 void encode_feed_message(const FeedMessage& m, std::string& out) {
   ByteWriter w(out);
   w.u8(kSchemaVersion);
@@ -100,7 +124,7 @@ void encode_feed_message(const FeedMessage& m, std::string& out) {
       break;
     case MessageKind::kChanges:
     case MessageKind::kSnapshotPart:
-      write_certificates(w, m.certificates);
+      write_certificates(out, m.certificates);
       break;
     case MessageKind::kSnapshotBegin:
       w.u64(m.snapshot_certificates);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "revocation/records.hpp"
+#include "revocation/store.hpp"
 
 namespace revocore::replication {
 
@@ -79,5 +80,9 @@ FeedMessage decode_feed_message(std::string_view body);
 // A certificate as it is replicated: the record without the holder's identity.
 ReplicatedCertificate replicated_certificate(const CertificateKey& key,
                                              const CertificateRecord& record);
+// The same from the record's fixed part, read without decoding its strings (the publisher's
+// changes: no allocation per certificate).
+ReplicatedCertificate replicated_certificate(const CertificateKey& key,
+                                             const CertificateStatusView& status);
 
 }  // namespace revocore::replication

@@ -244,15 +244,16 @@ bool FeedPublisher::publish_changes(StreamConnection& stream, FeedPosition& sent
   // covered by the later entry, which carries the newer state.
   constexpr std::uint64_t kMaxScanned = 8 * kCertificatesPerMessage;
   std::uint64_t scanned = 0;
+  CertificateStatusView record;
   txn.for_each_journal_entry(
       sent.journal + 1, txn.last_journal_sequence(), [&](const JournalEntry& entry) {
         if (message.certificates.size() == kCertificatesPerMessage || scanned == kMaxScanned) {
           return false;
         }
         ++scanned;
-        const auto record = txn.certificate(entry.certificate);
-        if (record && record->status_sequence == entry.sequence) {
-          message.certificates.push_back(replicated_certificate(entry.certificate, *record));
+        if (txn.certificate_status(entry.certificate, record) &&
+            record.status_sequence == entry.sequence) {
+          message.certificates.push_back(replicated_certificate(entry.certificate, record));
         }
         message.journal_to = entry.sequence;
         return true;
@@ -264,12 +265,15 @@ bool FeedPublisher::publish_changes(StreamConnection& stream, FeedPosition& sent
           return false;
         }
         ++scanned;
-        const auto record = txn.certificate(key);
+        if (!txn.certificate_status(key, record)) {
+          message.registrations_to = sequence;
+          return true;
+        }
         // One whose newest status change this message already carries is not sent twice.
-        const bool carried = record && record->status_sequence > message.journal_from &&
-                             record->status_sequence <= message.journal_to;
-        if (record && !carried) {
-          message.certificates.push_back(replicated_certificate(key, *record));
+        const bool carried = record.status_sequence > message.journal_from &&
+                             record.status_sequence <= message.journal_to;
+        if (!carried) {
+          message.certificates.push_back(replicated_certificate(key, record));
         }
         message.registrations_to = sequence;
         return true;

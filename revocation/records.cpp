@@ -131,6 +131,11 @@ CertificateKey CertificateKey::decode(std::string_view key) {
 
 std::string CertificateRecord::encode() const {
   std::string out;
+  encode_to(out);
+  return out;
+}
+
+void CertificateRecord::encode_to(std::string& out) const {
   ByteWriter w(out);
   w.u8(kCertificateVersion);
   w.u8(static_cast<std::uint8_t>(status));
@@ -145,7 +150,6 @@ std::string CertificateRecord::encode() const {
   w.u16(crl_shard.value_or(0));
   w.str(credential_id);
   w.str(subject);
-  return out;
 }
 
 CertificateRecord CertificateRecord::decode(std::string_view value) {

@@ -69,6 +69,7 @@ struct CertificateRecord {
   std::optional<std::uint16_t> crl_shard;
 
   std::string encode() const;
+  void encode_to(std::string& out) const;  // appends, so a caller can reuse one buffer
   static CertificateRecord decode(std::string_view value);
 };
 
