@@ -12,6 +12,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
+case $seconds in
+  '' | *[!0-9]*)
+    echo "fuzz.sh: SECONDS must be a number, not '$seconds' (usage: scripts/fuzz.sh [SECONDS] [TARGET...])" >&2
+    exit 2
+    ;;
+esac
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(ocsp_request get_path manifest config http_framing conditional_request feed_message)
 scripts/setup.sh --fuzz
