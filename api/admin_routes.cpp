@@ -298,7 +298,14 @@ AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const Operator
     if (request.method() != http::verb::get) {
       return method_not_allowed("GET");
     }
-    return {http::status::ok, json::object{{"subject", caller.subject}, {"serial", caller.serial}}};
+    json::array roles;
+    for (const auto& role : caller.roles) {
+      roles.emplace_back(role);
+    }
+    return {http::status::ok, json::object{{"subject", caller.subject},
+                                           {"serial", caller.serial},
+                                           {"user", caller.user_id},
+                                           {"roles", std::move(roles)}}};
   }
   if (resource == "processes" && s.size() == 1) {
     if (request.method() != http::verb::get) {
@@ -310,12 +317,15 @@ AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const Operator
     if (request.method() != http::verb::post) {
       return method_not_allowed("POST");
     }
+    require_configured_process(config_, s[1]);
+    require(caller, "process:" + s[1]);
     return run_process(s[1], request, caller);
   }
   if (resource == "approvals" && s.size() == 1) {
     if (request.method() != http::verb::get) {
       return method_not_allowed("GET");
     }
+    require(caller, "read:jobs");
     const bool everything = query_value(query, "all") == "true";
     json::array listed;
     lifecycle::LifecycleProcesses(store_, config_, clock_).retire_pending();
@@ -336,6 +346,7 @@ AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const Operator
     if (request.method() != http::verb::get) {
       return method_not_allowed("GET");
     }
+    require(caller, "read:users", "user", s[1]);
     json::value body;
     {
       const StoreTransaction txn = store_.read();
@@ -352,6 +363,7 @@ AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const Operator
     if (request.method() != http::verb::get) {
       return method_not_allowed("GET");
     }
+    require(caller, "read:users", "credential", s[1]);
     json::value body;
     {
       const StoreTransaction txn = store_.read();
@@ -368,6 +380,7 @@ AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const Operator
     if (request.method() != http::verb::post) {
       return method_not_allowed("POST");
     }
+    require(caller, "register");
     return register_certificates(request, caller);
   }
   if (resource == "certificates" && s.size() == 4 &&
@@ -381,6 +394,7 @@ AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const Operator
     if (request.method() != http::verb::get) {
       return method_not_allowed("GET");
     }
+    require(caller, "read:users", "certificate", s[1] + "/" + s[2]);
     const StoreTransaction txn = store_.read();
     const auto [key, record] = find_certificate(txn, s[1], s[2]);
     return {http::status::ok, certificate_json(txn, key, record, &config_)};
@@ -389,6 +403,7 @@ AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const Operator
     if (request.method() != http::verb::get) {
       return method_not_allowed("GET");
     }
+    require(caller, "read:audit");
     const std::string limit_text = query_value(query, "limit");
     const std::uint64_t limit = limit_text.empty() ? 100 : parse_number(limit_text, "limit");
     json::array listed;
@@ -399,11 +414,13 @@ AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const Operator
   }
   if (resource == "jobs" && s.size() == 1) {
     if (request.method() == http::verb::post) {
+      require(caller, "jobs");
       return create_job(request, caller);
     }
     if (request.method() != http::verb::get) {
       return method_not_allowed("GET, POST");
     }
+    require(caller, "read:jobs");
     json::array listed;
     for (const auto& job : lifecycle::BatchJobs(store_, config_, clock_).jobs()) {
       listed.emplace_back(job_json(job));
@@ -414,6 +431,7 @@ AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const Operator
     if (request.method() != http::verb::get) {
       return method_not_allowed("GET");
     }
+    require(caller, "read:jobs");
     return job(parse_number(s[1], "job id"));
   }
   throw Error(ErrorCode::kNotFound,
@@ -444,6 +462,8 @@ AdminRoutes::Reply AdminRoutes::run_certificate_process(std::string_view action,
                                 : action == "hold" ? config::kCertsProcHold
                                                    : config::kCertsProcRelease;
   require_configured_process(config_, name);
+  require(caller, "process:" + std::string(name), "certificate",
+          fmt::format("{}/{}", issuer, serial));
   constexpr std::string_view example = R"({"reason": "Key compromise"})";
   const json::object body = body_object(request, {"reason", "invalidity_date"}, example);
   lifecycle::ProcessRequest process{
@@ -478,6 +498,15 @@ AdminRoutes::Reply AdminRoutes::decide_approval(std::uint64_t id, std::string_vi
                                                 const OperatorIdentity& caller) const {
   constexpr std::string_view example = R"({"note": "checked with the manager"})";
   const json::object body = body_object(request, {"note"}, example);
+  {
+    const auto approval = store_.read().approval(id);
+    if (!approval) {
+      throw Error(ErrorCode::kNotFound, fmt::format("approval request {} does not exist", id));
+    }
+    // Four eyes: the second operator must be allowed to approve this process (and is not the
+    // requester, which LifecycleProcesses checks).
+    require(caller, "approve:" + approval->process, "approval", std::to_string(id));
+  }
   lifecycle::LifecycleProcesses processes(store_, config_, clock_);
   if (decision == "reject") {
     const AuditRecord audit =
@@ -537,6 +566,38 @@ AdminRoutes::Reply AdminRoutes::register_certificates(const HttpRequest& request
           fmt::format("/api/v1/credentials/{}", registration.credential_id)};
 }
 
+void AdminRoutes::require(const OperatorIdentity& caller, const std::string& permission,
+                          std::string_view target_kind, std::string_view target_id) const {
+  if (config_.permits(caller.roles, permission)) {
+    return;
+  }
+  AuditRecord record;
+  record.kind = AuditKind::kRefused;
+  record.time = clock_();
+  const auto colon = permission.find(':');
+  if (colon != std::string::npos && permission.compare(0, colon, "read") != 0) {
+    record.process = permission.substr(colon + 1);
+  }
+  record.target_kind = std::string(target_kind);
+  record.target_id = std::string(target_id);
+  record.operator_name = caller.subject;
+  record.note = "missing permission " + permission;
+  {
+    WriteTransaction txn = store_.write();
+    txn.append_audit(std::move(record));
+    txn.commit();
+  }
+  spdlog::warn("event=api_permission_denied operator=\"{}\" permission={} roles=\"{}\"",
+               caller.subject, permission, fmt::join(caller.roles, ","));
+  throw Error(ErrorCode::kPermissionDenied,
+              fmt::format("operator '{}' may not do this: it needs permission '{}', which none of "
+                          "its roles ({}) grants; an administrator grants it with a [[role]] in "
+                          "revocore.toml (docs/AUTHORIZATION.md)",
+                          caller.subject, permission,
+                          caller.roles.empty() ? std::string("none")
+                                               : fmt::format("{}", fmt::join(caller.roles, ", "))));
+}
+
 void AdminRoutes::audit_read(std::string_view kind, std::string_view id,
                              const OperatorIdentity& caller) const {
   if (!config_.admin || !config_.admin->audit_reads) {
@@ -564,6 +625,7 @@ AdminRoutes::Reply AdminRoutes::create_job(const HttpRequest& request,
     process = std::string(config::kUsersProcLock);
   }
   require_configured_process(config_, process);
+  require(caller, "process:" + process);
   const json::value* targets_value = body.if_contains("targets");
   if (targets_value == nullptr || !targets_value->is_array()) {
     throw Error(ErrorCode::kInvalidArgument,

@@ -57,6 +57,10 @@ class AdminRoutes {
   // Runs (or files for approval) a process and answers with its outcome and CRLs.
   Reply apply_process(const lifecycle::ProcessRequest& process,
                       const OperatorIdentity& caller) const;
+  // Throws kPermissionDenied naming `permission` unless the caller's roles grant it, after an
+  // audit record of the refusal (kRefused).
+  void require(const OperatorIdentity& caller, const std::string& permission,
+               std::string_view target_kind = {}, std::string_view target_id = {}) const;
   // With [admin] audit_reads: an audit record saying who read which user or credential.
   void audit_read(std::string_view kind, std::string_view id, const OperatorIdentity& caller) const;
   Reply job(std::uint64_t id) const;

@@ -29,6 +29,7 @@ pki::X509Certificate load_operator_ca(const config::AdminSettings& settings) {
 OperatorAuthenticator::OperatorAuthenticator(const Store& store,
                                              const config::Configuration& config, Clock clock)
     : store_(store),
+      config_(config),
       settings_(config.admin.value()),
       clock_(std::move(clock)),
       ca_(load_operator_ca(settings_)) {
@@ -138,14 +139,18 @@ OperatorIdentity OperatorAuthenticator::authenticate(X509* peer, STACK_OF(X509) 
            "it is a CA certificate (basicConstraints CA:TRUE); operators need an "
            "end-entity certificate");
   }
+  OperatorIdentity identity{subject, certificate.serial().hex(), {}, {}};
   if (!store_issuer_name_.empty()) {
-    check_in_store(certificate, subject);
+    check_in_store(certificate, subject, identity);
+  } else {
+    identity.roles = config::roles_for_subject(config_.authorization, subject);
   }
-  return OperatorIdentity{subject, certificate.serial().hex()};
+  return identity;
 }
 
 void OperatorAuthenticator::check_in_store(const pki::X509Certificate& certificate,
-                                           const std::string& subject) const {
+                                           const std::string& subject,
+                                           OperatorIdentity& identity) const {
   const StoreTransaction txn = store_.read();
   const auto issuer = txn.issuer_by_name(store_issuer_name_);
   const auto record =
@@ -159,6 +164,17 @@ void OperatorAuthenticator::check_in_store(const pki::X509Certificate& certifica
   if (record->status != CertificateStatus::kValid) {
     refuse(subject, fmt::format("it is {} ({}) since {} in revocore", to_string(record->status),
                                 to_string(record->reason), format_time(record->revocation_time)));
+  }
+  // Read on every request, like the status: locking or deactivating the operator's user
+  // withdraws its roles, and with them every permission, on connections already open.
+  if (const auto credential = txn.credential(record->credential_id)) {
+    if (const auto user = txn.user(credential->user_id)) {
+      identity.user_id = user->id;
+      // A user who is not active has no rights, whatever roles its process left it.
+      if (user->state == LifecycleState::kActive) {
+        identity.roles = user->roles;
+      }
+    }
   }
 }
 

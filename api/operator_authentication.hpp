@@ -9,6 +9,7 @@
 // CRL file (client_crl) is read on every check, so a newly published CRL needs no restart.
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <openssl/ssl.h>
 
@@ -22,6 +23,11 @@ namespace revocore::api {
 struct OperatorIdentity {
   std::string subject;  // RFC 2253, recorded as the operator in the audit
   std::string serial;   // hex, for logs
+  // What decides the operator's permissions (config/authorization.hpp): the roles of the user
+  // whose credential holds the certificate (store mode; empty when that user holds none), or
+  // those [authorization] subject_roles gives the subject (client_crl mode).
+  std::string user_id;  // store mode only
+  std::vector<std::string> roles;
 };
 
 class OperatorAuthenticator {
@@ -41,9 +47,12 @@ class OperatorAuthenticator {
   const pki::X509Certificate& operator_ca() const noexcept { return ca_; }
 
  private:
-  void check_in_store(const pki::X509Certificate& certificate, const std::string& subject) const;
+  // The certificate's record must be valid; fills in its user and that user's roles.
+  void check_in_store(const pki::X509Certificate& certificate, const std::string& subject,
+                      OperatorIdentity& identity) const;
 
   const Store& store_;  // read only: revocations of operator certificates
+  const config::Configuration& config_;
   const config::AdminSettings& settings_;
   Clock clock_;
   pki::X509Certificate ca_;

@@ -56,6 +56,8 @@ std::string_view code_name(ErrorCode code) noexcept {
       return "operator-refused";
     case ErrorCode::kReplication:
       return "replication";
+    case ErrorCode::kPermissionDenied:
+      return "permission-denied";
   }
   return "error";
 }
@@ -73,6 +75,7 @@ http::status http_status_for(ErrorCode code) noexcept {
     case ErrorCode::kNotAuthenticated:
       return http::status::unauthorized;
     case ErrorCode::kOperatorRefused:
+    case ErrorCode::kPermissionDenied:
       return http::status::forbidden;
     case ErrorCode::kNotFound:
       return http::status::not_found;

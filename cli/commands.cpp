@@ -266,8 +266,26 @@ void approvals_list_command(const GlobalOptions& options, bool all, std::ostream
   }
 }
 
+namespace {
+
+// The command line has no authenticated identity (-o is only a label): a second operator's
+// approval there means nothing unless the administrator says local approvals are trusted.
+void require_local_approvals(const DataDirectory& dir, std::string_view command) {
+  if (!dir.config.authorization.local_approvals) {
+    throw Error(ErrorCode::kPermissionDenied,
+                fmt::format("`revocore {}` is refused: the command line cannot tell who the second "
+                            "operator is (-o is only a label); approve through the operator API "
+                            "with a client certificate, or set local_approvals = true in "
+                            "[authorization] of {} (docs/AUTHORIZATION.md)",
+                            command, dir.config.source));
+  }
+}
+
+}  // namespace
+
 void approvals_approve_command(const GlobalOptions& options, std::uint64_t id, std::ostream& out) {
   DataDirectory dir = DataDirectory::open_writer(options, "approvals approve");
+  require_local_approvals(dir, "approvals approve");
   lifecycle::LifecycleProcesses processes(dir.store, dir.config, options.clock);
   const auto outcome = processes.approve(id, options.operator_or_default());
   if (options.json) {
@@ -282,6 +300,7 @@ void approvals_approve_command(const GlobalOptions& options, std::uint64_t id, s
 void approvals_reject_command(const GlobalOptions& options, std::uint64_t id,
                               const std::string& note, std::ostream& out) {
   DataDirectory dir = DataDirectory::open_writer(options, "approvals reject");
+  require_local_approvals(dir, "approvals reject");
   lifecycle::LifecycleProcesses processes(dir.store, dir.config, options.clock);
   const auto audit = processes.reject(id, options.operator_or_default(), note);
   if (options.json) {

@@ -196,6 +196,18 @@ void demo_command(const GlobalOptions& options, bool force, std::ostream& out) {
   const auto summary = importer::import_certificates(
       data.store, data.config,
       importer::ImportRequest{dir / "import/manifest.csv", {}, operator_name}, options.clock);
+  {
+    // The demo's operators hold the configuration's `operator` role (docs/AUTHORIZATION.md):
+    // the operator API grants them what that role permits.
+    WriteTransaction txn = data.store.write();
+    for (const char* id : {"operator-1", "operator-2"}) {
+      if (auto user = txn.user(id)) {
+        user->roles = {"operator"};
+        txn.put_user(*user);
+      }
+    }
+    txn.commit();
+  }
   crl::CrlPublisher publisher(data.store, data.config, options.clock);
   const auto first_crl = publisher.publish_full("demo-issuing-ca").front();
   publisher.publish_full("demo-operator-ca");

@@ -464,6 +464,102 @@ AdminSettings parse_admin(const Validator& v, const toml::table* admin,
 
 }  // namespace
 
+namespace {
+
+std::vector<std::string> string_list(const Validator& v, const toml::node* node,
+                                     std::string_view where) {
+  const toml::array* list = node != nullptr ? node->as_array() : nullptr;
+  if (list == nullptr) {
+    v.fail(node, fmt::format("{} must be a list of strings", where));
+  }
+  std::vector<std::string> out;
+  for (const auto& element : *list) {
+    const auto* text = element.as_string();
+    if (text == nullptr || text->get().empty()) {
+      v.fail(&element, fmt::format("each entry of {} must be a non-empty string", where));
+    }
+    out.push_back(text->get());
+  }
+  return out;
+}
+
+std::vector<Role> parse_roles(const Validator& v, const toml::node& node,
+                              const std::map<std::string, ProcessPolicy, std::less<>>& processes) {
+  const toml::array* list = node.as_array();
+  if (list == nullptr) {
+    v.fail(&node, "'role' must be an array of tables: [[role]] with name and permissions");
+  }
+  std::vector<Role> out;
+  for (const auto& element : *list) {
+    const toml::table* table = element.as_table();
+    if (table == nullptr) {
+      v.fail(&element, "each [[role]] must be a table with name and permissions");
+    }
+    v.only_keys(*table, {"name", "permissions"}, "[[role]]");
+    Role role;
+    role.name = v.string(*table, "name", "[[role]]");
+    role.origin = v.origin(table);
+    const std::string where = fmt::format("'permissions' of role '{}'", role.name);
+    if (!table->contains("permissions")) {
+      v.fail(table, fmt::format("role '{}' needs 'permissions' (a list; docs/AUTHORIZATION.md)",
+                                role.name));
+    }
+    role.permissions = string_list(v, table->get("permissions"), where);
+    for (std::size_t i = 0; i < role.permissions.size(); ++i) {
+      const std::string& permission = role.permissions[i];
+      const auto colon = permission.find(':');
+      const std::string process = colon == std::string::npos ? "" : permission.substr(colon + 1);
+      const auto found = processes.find(process);
+      const std::string problem = check_permission(
+          permission, found != processes.end(), found != processes.end() && found->second.approval);
+      if (!problem.empty()) {
+        v.fail(table->get("permissions")->as_array()->get(i),
+               fmt::format("role '{}': {}", role.name, problem));
+      }
+    }
+    for (const auto& earlier : out) {
+      if (earlier.name == role.name) {
+        v.fail(table, fmt::format("role '{}' is configured twice (first at {})", role.name,
+                                  earlier.origin));
+      }
+    }
+    out.push_back(std::move(role));
+  }
+  return out;
+}
+
+AuthorizationSettings parse_authorization(const Validator& v, const toml::table& table,
+                                          const std::vector<Role>& roles) {
+  v.only_keys(table, {"local_approvals", "subject_roles"}, "[authorization]");
+  AuthorizationSettings s;
+  s.local_approvals = v.boolean(table, "local_approvals", "[authorization]");
+  if (const toml::node* node = table.get("subject_roles")) {
+    const toml::table* mapping = node->as_table();
+    if (mapping == nullptr) {
+      v.fail(node,
+             "'subject_roles' in [authorization] must be a table: \"<subject or "
+             "attribute>\" = [\"<role>\", ...]");
+    }
+    for (const auto& [subject, value] : *mapping) {
+      SubjectRoles entry;
+      entry.subject = std::string(subject.str());
+      entry.roles = string_list(v, &value, fmt::format("subject_roles.\"{}\"", entry.subject));
+      for (const auto& name : entry.roles) {
+        if (std::none_of(roles.begin(), roles.end(),
+                         [&](const Role& role) { return role.name == name; })) {
+          v.fail(&value, fmt::format("subject_roles.\"{}\" gives role '{}', which no [[role]] "
+                                     "defines",
+                                     entry.subject, name));
+        }
+      }
+      s.subject_roles.push_back(std::move(entry));
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
 bool CredentialRule::applies_to(LifecycleState state) const noexcept {
   return std::find(from.begin(), from.end(), state) != from.end();
 }
@@ -962,7 +1058,7 @@ Configuration Configuration::parse(std::string_view toml_text, std::string sourc
   const Validator v(source);
   v.only_keys(root,
               {"store", "roles", "registration", "approvals", "issuer", "process", "ocsp", "admin",
-               "replication", "replica"},
+               "replication", "replica", "role", "authorization"},
               "the configuration");
 
   Configuration config;
@@ -1011,6 +1107,12 @@ Configuration Configuration::parse(std::string_view toml_text, std::string sourc
     }
   }
   config.processes = parse_processes(v, v.table(root, "process", "the configuration"));
+  if (const toml::node* roles_node = root.get("role")) {
+    config.roles = parse_roles(v, *roles_node, config.processes);
+  }
+  if (const auto* authorization = optional_section(v, root, "authorization", "[authorization]")) {
+    config.authorization = parse_authorization(v, *authorization, config.roles);
+  }
   return config;
 }
 

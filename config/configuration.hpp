@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/authorization.hpp"
 #include "revocation/types.hpp"
 
 namespace revocore::config {
@@ -228,7 +229,13 @@ struct Configuration {
   std::optional<ReplicationSettings> replication;  // none: no change feed is published
   std::optional<ReplicaSettings> replica;          // present: this is a replica
   std::map<std::string, ProcessPolicy, std::less<>> processes;
+  std::vector<Role> roles;  // [[role]]: what each role may do (config/authorization.hpp)
+  AuthorizationSettings authorization;
 
+  // Whether any of `roles` grants `permission` ("process:UsersProcLock", "read:audit", ...).
+  bool permits(const std::vector<std::string>& held, std::string_view permission) const {
+    return grants(roles, held, permission);
+  }
   // Throws kInvalidConfig naming the process when it is not configured.
   const ProcessPolicy& process(std::string_view name) const;
   const IssuerConfig* find_issuer(std::string_view name) const noexcept;

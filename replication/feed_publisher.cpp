@@ -486,6 +486,14 @@ std::size_t FeedPublisher::publish_pending(StreamConnection& stream) {
     }
     counters_.acknowledged_journal = sent.journal;
     record_position(/*force=*/false);
+    // Under a sustained load there is always more: the snapshot due comes first (the caller
+    // runs this again), so the stream stays bounded while changes keep coming.
+    if (settings_.snapshot_after_changes != 0 &&
+        (sent.journal - sent.snapshot_journal) +
+                (sent.registrations - sent.snapshot_registrations) >=
+            settings_.snapshot_after_changes) {
+      break;
+    }
   }
   record_position(/*force=*/true);
   // After the changes: a CRL never reaches a replica before the statuses it lists.

@@ -38,6 +38,8 @@ int exit_code_for(ErrorCode code) noexcept {
       return 12;
     case ErrorCode::kReplication:
       return 13;
+    case ErrorCode::kPermissionDenied:
+      return 14;
   }
   return 1;
 }

@@ -30,6 +30,7 @@ enum class ErrorCode {
   kOperatorRefused,     // the operator API refused the client certificate presented
   kReplication,         // a replication message that cannot be applied (a gap, a foreign writer,
                         // an unknown schema, a signature that does not verify)
+  kPermissionDenied,    // an authenticated operator whose roles do not grant what was asked
 };
 
 class Error : public std::runtime_error {

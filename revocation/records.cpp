@@ -255,6 +255,8 @@ std::string_view to_string(AuditKind kind) noexcept {
       return "import";
     case AuditKind::kRead:
       return "read";
+    case AuditKind::kRefused:
+      return "refused";
   }
   return "invalid";
 }
@@ -298,7 +300,7 @@ AuditRecord AuditRecord::decode(std::uint64_t id, std::string_view value) {
   AuditRecord r;
   r.id = id;
   const std::uint8_t kind = in.u8();
-  if (kind < 1 || kind > 5) {
+  if (kind < 1 || kind > 6) {
     in.fail("unknown audit kind");
   }
   r.kind = static_cast<AuditKind>(kind);

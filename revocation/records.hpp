@@ -142,6 +142,7 @@ enum class AuditKind : std::uint8_t {
   kApprovalRejected = 3,   // a second operator refused it; nothing changed
   kImport = 4,             // certificates registered by `revocore import`
   kRead = 5,               // an operator read a user or credential ([admin] audit_reads)
+  kRefused = 6,            // an operator's request its roles do not permit; nothing changed
 };
 std::string_view to_string(AuditKind kind) noexcept;
 

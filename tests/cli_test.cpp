@@ -137,8 +137,11 @@ TEST_F(CliTest, ErrorsHaveClearMessagesAndExitCodes) {
       {"user lock 1003 --reason 'Key compromise' --invalidity-date yesterday", 2,
        "revocore: error: --invalidity-date 'yesterday' is not a date; write 2026-11-22 or "
        "2026-11-22T08:30:00Z (UTC)\n"},
-      {"approvals approve 7", 3,
-       "revocore: error: approval request #7 does not exist; see `revocore approvals list`\n"},
+      {"approvals approve 7", 14,
+       "revocore: error: `revocore approvals approve` is refused: the command line cannot tell "
+       "who the second operator is (-o is only a label); approve through the operator API with a "
+       "client certificate, or set local_approvals = true in [authorization] of " +
+           (dir_.path() / "data" / "revocore.toml").string() + " (docs/AUTHORIZATION.md)\n"},
   };
   for (const Case& c : cases) {
     const Result result = revocore(c.args);
@@ -244,7 +247,10 @@ TEST_F(CliTest, ApprovalNeedsASecondOperator) {
   edited.replace(
       edited.find(anchor), anchor.size(),
       "relations = \"deactivate\"\napproval = true\nreasons = [\n  { label = \"Card lost\"");
+  // Approving on the command line is refused unless the administrator trusts local approvals.
   std::ofstream(config) << edited;
+  EXPECT_EQ(revocore("--operator bob approvals approve 1").exit_code, 14);
+  std::ofstream(config, std::ios::app) << "\n[authorization]\nlocal_approvals = true\n";
 
   const Result filed = revocore("--operator alice card lock card-1003 --reason 'Card stolen'");
   ASSERT_EQ(filed.exit_code, 0) << filed.err;
