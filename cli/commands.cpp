@@ -14,6 +14,7 @@
 #include "importer/certificate_import.hpp"
 #include "lifecycle/crl_regeneration.hpp"
 #include "lifecycle/lifecycle_processes.hpp"
+#include "lifecycle/user_roles.hpp"
 #include "revocation/error.hpp"
 
 namespace revocore::cli {
@@ -139,6 +140,47 @@ void import_command(const GlobalOptions& options, const std::filesystem::path& m
   }
   for (const auto& crl : published) {
     print_published(out, crl);
+  }
+}
+
+void user_roles_command(const GlobalOptions& options, const std::string& user_id,
+                        const std::optional<std::string>& set, std::ostream& out) {
+  std::vector<std::string> roles;
+  if (set) {
+    DataDirectory dir = DataDirectory::open_writer(options, "user roles --set");
+    std::string_view rest = *set;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      std::string_view role = rest.substr(0, comma);
+      while (!role.empty() && role.front() == ' ')
+        role.remove_prefix(1);
+      while (!role.empty() && role.back() == ' ')
+        role.remove_suffix(1);
+      if (!role.empty()) {
+        roles.emplace_back(role);
+      }
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    }
+    const AuditRecord audit = lifecycle::set_user_roles(
+        dir.store, dir.config, user_id, roles, options.operator_or_default(), options.clock());
+    roles = audit.roles_after;
+  } else {
+    DataDirectory dir = DataDirectory::open(options);
+    const auto user = dir.store.read().user(user_id);
+    if (!user) {
+      throw Error(ErrorCode::kNotFound, fmt::format("user {} does not exist", user_id));
+    }
+    roles = user->roles;
+  }
+  if (options.json) {
+    boost::json::array list;
+    for (const auto& role : roles) {
+      list.emplace_back(role);
+    }
+    print_json(out, boost::json::object{{"user", user_id}, {"roles", std::move(list)}});
+  } else {
+    fmt::print(out, "user {} roles: {}\n", user_id,
+               roles.empty() ? std::string("(none)") : fmt::format("{}", fmt::join(roles, ", ")));
   }
 }
 

@@ -49,6 +49,9 @@ void import_command(const GlobalOptions& options, const std::filesystem::path& m
                     const std::vector<std::filesystem::path>& sources, std::ostream& out);
 
 void user_show_command(const GlobalOptions& options, const std::string& user_id, std::ostream& out);
+// Prints the user's roles; with `set`, replaces them first (comma-separated; empty: none).
+void user_roles_command(const GlobalOptions& options, const std::string& user_id,
+                        const std::optional<std::string>& set, std::ostream& out);
 void user_list_command(const GlobalOptions& options, const std::string& prefix, std::size_t limit,
                        std::ostream& out);
 void card_show_command(const GlobalOptions& options, const std::string& credential_id,

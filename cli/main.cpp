@@ -94,6 +94,15 @@ int main(int argc, char** argv) {
   user_list->add_option("--limit,-n", user_limit, "at most this many (default 50)");
   user_list->callback(
       [&] { revocore::cli::user_list_command(options, prefix, user_limit, std::cout); });
+  std::optional<std::string> roles_to_set;
+  auto* user_roles = user->add_subcommand(
+      "roles", "show a user's roles, or --set them (what its operator certificates may do)");
+  user_roles->add_option("user", id, "user id")->required();
+  user_roles->add_option("--set", roles_to_set,
+                         "the roles it holds from now on, comma-separated (\"\" for none); "
+                         "each a [[role]] of the configuration or the default role");
+  user_roles->callback(
+      [&] { revocore::cli::user_roles_command(options, id, roles_to_set, std::cout); });
   add_process_command(*user, options, "lock", revocore::config::kUsersProcLock, "user");
   add_process_command(*user, options, "deactivate", revocore::config::kUsersProcDeactivate, "user");
   add_process_command(*user, options, "reactivate", revocore::config::kUsersProcReactivate, "user");

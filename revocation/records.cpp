@@ -257,6 +257,8 @@ std::string_view to_string(AuditKind kind) noexcept {
       return "read";
     case AuditKind::kRefused:
       return "refused";
+    case AuditKind::kRolesChanged:
+      return "roles_changed";
   }
   return "invalid";
 }
@@ -300,7 +302,7 @@ AuditRecord AuditRecord::decode(std::uint64_t id, std::string_view value) {
   AuditRecord r;
   r.id = id;
   const std::uint8_t kind = in.u8();
-  if (kind < 1 || kind > 6) {
+  if (kind < 1 || kind > 7) {
     in.fail("unknown audit kind");
   }
   r.kind = static_cast<AuditKind>(kind);

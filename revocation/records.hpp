@@ -143,6 +143,7 @@ enum class AuditKind : std::uint8_t {
   kImport = 4,             // certificates registered by `revocore import`
   kRead = 5,               // an operator read a user or credential ([admin] audit_reads)
   kRefused = 6,            // an operator's request its roles do not permit; nothing changed
+  kRolesChanged = 7,       // a local administrator gave a user other roles
 };
 std::string_view to_string(AuditKind kind) noexcept;
 

@@ -52,6 +52,13 @@ class ApiTest : public ::testing::Test {
     ASSERT_NE(at, std::string::npos);
     const auto approval = config.find("approval = false", at);
     config.replace(approval, 16, "approval = true");
+    // Roles of the authorization tests (docs/AUTHORIZATION.md); the demo's operators hold
+    // `operator` until a test gives them one of these.
+    config +=
+        "\n[[role]]\nname = \"help-desk\"\npermissions = [\"process:CardsProcDeactivate\", "
+        "\"process:CardsProcLock\", \"read:users\"]\n"
+        "[[role]]\nname = \"officer\"\npermissions = [\"approve:CardsProcLock\", "
+        "\"process:CardsProcLock\", \"read\"]\n";
     std::ofstream(data() / "revocore.toml") << config;
     responder_ = testing::start_responder(REVOCORE_BINARY, data(), dir_->path());
   }
@@ -105,6 +112,26 @@ class ApiTest : public ::testing::Test {
   static Answer get(const std::string& path) { return call(operator_1(), "GET", path); }
   static Answer post(const std::string& path, const std::string& body) {
     return call(operator_1(), "POST", path, body);
+  }
+
+  // `revocore user roles ID --set ROLES`: what that user's operator certificates may do from the
+  // next request on.
+  static void set_roles(const std::string& user, const std::string& roles) {
+    ASSERT_EQ(testing::run_command(fmt::format("{} --data-dir {} --operator admin user roles {} "
+                                               "--set '{}'",
+                                               REVOCORE_BINARY, data().string(), user, roles)),
+              0);
+  }
+
+  static std::vector<json::value> refusals() {
+    std::vector<json::value> out;
+    const Answer audit = get("/api/v1/audit?limit=1000");
+    for (const auto& record : audit.body.as_array()) {
+      if (record.at("kind") == "refused") {
+        out.push_back(record);
+      }
+    }
+    return out;
   }
 
   static std::string user_state(const std::string& id) {
@@ -757,6 +784,102 @@ TEST_F(ApiTest, LogsCarryNoKeyMaterial) {
 
 // A batch job left unfinished (here: created and never run, as after a crash right after its
 // creation) is picked up by the job runner when `revocore serve` starts, and finishes.
+TEST_F(ApiTest, HelpDeskMayDeactivateACardButNotLockAUser) {
+  set_roles("operator-2", "help-desk");
+  const Answer lock = call(operator_2(), "POST", "/api/v1/processes/UsersProcLock",
+                           R"({"target": "1003", "reason": "Left the organisation"})");
+  EXPECT_EQ(lock.status, 403) << lock.text;
+  EXPECT_EQ(lock.body.at("type"), "urn:revocore:problem:permission-denied") << lock.text;
+  EXPECT_NE(lock.text.find("permission 'process:UsersProcLock'"), std::string::npos) << lock.text;
+  EXPECT_NE(lock.text.find("help-desk"), std::string::npos) << lock.text;
+  EXPECT_EQ(user_state("1003"), "active");  // nothing changed
+  // Reading the audit trail is not the help desk's either.
+  EXPECT_EQ(call(operator_2(), "GET", "/api/v1/audit").status, 403);
+  // Every refusal is audited: who, what was missing.
+  const auto refused = refusals();
+  ASSERT_EQ(refused.size(), 2u);
+  EXPECT_EQ(refused[1].at("operator"), kOperator2);
+  EXPECT_EQ(refused[1].at("process"), "UsersProcLock");
+  EXPECT_EQ(refused[1].at("note"), "missing permission process:UsersProcLock");
+  EXPECT_EQ(refused[0].at("note"), "missing permission read:audit");
+
+  const Answer card = call(operator_2(), "POST", "/api/v1/processes/CardsProcDeactivate",
+                           R"({"target": "card-1003", "reason": "Card left at home"})");
+  EXPECT_EQ(card.status, 200) << card.text;
+  EXPECT_EQ(get("/api/v1/credentials/card-1003").body.at("state"), "inactive");
+  const Answer whoami = call(operator_2(), "GET", "/api/v1/whoami");
+  EXPECT_EQ(whoami.body.at("user"), "operator-2");
+  EXPECT_EQ(whoami.body.at("roles"), json::array{"help-desk"});
+}
+
+TEST_F(ApiTest, AnOfficerApprovesWhatTheHelpDeskAskedForNotTheirOwn) {
+  set_roles("operator-1", "officer");
+  set_roles("operator-2", "help-desk");
+  const Answer filed = call(operator_2(), "POST", "/api/v1/processes/CardsProcLock",
+                            R"({"target": "card-1003", "reason": "Card lost"})");
+  ASSERT_EQ(filed.status, 202) << filed.text;
+  const std::int64_t id = filed.body.at("approval").as_int64();
+  // The help desk may ask, not approve (not even someone else's request).
+  const Answer help_desk =
+      call(operator_2(), "POST", fmt::format("/api/v1/approvals/{}/approve", id), "{}");
+  EXPECT_EQ(help_desk.status, 403) << help_desk.text;
+  EXPECT_NE(help_desk.text.find("approve:CardsProcLock"), std::string::npos) << help_desk.text;
+  EXPECT_EQ(get("/api/v1/credentials/card-1003").body.at("state"), "active");
+  const Answer approved = post(fmt::format("/api/v1/approvals/{}/approve", id), "{}");
+  EXPECT_EQ(approved.status, 200) << approved.text;
+  EXPECT_EQ(get("/api/v1/credentials/card-1003").body.at("state"), "locked");
+
+  // The officer's own request needs someone else.
+  const Answer own_request =
+      post("/api/v1/processes/CardsProcLock", R"({"target": "card-1002", "reason": "Card lost"})");
+  ASSERT_EQ(own_request.status, 202) << own_request.text;
+  const Answer own =
+      post(fmt::format("/api/v1/approvals/{}/approve", own_request.body.at("approval").as_int64()),
+           "{}");
+  EXPECT_EQ(own.status, 409) << own.text;
+  EXPECT_EQ(get("/api/v1/credentials/card-1002").body.at("state"), "active");
+}
+
+// Roles are read on every request: an operator whose roles are withdrawn (here by the local
+// administrator; Lock user and Deactivate user withdraw them too) is refused on the keep-alive
+// connection it already has open, and a user who is not active has no rights at all.
+TEST_F(ApiTest, AnOperatorLosesItsRightsOnAnOpenConnection) {
+  const fs::path script = dir_->path() / "keepalive.py";
+  std::ofstream(script) << fmt::format(
+      R"(import http.client, ssl, subprocess, sys
+context = ssl.create_default_context(cafile="{ca}")
+context.load_cert_chain("{cert}", "{key}")
+connection = http.client.HTTPSConnection("127.0.0.1", {port}, context=context)
+def status():
+    connection.request("GET", "/api/v1/users/1003")
+    answer = connection.getresponse()
+    body = answer.read().decode()
+    return answer.status, body
+first, _ = status()
+sock = connection.sock
+subprocess.run(sys.argv[1], shell=True, check=True, stdout=subprocess.DEVNULL)
+second, body = status()
+print(first, second, "same-connection" if connection.sock is sock else "reconnected", body)
+)",
+      fmt::arg("ca", file("pki/root-ca.pem")), fmt::arg("cert", file("pki/operator-1.pem")),
+      fmt::arg("key", file("pki/operator-1.key")), fmt::arg("port", responder_.admin_port));
+  std::string out;
+  testing::run_command(fmt::format("python3 {} '{} --data-dir {} user roles operator-1 --set \"\"'",
+                                   script.string(), REVOCORE_BINARY, data().string()),
+                       &out);
+  EXPECT_EQ(out.substr(0, 24), "200 403 same-connection ") << out;
+  EXPECT_NE(out.find("permission-denied"), std::string::npos) << out;
+  // Given back, then the user deactivated by the process: refused again (its roles are
+  // withdrawn, its token's certificate put on hold).
+  set_roles("operator-1", "operator");
+  EXPECT_EQ(get("/api/v1/users/1003").status, 200);
+  testing::run_command(
+      fmt::format("python3 {} '{} --data-dir {} user deactivate operator-1 --reason \"{}\"'",
+                  script.string(), REVOCORE_BINARY, data().string(), "Leave of absence"),
+      &out);
+  EXPECT_EQ(out.substr(0, 8), "200 403 ") << out;
+}
+
 TEST(ApiJobs, UnfinishedJobsResumeWhenTheServerStarts) {
   testing::TempDir dir;
   const fs::path data = dir.path() / "data";
@@ -857,6 +980,11 @@ TEST(ApiWithOperatorCrl, RevokedOperatorsAreRefusedByTheCrl) {
   ASSERT_NE(issuer, std::string::npos);
   config.erase(issuer, config.find("\n[admin]\n", issuer) + 1 - issuer);
   config += "client_crl = \"ca/operator-ca.crl\"\n";
+  // Without the store's users, roles come from the certificate's subject.
+  config +=
+      "[[role]]\nname = \"help-desk\"\npermissions = [\"process:CardsProcDeactivate\", "
+      "\"read:users\"]\n[authorization.subject_roles]\n"
+      "\"CN=Olivia Olsson (operator),O=revocore demo\" = [\"help-desk\"]\n";
   std::ofstream(data / "revocore.toml") << config;
 
   testing::ResponderProcess server = testing::start_responder(REVOCORE_BINARY, data, dir.path());
@@ -872,6 +1000,26 @@ TEST(ApiWithOperatorCrl, RevokedOperatorsAreRefusedByTheCrl) {
     return out + " " + read_text(data / "answer.json");
   };
   EXPECT_EQ(status("operator-1").substr(0, 3), "200");
+  EXPECT_NE(status("operator-1").find("\"roles\":[\"help-desk\"]"), std::string::npos);
+  const auto call = [&](const char* method, const std::string& path, const std::string& body) {
+    std::string out;
+    testing::run_command(
+        fmt::format("curl -s --cacert {0}/pki/root-ca.pem --cert {0}/pki/operator-1.pem --key "
+                    "{0}/pki/operator-1.key -X {1} -H 'Content-Type: application/json' "
+                    "--data-binary '{2}' -o {0}/answer.json -w '%{{http_code}}' "
+                    "https://127.0.0.1:{3}{4}",
+                    data.string(), method, body, server.admin_port, path),
+        &out);
+    return out + " " + read_text(data / "answer.json");
+  };
+  EXPECT_EQ(call("GET", "/api/v1/users/1003", "").substr(0, 3), "200");
+  const std::string lock = call("POST", "/api/v1/processes/UsersProcLock",
+                                R"({"target": "1003", "reason": "Left the organisation"})");
+  EXPECT_EQ(lock.substr(0, 3), "403") << lock;
+  EXPECT_NE(lock.find("process:UsersProcLock"), std::string::npos) << lock;
+  const std::string card = call("POST", "/api/v1/processes/CardsProcDeactivate",
+                                R"({"target": "card-1003", "reason": "Card left at home"})");
+  EXPECT_EQ(card.substr(0, 3), "200") << card;
   std::string refused = status("operator-2");
   EXPECT_EQ(refused.substr(0, 3), "403") << refused;
   EXPECT_NE(refused.find("revoked"), std::string::npos) << refused;

@@ -206,6 +206,69 @@ TEST(Configuration, UnknownKeyNamesTheLineAndTheAllowedKeys) {
       << message;
 }
 
+// [[role]] and [authorization] (config/authorization.hpp): the default grants the demo's
+// operators everything; each kind of mistake is refused with the line it is on.
+TEST(Authorization, RolesGrantWhatTheyListAndMistakesAreRefusedWithTheLine) {
+  const Configuration defaults = Configuration::built_in_default();
+  EXPECT_TRUE(defaults.permits({"operator"}, "process:UsersProcLock"));
+  EXPECT_TRUE(defaults.permits({"operator"}, "approve:CardsProcLock"));
+  EXPECT_TRUE(defaults.permits({"employee", "operator"}, "read:audit"));
+  EXPECT_FALSE(defaults.permits({"employee"}, "read:users"));  // not a [[role]]: nothing
+  EXPECT_FALSE(defaults.permits({}, "register"));
+  EXPECT_FALSE(defaults.authorization.local_approvals);
+
+  const std::string help_desk =
+      "\n[[role]]\nname = \"help-desk\"\npermissions = [\"process:CardsProcDeactivate\", "
+      "\"read:users\"]\n";
+  const Configuration with = Configuration::parse(std::string(kDefaultConfigToml) + help_desk +
+                                                      "[authorization]\nlocal_approvals = true\n"
+                                                      "[authorization.subject_roles]\n"
+                                                      "\"OU=Help desk\" = [\"help-desk\"]\n"
+                                                      "\"CN=Ann,O=Example\" = [\"operator\"]\n",
+                                                  "revocore.toml", "/tmp");
+  EXPECT_TRUE(with.permits({"help-desk"}, "process:CardsProcDeactivate"));
+  EXPECT_TRUE(with.permits({"help-desk"}, "read:users"));
+  EXPECT_FALSE(with.permits({"help-desk"}, "process:UsersProcLock"));
+  EXPECT_FALSE(with.permits({"help-desk"}, "read:audit"));
+  EXPECT_TRUE(with.authorization.local_approvals);
+  EXPECT_EQ(roles_for_subject(with.authorization, "CN=Bo,OU=Help desk,O=Example"),
+            std::vector<std::string>{"help-desk"});
+  EXPECT_EQ(roles_for_subject(with.authorization, "CN=Ann,O=Example"),
+            std::vector<std::string>{"operator"});
+  EXPECT_TRUE(roles_for_subject(with.authorization, "CN=Eve,OU=Help desk\\, not,O=X").empty());
+
+  const struct {
+    std::string role;
+    std::string says;
+  } bad[] = {
+      {"name = \"x\"\npermissions = [\"delete:everything\"]",
+       "unknown permission 'delete:everything'"},
+      {"name = \"x\"\npermissions = [\"process:UsersProcNuke\"]",
+       "names process 'UsersProcNuke', which is not configured"},
+      {"name = \"x\"\npermissions = [\"approve:UsersProcLock\"]",
+       "UsersProcLock, but that process has no approval step"},
+      {"name = \"operator\"\npermissions = [\"read\"]", "role 'operator' is configured twice"},
+      {"name = \"x\"", "role 'x' needs 'permissions'"},
+  };
+  for (const auto& c : bad) {
+    const std::string text = std::string(kDefaultConfigToml) + "\n[[role]]\n" + c.role + "\n";
+    const std::string message = error_message(text);
+    EXPECT_NE(message.find(c.says), std::string::npos) << message;
+    EXPECT_EQ(message.rfind("revocore.toml:", 0), 0u) << message;
+    // The line of the [[role]] (a missing key, a second role of the same name) or of its
+    // permissions (a bad permission).
+    const int header = line_of(text, "[[role]]\n" + c.role);
+    const int line = std::atoi(message.c_str() + std::string_view("revocore.toml:").size());
+    EXPECT_TRUE(line == header || line == header + 2)
+        << message << " (role at line " << header << ")";
+  }
+  const std::string unknown_role =
+      error_message(std::string(kDefaultConfigToml) +
+                    "\n[authorization.subject_roles]\n\"OU=X\" = [\"auditor\"]\n");
+  EXPECT_NE(unknown_role.find("gives role 'auditor', which no [[role]] defines"), std::string::npos)
+      << unknown_role;
+}
+
 TEST(Configuration, MissingProcessIsNamed) {
   std::string text(kDefaultConfigToml);
   text = text.substr(0, text.find("# ------------------------------------------------------------"
