@@ -443,9 +443,12 @@ AdminRoutes::Reply AdminRoutes::run_process(std::string_view name, const HttpReq
   require_configured_process(config_, name);
   constexpr std::string_view example = R"({"target": "1001", "reason": "Left the organisation"})";
   const json::object body = body_object(request, {"target", "reason", "invalidity_date"}, example);
-  lifecycle::ProcessRequest process{std::string(name), string_field(body, "target", true, example),
-                                    string_field(body, "reason", true, example), caller.subject,
-                                    std::nullopt};
+  lifecycle::ProcessRequest process{std::string(name),
+                                    string_field(body, "target", true, example),
+                                    string_field(body, "reason", true, example),
+                                    caller.subject,
+                                    std::nullopt,
+                                    caller.roles};
   if (const std::string date = string_field(body, "invalidity_date", false, example);
       !date.empty()) {
     process.invalidity_date = parse_time(date, "invalidity_date");
@@ -466,9 +469,12 @@ AdminRoutes::Reply AdminRoutes::run_certificate_process(std::string_view action,
           fmt::format("{}/{}", issuer, serial));
   constexpr std::string_view example = R"({"reason": "Key compromise"})";
   const json::object body = body_object(request, {"reason", "invalidity_date"}, example);
-  lifecycle::ProcessRequest process{
-      std::string(name), lifecycle::certificate_target(issuer, serial),
-      string_field(body, "reason", true, example), caller.subject, std::nullopt};
+  lifecycle::ProcessRequest process{std::string(name),
+                                    lifecycle::certificate_target(issuer, serial),
+                                    string_field(body, "reason", true, example),
+                                    caller.subject,
+                                    std::nullopt,
+                                    caller.roles};
   if (const std::string date = string_field(body, "invalidity_date", false, example);
       !date.empty()) {
     process.invalidity_date = parse_time(date, "invalidity_date");
@@ -505,7 +511,11 @@ AdminRoutes::Reply AdminRoutes::decide_approval(std::uint64_t id, std::string_vi
     }
     // Four eyes: the second operator must be allowed to approve this process (and is not the
     // requester, which LifecycleProcesses checks).
-    require(caller, "approve:" + approval->process, "approval", std::to_string(id));
+    const std::string permission = "approve:" + approval->process;
+    require(caller, permission, "approval", std::to_string(id));
+    if (config_.authorization.approver_needs_other_role) {
+      require_other_role(caller, *approval, permission);
+    }
   }
   lifecycle::LifecycleProcesses processes(store_, config_, clock_);
   if (decision == "reject") {
@@ -596,6 +606,41 @@ void AdminRoutes::require(const OperatorIdentity& caller, const std::string& per
                           caller.subject, permission,
                           caller.roles.empty() ? std::string("none")
                                                : fmt::format("{}", fmt::join(caller.roles, ", "))));
+}
+
+void AdminRoutes::require_other_role(const OperatorIdentity& caller,
+                                     const ApprovalRequest& approval,
+                                     const std::string& permission) const {
+  for (const auto& role : caller.roles) {
+    const bool requester_held =
+        std::find(approval.requested_roles.begin(), approval.requested_roles.end(), role) !=
+        approval.requested_roles.end();
+    if (!requester_held && config_.permits({role}, permission)) {
+      return;
+    }
+  }
+  const std::string missing = "a role granting " + permission + " that the requester did not hold";
+  AuditRecord record;
+  record.kind = AuditKind::kRefused;
+  record.time = clock_();
+  record.process = approval.process;
+  record.target_kind = "approval";
+  record.target_id = std::to_string(approval.id);
+  record.operator_name = caller.subject;
+  record.note = "missing " + missing;
+  {
+    WriteTransaction txn = store_.write();
+    txn.append_audit(std::move(record));
+    txn.commit();
+  }
+  throw Error(ErrorCode::kPermissionDenied,
+              fmt::format("operator '{}' may not decide approval request #{}: four eyes from "
+                          "another role ([authorization] approver_needs_other_role) need {}; the "
+                          "requester held {}",
+                          caller.subject, approval.id, missing,
+                          approval.requested_roles.empty()
+                              ? std::string("no roles")
+                              : fmt::format("{}", fmt::join(approval.requested_roles, ", "))));
 }
 
 void AdminRoutes::audit_read(std::string_view kind, std::string_view id,

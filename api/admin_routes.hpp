@@ -61,6 +61,10 @@ class AdminRoutes {
   // audit record of the refusal (kRefused).
   void require(const OperatorIdentity& caller, const std::string& permission,
                std::string_view target_kind = {}, std::string_view target_id = {}) const;
+  // [authorization] approver_needs_other_role: refuses (audited, kPermissionDenied) unless one of
+  // the caller's roles grants `permission` and was not the requester's.
+  void require_other_role(const OperatorIdentity& caller, const ApprovalRequest& approval,
+                          const std::string& permission) const;
   // With [admin] audit_reads: an audit record saying who read which user or credential.
   void audit_read(std::string_view kind, std::string_view id, const OperatorIdentity& caller) const;
   Reply job(std::uint64_t id) const;

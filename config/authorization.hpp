@@ -36,6 +36,9 @@ struct AuthorizationSettings {
   // The command line has no authenticated identity (-o is only a label): approving there is
   // refused unless the administrator allows it here.
   bool local_approvals = false;
+  // Four eyes from another role: an approver needs a role granting the approval that the
+  // requester did not hold when it filed the request.
+  bool approver_needs_other_role = false;
   std::vector<SubjectRoles> subject_roles;  // client_crl mode only
 };
 

@@ -530,9 +530,11 @@ std::vector<Role> parse_roles(const Validator& v, const toml::node& node,
 
 AuthorizationSettings parse_authorization(const Validator& v, const toml::table& table,
                                           const std::vector<Role>& roles) {
-  v.only_keys(table, {"local_approvals", "subject_roles"}, "[authorization]");
+  v.only_keys(table, {"local_approvals", "approver_needs_other_role", "subject_roles"},
+              "[authorization]");
   AuthorizationSettings s;
   s.local_approvals = v.boolean(table, "local_approvals", "[authorization]");
+  s.approver_needs_other_role = v.boolean(table, "approver_needs_other_role", "[authorization]");
   if (const toml::node* node = table.get("subject_roles")) {
     const toml::table* mapping = node->as_table();
     if (mapping == nullptr) {

@@ -294,6 +294,7 @@ ProcessOutcome LifecycleProcesses::run(const ProcessRequest& request) {
     pending.target_id = request.target_id;
     pending.reason_label = reason.label;
     pending.requested_by = request.operator_name;
+    pending.requested_roles = request.operator_roles;
     pending.requested_at = now;
     pending.invalidity_date = request.invalidity_date;
     outcome.kind = ProcessOutcome::Kind::kPendingApproval;

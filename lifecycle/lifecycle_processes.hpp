@@ -26,6 +26,9 @@ struct ProcessRequest {
   std::string operator_name;
   // RFC 5280 5.3.2: when the key is known or suspected to have become invalid, if before now.
   std::optional<UnixTime> invalidity_date;
+  // The requester's roles (the operator API's caller), kept with an approval request so that
+  // "an approver from another role" can be checked (docs/AUTHORIZATION.md).
+  std::vector<std::string> operator_roles = {};
 };
 
 struct ProcessOutcome {

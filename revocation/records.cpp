@@ -365,6 +365,11 @@ std::string ApprovalRequest::encode() const {
   w.u64(decision_audit_id);
   w.u8(invalidity_date ? 1 : 0);
   w.i64(invalidity_date.value_or(0));
+  // Appended: a request stored before roles existed ends here and decodes with none.
+  w.u16(static_cast<std::uint16_t>(std::min<std::size_t>(requested_roles.size(), 0xFFFF)));
+  for (std::size_t i = 0; i < requested_roles.size() && i < 0xFFFF; ++i) {
+    w.str(requested_roles[i]);
+  }
   return out;
 }
 
@@ -390,6 +395,12 @@ ApprovalRequest ApprovalRequest::decode(std::uint64_t id, std::string_view value
   const UnixTime invalidity_date = in.i64();
   if (has_invalidity_date) {
     r.invalidity_date = invalidity_date;
+  }
+  if (!in.at_end()) {
+    const std::uint16_t roles = in.u16();
+    for (std::uint16_t i = 0; i < roles; ++i) {
+      r.requested_roles.emplace_back(in.str());
+    }
   }
   return r;
 }

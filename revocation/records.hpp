@@ -199,6 +199,7 @@ struct ApprovalRequest {
   std::string target_id;
   std::string reason_label;
   std::string requested_by;
+  std::vector<std::string> requested_roles;  // the requester's roles when it filed the request
   UnixTime requested_at = 0;
   std::string decided_by;
   UnixTime decided_at = 0;

@@ -59,6 +59,7 @@ class ApiTest : public ::testing::Test {
         "\"process:CardsProcLock\", \"read:users\"]\n"
         "[[role]]\nname = \"officer\"\npermissions = [\"approve:CardsProcLock\", "
         "\"process:CardsProcLock\", \"read\"]\n";
+    config += extra_config_;
     std::ofstream(data() / "revocore.toml") << config;
     responder_ = testing::start_responder(REVOCORE_BINARY, data(), dir_->path());
   }
@@ -163,10 +164,25 @@ class ApiTest : public ::testing::Test {
 
   static testing::TempDir* dir_;
   static testing::ResponderProcess responder_;
+  static std::string extra_config_;  // appended to the configuration by prepare()
 };
 
 testing::TempDir* ApiTest::dir_ = nullptr;
 testing::ResponderProcess ApiTest::responder_;
+std::string ApiTest::extra_config_;
+
+// The same, with four eyes from another role.
+class ApiTestOtherRole : public ApiTest {
+ protected:
+  void SetUp() override {
+    extra_config_ = "[authorization]\napprover_needs_other_role = true\n";
+    ApiTest::SetUp();
+  }
+  void TearDown() override {
+    extra_config_.clear();
+    ApiTest::TearDown();
+  }
+};
 
 constexpr const char* kOperator1 = "CN=Olivia Olsson (operator),O=revocore demo";
 constexpr const char* kOperator2 = "CN=Oskar Ohlin (operator),O=revocore demo";
@@ -838,6 +854,25 @@ TEST_F(ApiTest, AnOfficerApprovesWhatTheHelpDeskAskedForNotTheirOwn) {
            "{}");
   EXPECT_EQ(own.status, 409) << own.text;
   EXPECT_EQ(get("/api/v1/credentials/card-1002").body.at("state"), "active");
+}
+
+TEST_F(ApiTestOtherRole, AnApproverNeedsARoleTheRequesterDidNotHold) {
+  set_roles("operator-1", "officer");
+  set_roles("operator-2", "officer");
+  const Answer filed = call(operator_2(), "POST", "/api/v1/processes/CardsProcLock",
+                            R"({"target": "card-1003", "reason": "Card lost"})");
+  ASSERT_EQ(filed.status, 202) << filed.text;
+  const std::string approve =
+      fmt::format("/api/v1/approvals/{}/approve", filed.body.at("approval").as_int64());
+  const Answer same_role = post(approve, "{}");
+  EXPECT_EQ(same_role.status, 403) << same_role.text;
+  EXPECT_NE(same_role.text.find("the requester held officer"), std::string::npos) << same_role.text;
+  EXPECT_EQ(get("/api/v1/credentials/card-1003").body.at("state"), "active");
+  // Another approving role (the request keeps the roles it was filed with).
+  set_roles("operator-1", "operator");
+  set_roles("operator-2", "operator");
+  EXPECT_EQ(post(approve, "{}").status, 200);
+  EXPECT_EQ(get("/api/v1/credentials/card-1003").body.at("state"), "locked");
 }
 
 // Roles are read on every request: an operator whose roles are withdrawn (here by the local

@@ -96,6 +96,20 @@ TEST(Records, RoundTripEveryRecordType) {
   ASSERT_EQ(audit_back.credential_changes.size(), 1u);
   EXPECT_EQ(audit_back.credential_changes[0].certificates_changed, 2u);
   EXPECT_EQ(audit_back.last_journal_sequence, 6u);
+
+  // An approval request keeps the requester's roles; one stored before they were recorded (its
+  // encoding ends after the invalidity date) decodes with none.
+  ApprovalRequest approval;
+  approval.process = "CardsProcLock";
+  approval.target_id = "card-1";
+  approval.requested_by = "CN=a";
+  approval.requested_roles = {"help-desk", "officer"};
+  const std::string encoded = approval.encode();
+  EXPECT_EQ(ApprovalRequest::decode(3, encoded).requested_roles, approval.requested_roles);
+  approval.requested_roles.clear();
+  const std::string without = approval.encode();
+  EXPECT_TRUE(
+      ApprovalRequest::decode(3, without.substr(0, without.size() - 2)).requested_roles.empty());
 }
 
 TEST(Records, RefuseAnUnknownRecordVersion) {
