@@ -576,71 +576,64 @@ AdminRoutes::Reply AdminRoutes::register_certificates(const HttpRequest& request
           fmt::format("/api/v1/credentials/{}", registration.credential_id)};
 }
 
+void AdminRoutes::refuse(const OperatorIdentity& caller, std::string_view process,
+                         std::string_view target_kind, std::string_view target_id,
+                         std::string_view missing, std::string message) const {
+  AuditRecord record;
+  record.kind = AuditKind::kRefused;
+  record.time = clock_();
+  record.process = std::string(process);
+  record.target_kind = std::string(target_kind);
+  record.target_id = std::string(target_id);
+  record.operator_name = caller.subject;
+  record.note = fmt::format("missing {}", missing);
+  {
+    WriteTransaction txn = store_.write();
+    txn.append_audit(std::move(record));
+    txn.commit();
+  }
+  spdlog::warn("event=api_permission_denied operator=\"{}\" missing=\"{}\" roles=\"{}\"",
+               caller.subject, missing, fmt::join(caller.roles, ","));
+  throw Error(ErrorCode::kPermissionDenied, std::move(message));
+}
+
 void AdminRoutes::require(const OperatorIdentity& caller, const std::string& permission,
                           std::string_view target_kind, std::string_view target_id) const {
   if (config_.permits(caller.roles, permission)) {
     return;
   }
-  AuditRecord record;
-  record.kind = AuditKind::kRefused;
-  record.time = clock_();
   const auto colon = permission.find(':');
-  if (colon != std::string::npos && permission.compare(0, colon, "read") != 0) {
-    record.process = permission.substr(colon + 1);
-  }
-  record.target_kind = std::string(target_kind);
-  record.target_id = std::string(target_id);
-  record.operator_name = caller.subject;
-  record.note = "missing permission " + permission;
-  {
-    WriteTransaction txn = store_.write();
-    txn.append_audit(std::move(record));
-    txn.commit();
-  }
-  spdlog::warn("event=api_permission_denied operator=\"{}\" permission={} roles=\"{}\"",
-               caller.subject, permission, fmt::join(caller.roles, ","));
-  throw Error(ErrorCode::kPermissionDenied,
-              fmt::format("operator '{}' may not do this: it needs permission '{}', which none of "
-                          "its roles ({}) grants; an administrator grants it with a [[role]] in "
-                          "revocore.toml (docs/AUTHORIZATION.md)",
-                          caller.subject, permission,
-                          caller.roles.empty() ? std::string("none")
-                                               : fmt::format("{}", fmt::join(caller.roles, ", "))));
+  const std::string_view process =
+      colon != std::string::npos && permission.compare(0, colon, "read") != 0
+          ? std::string_view(permission).substr(colon + 1)
+          : std::string_view{};
+  refuse(caller, process, target_kind, target_id, "permission " + permission,
+         fmt::format("operator '{}' may not do this: it needs permission '{}', which none of "
+                     "its roles ({}) grants; an administrator grants it with a [[role]] in "
+                     "revocore.toml (docs/AUTHORIZATION.md)",
+                     caller.subject, permission,
+                     caller.roles.empty() ? std::string("none")
+                                          : fmt::format("{}", fmt::join(caller.roles, ", "))));
 }
 
 void AdminRoutes::require_other_role(const OperatorIdentity& caller,
                                      const ApprovalRequest& approval,
                                      const std::string& permission) const {
+  const auto& held = approval.requested_roles;
   for (const auto& role : caller.roles) {
-    const bool requester_held =
-        std::find(approval.requested_roles.begin(), approval.requested_roles.end(), role) !=
-        approval.requested_roles.end();
-    if (!requester_held && config_.permits({role}, permission)) {
+    if (std::find(held.begin(), held.end(), role) == held.end() &&
+        config_.permits({role}, permission)) {
       return;
     }
   }
   const std::string missing = "a role granting " + permission + " that the requester did not hold";
-  AuditRecord record;
-  record.kind = AuditKind::kRefused;
-  record.time = clock_();
-  record.process = approval.process;
-  record.target_kind = "approval";
-  record.target_id = std::to_string(approval.id);
-  record.operator_name = caller.subject;
-  record.note = "missing " + missing;
-  {
-    WriteTransaction txn = store_.write();
-    txn.append_audit(std::move(record));
-    txn.commit();
-  }
-  throw Error(ErrorCode::kPermissionDenied,
-              fmt::format("operator '{}' may not decide approval request #{}: four eyes from "
-                          "another role ([authorization] approver_needs_other_role) need {}; the "
-                          "requester held {}",
-                          caller.subject, approval.id, missing,
-                          approval.requested_roles.empty()
-                              ? std::string("no roles")
-                              : fmt::format("{}", fmt::join(approval.requested_roles, ", "))));
+  refuse(caller, approval.process, "approval", std::to_string(approval.id), missing,
+         fmt::format(
+             "operator '{}' may not decide approval request #{}: four eyes from "
+             "another role ([authorization] approver_needs_other_role) need {}; the "
+             "requester held {}",
+             caller.subject, approval.id, missing,
+             held.empty() ? std::string("no roles") : fmt::format("{}", fmt::join(held, ", "))));
 }
 
 void AdminRoutes::audit_read(std::string_view kind, std::string_view id,

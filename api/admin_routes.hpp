@@ -57,6 +57,11 @@ class AdminRoutes {
   // Runs (or files for approval) a process and answers with its outcome and CRLs.
   Reply apply_process(const lifecycle::ProcessRequest& process,
                       const OperatorIdentity& caller) const;
+  // Audits the refusal (kRefused, note "missing <missing>"), logs it, throws kPermissionDenied
+  // with `message`.
+  [[noreturn]] void refuse(const OperatorIdentity& caller, std::string_view process,
+                           std::string_view target_kind, std::string_view target_id,
+                           std::string_view missing, std::string message) const;
   // Throws kPermissionDenied naming `permission` unless the caller's roles grant it, after an
   // audit record of the refusal (kRefused).
   void require(const OperatorIdentity& caller, const std::string& permission,

@@ -1024,35 +1024,28 @@ TEST(ApiWithOperatorCrl, RevokedOperatorsAreRefusedByTheCrl) {
 
   testing::ResponderProcess server = testing::start_responder(REVOCORE_BINARY, data, dir.path());
   ASSERT_NE(server.admin_port, 0) << read_text(dir.path() / "serve.err");
-  auto status = [&](const char* who) {
+  // The status and answer of one request by the operator `who`.
+  const auto call = [&](const char* who, const char* method, const std::string& path,
+                        const std::string& body) {
     std::string out;
     testing::run_command(
         fmt::format("curl -s --cacert {0}/pki/root-ca.pem --cert {0}/pki/{1}.pem --key "
-                    "{0}/pki/{1}.key -o {0}/answer.json -w '%{{http_code}}' "
-                    "https://127.0.0.1:{2}/api/v1/whoami",
-                    data.string(), who, server.admin_port),
+                    "{0}/pki/{1}.key -X {2} -H 'Content-Type: application/json' "
+                    "--data-binary '{3}' -o {0}/answer.json -w '%{{http_code}}' "
+                    "https://127.0.0.1:{4}{5}",
+                    data.string(), who, method, body, server.admin_port, path),
         &out);
     return out + " " + read_text(data / "answer.json");
   };
+  const auto status = [&](const char* who) { return call(who, "GET", "/api/v1/whoami", ""); };
   EXPECT_EQ(status("operator-1").substr(0, 3), "200");
   EXPECT_NE(status("operator-1").find("\"roles\":[\"help-desk\"]"), std::string::npos);
-  const auto call = [&](const char* method, const std::string& path, const std::string& body) {
-    std::string out;
-    testing::run_command(
-        fmt::format("curl -s --cacert {0}/pki/root-ca.pem --cert {0}/pki/operator-1.pem --key "
-                    "{0}/pki/operator-1.key -X {1} -H 'Content-Type: application/json' "
-                    "--data-binary '{2}' -o {0}/answer.json -w '%{{http_code}}' "
-                    "https://127.0.0.1:{3}{4}",
-                    data.string(), method, body, server.admin_port, path),
-        &out);
-    return out + " " + read_text(data / "answer.json");
-  };
-  EXPECT_EQ(call("GET", "/api/v1/users/1003", "").substr(0, 3), "200");
-  const std::string lock = call("POST", "/api/v1/processes/UsersProcLock",
+  EXPECT_EQ(call("operator-1", "GET", "/api/v1/users/1003", "").substr(0, 3), "200");
+  const std::string lock = call("operator-1", "POST", "/api/v1/processes/UsersProcLock",
                                 R"({"target": "1003", "reason": "Left the organisation"})");
   EXPECT_EQ(lock.substr(0, 3), "403") << lock;
   EXPECT_NE(lock.find("process:UsersProcLock"), std::string::npos) << lock;
-  const std::string card = call("POST", "/api/v1/processes/CardsProcDeactivate",
+  const std::string card = call("operator-1", "POST", "/api/v1/processes/CardsProcDeactivate",
                                 R"({"target": "card-1003", "reason": "Card left at home"})");
   EXPECT_EQ(card.substr(0, 3), "200") << card;
   std::string refused = status("operator-2");

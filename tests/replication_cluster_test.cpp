@@ -522,6 +522,16 @@ max_staleness_seconds = {}
   testing::TempDir dir_;
   std::vector<NatsNode> nodes_;
   IssuerId issuer_ = 0;
+  // Replicas A and B, each on an empty data directory, started and listening.
+  void start_replicas_a_and_b(fs::path& data_a, fs::path& data_b) {
+    data_a = make_replica("replica-a");
+    data_b = make_replica("replica-b");
+    replicas_.push_back(start_replica(data_a));
+    replicas_.push_back(start_replica(data_b));
+    ASSERT_NE(replicas_[0].port, 0);
+    ASSERT_NE(replicas_[1].port, 0);
+  }
+
   testing::ResponderProcess writer_;
   int writer_starts_ = 0;
   std::vector<testing::ResponderProcess> replicas_;
@@ -531,12 +541,8 @@ max_staleness_seconds = {}
 // Debian 12's nats-server 2.9.10 does not always recover a stream after its servers are killed
 // (docs/REPLICATION.md, "Found while testing"); scripts/replication-failures.sh runs it.
 TEST_F(ReplicationCluster, EveryCommittedChangeReachesEveryReplicaExactlyOnce) {
-  const fs::path data_a = make_replica("replica-a");
-  const fs::path data_b = make_replica("replica-b");
-  replicas_.push_back(start_replica(data_a));
-  replicas_.push_back(start_replica(data_b));
-  ASSERT_NE(replicas_[0].port, 0);
-  ASSERT_NE(replicas_[1].port, 0);
+  fs::path data_a, data_b;
+  ASSERT_NO_FATAL_FAILURE(start_replicas_a_and_b(data_a, data_b));
   const std::vector<int> both = {replicas_[0].port, replicas_[1].port};
   EXPECT_EQ(health(both[0]), 200);
   EXPECT_EQ(health(both[1]), 200);
@@ -739,12 +745,8 @@ TEST_F(ReplicationCluster, EveryCommittedChangeReachesEveryReplicaExactlyOnce) {
 }
 
 TEST_F(ReplicationCluster, NatsServerFailures) {
-  const fs::path data_a = make_replica("replica-a");
-  const fs::path data_b = make_replica("replica-b");
-  replicas_.push_back(start_replica(data_a));
-  replicas_.push_back(start_replica(data_b));
-  ASSERT_NE(replicas_[0].port, 0);
-  ASSERT_NE(replicas_[1].port, 0);
+  fs::path data_a, data_b;
+  ASSERT_NO_FATAL_FAILURE(start_replicas_a_and_b(data_a, data_b));
   const std::vector<int> both = {replicas_[0].port, replicas_[1].port};
   const std::vector<int>& ports = both;
   ASSERT_EQ(cli("user lock r1 --reason \"Key compromise\""), 0);
