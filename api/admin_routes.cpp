@@ -238,13 +238,11 @@ AdminRoutes::AdminRoutes(Store& store, const config::Configuration& config, Cloc
                          std::function<void(std::uint64_t)> start_job)
     : store_(store), config_(config), clock_(std::move(clock)), start_job_(std::move(start_job)) {}
 
-HttpResponse AdminRoutes::handle(const HttpRequest& request, const OperatorIdentity& caller) const {
+HttpResponse AdminRoutes::handle(const HttpRequest& request, const ApiCaller& caller) const {
   const std::string_view target(request.target().data(), request.target().size());
   const std::size_t question = target.find('?');
   const std::string_view path = target.substr(0, question);
-  if (auto refused = refuse_cross_site(request, path)) {
-    spdlog::warn("event=api_cross_site_refused path=\"{}\" operator=\"{}\"", path.substr(0, 200),
-                 caller.subject);
+  if (auto refused = answer_before_body(request, caller)) {
     return std::move(*refused);
   }
   try {
@@ -283,7 +281,7 @@ HttpResponse AdminRoutes::handle(const HttpRequest& request, const OperatorIdent
   }
 }
 
-AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const OperatorIdentity& caller,
+AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const ApiCaller& caller,
                                       std::string_view path, std::string_view query) const {
   const std::vector<std::string> all = split_path(path);
   if (all.size() < 3 || all[0] != "api" || all[1] != "v1") {
@@ -293,6 +291,9 @@ AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const Operator
   }
   const std::vector<std::string> s(all.begin() + 2, all.end());
   const std::string& resource = s[0];
+  if (resource == "self") {
+    return self_service(request, caller, s);
+  }
 
   if (resource == "whoami" && s.size() == 1) {
     if (request.method() != http::verb::get) {
@@ -317,15 +318,12 @@ AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const Operator
     if (request.method() != http::verb::post) {
       return method_not_allowed("POST");
     }
-    require_configured_process(config_, s[1]);
-    require(caller, "process:" + s[1]);
     return run_process(s[1], request, caller);
   }
   if (resource == "approvals" && s.size() == 1) {
     if (request.method() != http::verb::get) {
       return method_not_allowed("GET");
     }
-    require(caller, "read:jobs");
     const bool everything = query_value(query, "all") == "true";
     json::array listed;
     lifecycle::LifecycleProcesses(store_, config_, clock_).retire_pending();
@@ -346,7 +344,6 @@ AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const Operator
     if (request.method() != http::verb::get) {
       return method_not_allowed("GET");
     }
-    require(caller, "read:users", "user", s[1]);
     json::value body;
     {
       const StoreTransaction txn = store_.read();
@@ -363,7 +360,6 @@ AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const Operator
     if (request.method() != http::verb::get) {
       return method_not_allowed("GET");
     }
-    require(caller, "read:users", "credential", s[1]);
     json::value body;
     {
       const StoreTransaction txn = store_.read();
@@ -380,7 +376,6 @@ AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const Operator
     if (request.method() != http::verb::post) {
       return method_not_allowed("POST");
     }
-    require(caller, "register");
     return register_certificates(request, caller);
   }
   if (resource == "certificates" && s.size() == 4 &&
@@ -394,7 +389,6 @@ AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const Operator
     if (request.method() != http::verb::get) {
       return method_not_allowed("GET");
     }
-    require(caller, "read:users", "certificate", s[1] + "/" + s[2]);
     const StoreTransaction txn = store_.read();
     const auto [key, record] = find_certificate(txn, s[1], s[2]);
     return {http::status::ok, certificate_json(txn, key, record, &config_)};
@@ -403,7 +397,6 @@ AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const Operator
     if (request.method() != http::verb::get) {
       return method_not_allowed("GET");
     }
-    require(caller, "read:audit");
     const std::string limit_text = query_value(query, "limit");
     const std::uint64_t limit = limit_text.empty() ? 100 : parse_number(limit_text, "limit");
     json::array listed;
@@ -414,13 +407,11 @@ AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const Operator
   }
   if (resource == "jobs" && s.size() == 1) {
     if (request.method() == http::verb::post) {
-      require(caller, "jobs");
       return create_job(request, caller);
     }
     if (request.method() != http::verb::get) {
       return method_not_allowed("GET, POST");
     }
-    require(caller, "read:jobs");
     json::array listed;
     for (const auto& job : lifecycle::BatchJobs(store_, config_, clock_).jobs()) {
       listed.emplace_back(job_json(job));
@@ -431,15 +422,188 @@ AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const Operator
     if (request.method() != http::verb::get) {
       return method_not_allowed("GET");
     }
-    require(caller, "read:jobs");
     return job(parse_number(s[1], "job id"));
   }
   throw Error(ErrorCode::kNotFound,
               fmt::format("there is no {}; see docs/API.md for the operator API's paths", path));
 }
 
+std::optional<HttpResponse> AdminRoutes::answer_before_body(const HttpRequest& request,
+                                                            const ApiCaller& caller) const {
+  const std::string_view target(request.target().data(), request.target().size());
+  const std::string_view path = target.substr(0, target.find('?'));
+  if (auto refused = refuse_cross_site(request, path)) {
+    spdlog::warn("event=api_cross_site_refused path=\"{}\" operator=\"{}\"", path.substr(0, 200),
+                 caller.subject);
+    return refused;
+  }
+  try {
+    authorize(request, caller, path);
+  } catch (const Error& e) {
+    return problem_response(e, path, request.version());
+  } catch (const std::exception& e) {
+    spdlog::error("event=api_failure path={} error=\"{}\"", path.substr(0, 200), e.what());
+    return problem_response(http::status::internal_server_error, "internal",
+                            "the request failed inside revocore; see its log", path,
+                            request.version());
+  }
+  return std::nullopt;
+}
+
+void AdminRoutes::authorize(const HttpRequest& request, const ApiCaller& caller,
+                            std::string_view path) const {
+  std::vector<std::string> all;
+  try {
+    all = split_path(path);
+  } catch (const Error&) {
+    return;  // the route answers 400
+  }
+  if (all.size() < 3 || all[0] != "api" || all[1] != "v1") {
+    return;  // the route answers 404
+  }
+  const std::vector<std::string> s(all.begin() + 2, all.end());
+  const std::string& resource = s[0];
+  const http::verb method = request.method();
+  const bool get = method == http::verb::get;
+  const bool post = method == http::verb::post;
+  // A card holder's certificate opens the self-service paths and nothing else; an operator's,
+  // everything else (operators act on others through the operator paths, with their roles).
+  if ((caller.kind == ApiCaller::Kind::kCardHolder) != (resource == "self")) {
+    refuse(caller, "", "", "", "a certificate of the right kind",
+           caller.kind == ApiCaller::Kind::kCardHolder
+               ? "a card holder's certificate signs in to self-service only (/api/v1/self)"
+               : "self-service (/api/v1/self) is for card holders signed in with a certificate of "
+                 "their own credential; operators use the operator paths");
+  }
+  // What each route needs, from the method and the path alone; a request that matches no route
+  // (or not its method) needs nothing here and is answered 404 or 405 by route().
+  if (resource == "self") {
+    if (s.size() == 3 && s[1] == "processes" && post && config_.self_service &&
+        !config_.self_service->allows(s[2])) {
+      const auto& allowed = config_.self_service->processes;
+      refuse(caller, s[2], "", "", "self-service " + s[2],
+             fmt::format("'{}' is not a self-service process here; you may run {} ([self_service] "
+                         "processes); for anything else ask the help desk",
+                         s[2].substr(0, 100),
+                         allowed.empty() ? std::string("none")
+                                         : fmt::format("{}", fmt::join(allowed, ", "))));
+    }
+  } else if (resource == "processes" && s.size() == 2 && post) {
+    if (config_.processes.contains(s[1])) {
+      require(caller, "process:" + s[1]);
+    }
+  } else if (resource == "approvals" && s.size() == 1 && get) {
+    require(caller, "read:jobs");
+  } else if (resource == "approvals" && s.size() == 3 && (s[2] == "approve" || s[2] == "reject") &&
+             post) {
+    std::uint64_t id = 0;
+    const auto [end, ec] = std::from_chars(s[1].data(), s[1].data() + s[1].size(), id);
+    const auto approval = ec == std::errc{} && end == s[1].data() + s[1].size()
+                              ? store_.read().approval(id)
+                              : std::nullopt;
+    if (approval) {
+      // Four eyes: the second operator must be allowed to approve this process (and is not the
+      // requester, which LifecycleProcesses checks).
+      const std::string permission = "approve:" + approval->process;
+      require(caller, permission, "approval", std::to_string(id));
+      if (config_.authorization.approver_needs_other_role) {
+        require_other_role(caller, *approval, permission);
+      }
+    }
+  } else if ((resource == "users" || resource == "credentials") && s.size() == 2 && get) {
+    require(caller, "read:users", resource == "users" ? "user" : "credential", s[1]);
+  } else if (resource == "certificates" && s.size() == 1 && post) {
+    require(caller, "register");
+  } else if (resource == "certificates" && s.size() == 4 && post &&
+             (s[3] == "revoke" || s[3] == "hold" || s[3] == "release")) {
+    const std::string_view name = s[3] == "revoke" ? config::kCertsProcRevoke
+                                  : s[3] == "hold" ? config::kCertsProcHold
+                                                   : config::kCertsProcRelease;
+    require(caller, "process:" + std::string(name), "certificate",
+            fmt::format("{}/{}", s[1], s[2]));
+  } else if (resource == "certificates" && s.size() == 3 && get) {
+    require(caller, "read:users", "certificate", s[1] + "/" + s[2]);
+  } else if (resource == "audit" && s.size() == 1 && get) {
+    require(caller, "read:audit");
+  } else if (resource == "jobs" && s.size() == 1 && post) {
+    require(caller, "jobs");  // and process:<its process>, from the body, in create_job()
+  } else if (resource == "jobs" && (s.size() == 1 || s.size() == 2) && get) {
+    require(caller, "read:jobs");
+  }
+}
+
+bool AdminRoutes::is_self_service(std::string_view target) noexcept {
+  try {
+    const std::vector<std::string> segments = split_path(target.substr(0, target.find('?')));
+    return segments.size() >= 3 && segments[0] == "api" && segments[1] == "v1" &&
+           segments[2] == "self";
+  } catch (const std::exception&) {
+    return false;  // a path that does not decode is answered 400 by the operator routes
+  }
+}
+
+AdminRoutes::Reply AdminRoutes::self_service(const HttpRequest& request, const ApiCaller& caller,
+                                             const std::vector<std::string>& s) const {
+  if (!config_.self_service) {
+    throw Error(ErrorCode::kNotFound, "self-service is not offered here ([self_service])");
+  }
+  const config::SelfServiceSettings& settings = *config_.self_service;
+  if (s.size() == 1) {
+    if (request.method() != http::verb::get) {
+      return method_not_allowed("GET");
+    }
+    json::object processes;
+    const json::object all = processes_json(config_);
+    for (const auto& name : settings.processes) {
+      if (const json::value* process = all.if_contains(name)) {
+        processes[name] = *process;
+      }
+    }
+    const StoreTransaction txn = store_.read();
+    const auto user = txn.user(caller.user_id);
+    if (!user) {
+      throw Error(ErrorCode::kNotFound, "your user is no longer in revocore; ask the help desk");
+    }
+    return {http::status::ok, json::object{{"subject", caller.subject},
+                                           {"certificate", caller.certificate},
+                                           {"user", user_json(txn, *user)},
+                                           {"processes", std::move(processes)}}};
+  }
+  if (s.size() == 3 && s[1] == "processes") {
+    if (request.method() != http::verb::post) {
+      return method_not_allowed("POST");
+    }
+    const std::string& name = s[2];
+    const config::ProcessPolicy& policy = config_.process(name);
+    constexpr std::string_view example =
+        R"({"target": "card-1003", "reason": "Card left at home"})";
+    const json::object body =
+        body_object(request, {"target", "reason", "invalidity_date"}, example);
+    std::string target =
+        string_field(body, "target", policy.target != config::ProcessTarget::kUser, example);
+    if (target.empty()) {
+      target = caller.user_id;  // a user process acts on the holder's own user
+    }
+    lifecycle::ProcessRequest process{
+        name,
+        std::move(target),
+        string_field(body, "reason", true, example),
+        caller.subject,
+        std::nullopt,
+        {},
+        lifecycle::ProcessRequest::SelfService{caller.user_id, caller.certificate}};
+    if (const std::string date = string_field(body, "invalidity_date", false, example);
+        !date.empty()) {
+      process.invalidity_date = parse_time(date, "invalidity_date");
+    }
+    return apply_process(process, caller);
+  }
+  throw Error(ErrorCode::kNotFound,
+              "there is no such self-service path; see GET /api/v1/self (docs/API.md)");
+}
+
 AdminRoutes::Reply AdminRoutes::run_process(std::string_view name, const HttpRequest& request,
-                                            const OperatorIdentity& caller) const {
+                                            const ApiCaller& caller) const {
   require_configured_process(config_, name);
   constexpr std::string_view example = R"({"target": "1001", "reason": "Left the organisation"})";
   const json::object body = body_object(request, {"target", "reason", "invalidity_date"}, example);
@@ -460,13 +624,11 @@ AdminRoutes::Reply AdminRoutes::run_certificate_process(std::string_view action,
                                                         std::string_view issuer,
                                                         std::string_view serial,
                                                         const HttpRequest& request,
-                                                        const OperatorIdentity& caller) const {
+                                                        const ApiCaller& caller) const {
   const std::string_view name = action == "revoke" ? config::kCertsProcRevoke
                                 : action == "hold" ? config::kCertsProcHold
                                                    : config::kCertsProcRelease;
   require_configured_process(config_, name);
-  require(caller, "process:" + std::string(name), "certificate",
-          fmt::format("{}/{}", issuer, serial));
   constexpr std::string_view example = R"({"reason": "Key compromise"})";
   const json::object body = body_object(request, {"reason", "invalidity_date"}, example);
   lifecycle::ProcessRequest process{std::string(name),
@@ -483,39 +645,39 @@ AdminRoutes::Reply AdminRoutes::run_certificate_process(std::string_view action,
 }
 
 AdminRoutes::Reply AdminRoutes::apply_process(const lifecycle::ProcessRequest& process,
-                                              const OperatorIdentity& caller) const {
+                                              const ApiCaller& caller) const {
   const std::string_view name = process.process;
   lifecycle::LifecycleProcesses processes(store_, config_, clock_);
   const auto outcome = processes.run(process);
-  spdlog::info("event=api_process process={} target=\"{}\" operator=\"{}\" audit={}", name,
-               process.target_id, caller.subject, outcome.audit.id);
+  spdlog::info(
+      "event=api_process process={} target=\"{}\" operator=\"{}\" self_service={} audit={}", name,
+      process.target_id, caller.subject, process.self_service.has_value(), outcome.audit.id);
   json::object out = outcome_json(outcome);
+  const bool holder = caller.kind == ApiCaller::Kind::kCardHolder;
   if (outcome.kind == lifecycle::ProcessOutcome::Kind::kPendingApproval) {
+    // A card holder cannot read approval requests: no link to one.
     return {http::status::accepted, std::move(out),
-            fmt::format("/api/v1/approvals/{}", outcome.approval_id)};
+            holder ? std::string() : fmt::format("/api/v1/approvals/{}", outcome.approval_id)};
   }
   add_crls(store_, config_, clock_, outcome.batch.issuers_changed,
            fmt::format("the process was applied and committed (audit #{})", outcome.audit.id), out);
+  if (holder) {
+    // Where the server keeps its CRL files is the operators' business.
+    for (auto& crl : out["crls"].as_array()) {
+      crl.as_object().erase("file");
+      crl.as_object().erase("numbered_file");
+    }
+  }
   return {http::status::ok, std::move(out)};
 }
 
 AdminRoutes::Reply AdminRoutes::decide_approval(std::uint64_t id, std::string_view decision,
                                                 const HttpRequest& request,
-                                                const OperatorIdentity& caller) const {
+                                                const ApiCaller& caller) const {
   constexpr std::string_view example = R"({"note": "checked with the manager"})";
   const json::object body = body_object(request, {"note"}, example);
-  {
-    const auto approval = store_.read().approval(id);
-    if (!approval) {
-      throw Error(ErrorCode::kNotFound, fmt::format("approval request {} does not exist", id));
-    }
-    // Four eyes: the second operator must be allowed to approve this process (and is not the
-    // requester, which LifecycleProcesses checks).
-    const std::string permission = "approve:" + approval->process;
-    require(caller, permission, "approval", std::to_string(id));
-    if (config_.authorization.approver_needs_other_role) {
-      require_other_role(caller, *approval, permission);
-    }
+  if (!store_.read().approval(id)) {
+    throw Error(ErrorCode::kNotFound, fmt::format("approval request {} does not exist", id));
   }
   lifecycle::LifecycleProcesses processes(store_, config_, clock_);
   if (decision == "reject") {
@@ -536,7 +698,7 @@ AdminRoutes::Reply AdminRoutes::decide_approval(std::uint64_t id, std::string_vi
 }
 
 AdminRoutes::Reply AdminRoutes::register_certificates(const HttpRequest& request,
-                                                      const OperatorIdentity& caller) const {
+                                                      const ApiCaller& caller) const {
   constexpr std::string_view example =
       R"({"certificate": "-----BEGIN CERTIFICATE-----\n...", "credential": "card-1001", )"
       R"("type": "card", "user": "1001", "user_name": "Alice Andersson"})";
@@ -576,7 +738,7 @@ AdminRoutes::Reply AdminRoutes::register_certificates(const HttpRequest& request
           fmt::format("/api/v1/credentials/{}", registration.credential_id)};
 }
 
-void AdminRoutes::refuse(const OperatorIdentity& caller, std::string_view process,
+void AdminRoutes::refuse(const ApiCaller& caller, std::string_view process,
                          std::string_view target_kind, std::string_view target_id,
                          std::string_view missing, std::string message) const {
   AuditRecord record;
@@ -587,6 +749,7 @@ void AdminRoutes::refuse(const OperatorIdentity& caller, std::string_view proces
   record.target_id = std::string(target_id);
   record.operator_name = caller.subject;
   record.note = fmt::format("missing {}", missing);
+  record.self_service_certificate = caller.certificate;
   {
     WriteTransaction txn = store_.write();
     txn.append_audit(std::move(record));
@@ -597,7 +760,7 @@ void AdminRoutes::refuse(const OperatorIdentity& caller, std::string_view proces
   throw Error(ErrorCode::kPermissionDenied, std::move(message));
 }
 
-void AdminRoutes::require(const OperatorIdentity& caller, const std::string& permission,
+void AdminRoutes::require(const ApiCaller& caller, const std::string& permission,
                           std::string_view target_kind, std::string_view target_id) const {
   if (config_.permits(caller.roles, permission)) {
     return;
@@ -616,8 +779,7 @@ void AdminRoutes::require(const OperatorIdentity& caller, const std::string& per
                                           : fmt::format("{}", fmt::join(caller.roles, ", "))));
 }
 
-void AdminRoutes::require_other_role(const OperatorIdentity& caller,
-                                     const ApprovalRequest& approval,
+void AdminRoutes::require_other_role(const ApiCaller& caller, const ApprovalRequest& approval,
                                      const std::string& permission) const {
   const auto& held = approval.requested_roles;
   for (const auto& role : caller.roles) {
@@ -637,7 +799,7 @@ void AdminRoutes::require_other_role(const OperatorIdentity& caller,
 }
 
 void AdminRoutes::audit_read(std::string_view kind, std::string_view id,
-                             const OperatorIdentity& caller) const {
+                             const ApiCaller& caller) const {
   if (!config_.admin || !config_.admin->audit_reads) {
     return;
   }
@@ -653,7 +815,7 @@ void AdminRoutes::audit_read(std::string_view kind, std::string_view id,
 }
 
 AdminRoutes::Reply AdminRoutes::create_job(const HttpRequest& request,
-                                           const OperatorIdentity& caller) const {
+                                           const ApiCaller& caller) const {
   constexpr std::string_view example =
       R"({"process": "UsersProcLock", "reason": "Left the organisation", "targets": ["1001", "1002"]})";
   const json::object body =

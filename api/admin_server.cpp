@@ -26,7 +26,7 @@ using tcp = net::ip::tcp;
 
 // TLS must not end the handshake over the client certificate: the request that follows is
 // answered with a problem that says what is wrong (RFC 9457), which a TLS alert cannot.
-// OperatorAuthenticator verifies the certificate in full before any route runs.
+// ClientAuthenticator verifies the certificate in full before any route runs.
 extern "C" int defer_client_certificate_check(int, X509_STORE_CTX*) {
   return 1;
 }
@@ -54,7 +54,7 @@ constexpr long kSessionSeconds = 300;
 }  // namespace
 
 struct AdminServer::State {
-  State(const AdminRoutes& r, const OperatorAuthenticator& a, const config::AdminSettings& s)
+  State(const AdminRoutes& r, const ClientAuthenticator& a, const config::AdminSettings& s)
       : routes(r), authenticator(a), settings(s) {
     tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                     ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
@@ -82,12 +82,16 @@ struct AdminServer::State {
     ::SSL_CTX_set_timeout(native, kSessionSeconds);
     load_tls_identity(tls, settings);
     ::SSL_CTX_set_verify(tls.native_handle(), SSL_VERIFY_PEER, defer_client_certificate_check);
-    // Tells clients which CA's certificate to present.
+    // Tells clients which CAs' certificates to present: operators', and card holders' for
+    // self-service.
     ::SSL_CTX_add_client_CA(tls.native_handle(), authenticator.operator_ca().handle());
+    for (const auto& issuer : authenticator.self_service_issuers()) {
+      ::SSL_CTX_add_client_CA(tls.native_handle(), issuer.handle());
+    }
   }
 
   const AdminRoutes& routes;
-  const OperatorAuthenticator& authenticator;
+  const ClientAuthenticator& authenticator;
   const config::AdminSettings& settings;
   ssl::context tls{ssl::context::tls_server};
   net::io_context io{1};
@@ -188,7 +192,12 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
     SSL* ssl = stream_.native_handle();
     const pki::ScopedX509 peer(::SSL_get1_peer_certificate(ssl));
     try {
-      caller_ = state_.authenticator.authenticate(peer.get(), ::SSL_get_peer_cert_chain(ssl));
+      // Card holders sign in on /api/v1/self only, operators everywhere else; the routes check
+      // the caller's kind again.
+      caller_ = AdminRoutes::is_self_service(target)
+                    ? state_.authenticator.authenticate_card_holder(peer.get(),
+                                                                    ::SSL_get_peer_cert_chain(ssl))
+                    : state_.authenticator.authenticate(peer.get(), ::SSL_get_peer_cert_chain(ssl));
     } catch (const Error& e) {
       spdlog::warn("event=api_refused path=\"{}\" error=\"{}\"", target.substr(0, 200), e.what());
       response_ = problem_response(e, target.substr(0, target.find('?')), request.version());
@@ -198,6 +207,14 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
     }
     if (parser_->is_done()) {
       return on_read({}, 0);
+    }
+    // A body is coming: what the caller may not do is refused before a byte of it is buffered
+    // (the routes check again once it is in). The body stays unread; the connection closes
+    // after the answer.
+    if (auto refused = state_.routes.answer_before_body(request, caller_)) {
+      response_ = std::move(*refused);
+      unread_body_ = true;
+      return write(true);
     }
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&AdminSession::on_read, shared_from_this()));
@@ -331,7 +348,7 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
   beast::ssl_stream<beast::tcp_stream> stream_;
   AdminServer::State& state_;
   beast::flat_buffer buffer_{kMaxBufferedBytes};
-  OperatorIdentity caller_;
+  ApiCaller caller_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::string logged_method_;
   std::string logged_path_ = "-";
@@ -356,7 +373,7 @@ void AdminServer::State::accept() {
   });
 }
 
-AdminServer::AdminServer(const AdminRoutes& routes, const OperatorAuthenticator& authenticator,
+AdminServer::AdminServer(const AdminRoutes& routes, const ClientAuthenticator& authenticator,
                          const config::AdminSettings& settings)
     : state_(std::make_unique<State>(routes, authenticator, settings)) {}
 

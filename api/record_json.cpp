@@ -221,6 +221,9 @@ boost::json::object audit_json(const AuditRecord& record) {
   if (!record.note.empty()) {
     out["note"] = record.note;
   }
+  if (!record.self_service_certificate.empty()) {
+    out["self_service_certificate"] = record.self_service_certificate;
+  }
   return out;
 }
 

@@ -33,6 +33,9 @@ struct DemoUser {
   std::vector<DemoCredential> credentials;
 };
 
+// Whose certificates' private keys the demo keeps (pki/holder-<credential>.pem and .key).
+constexpr std::string_view kSelfServiceUser = "1003";
+
 std::vector<DemoUser> demo_users() {
   return {
       {"1001",
@@ -149,7 +152,9 @@ void demo_command(const GlobalOptions& options, bool force, std::ostream& out) {
               "\n[admin]\nlisten = \"127.0.0.1:8443\"\n"
               "certificate = \"pki/admin-server.pem\"\n"
               "private_key = \"pki/admin-server.key\"\n"
-              "client_ca = \"pki/operator-ca.pem\"\n";
+              "client_ca = \"pki/operator-ca.pem\"\n"
+              "\n[self_service]\nissuers = [\"demo-issuing-ca\"]\n"
+              "processes = [\"CardsProcDeactivate\", \"CardsProcReactivate\"]\n";
   }
   GlobalOptions quiet = options;
   std::ostringstream init_report;
@@ -174,6 +179,12 @@ void demo_command(const GlobalOptions& options, bool force, std::ostream& out) {
                "revocore demo", now - kDay, now + 730 * kDay},
               &issuing);
           pem << leaf.certificate.pem();
+          if (user.id == kSelfServiceUser && i == 0) {
+            // A card holder's own keys, to try self-service with (docs/AUTHORIZATION.md).
+            const std::string holder = fmt::format("holder-{}", credential.id);
+            pki::write_certificate_pem(dir / "pki" / (holder + ".pem"), leaf.certificate);
+            pki::write_private_key_pem(dir / "pki" / (holder + ".key"), leaf.key.get());
+          }
         }
         manifest << fmt::format("{},{},{},{},{}\n", file, credential.id, to_string(credential.type),
                                 user.id, user.name);
@@ -259,12 +270,18 @@ void demo_command(const GlobalOptions& options, bool force, std::ostream& out) {
              "  openssl crl -inform DER -in {1} -noout -text -CAfile {2} -verify\n",
              prefix, (dir / "crl/demo-issuing-ca.crl").string(),
              (dir / "pki/issuing-ca.pem").string());
-  fmt::print(out,
-             "\nThe OCSP responder and the operator API (mutual TLS, operator certificates in "
-             "{0}/pki/operator-*.pem):\n  {1} serve &\n"
-             "  curl --cacert {0}/pki/root-ca.pem --cert {0}/pki/operator-1.pem --key "
-             "{0}/pki/operator-1.key https://127.0.0.1:8443/api/v1/users/1002\n",
-             dir.string(), prefix);
+  fmt::print(
+      out,
+      "\nThe OCSP responder and the operator API (mutual TLS, operator certificates in "
+      "{0}/pki/operator-*.pem):\n  {1} serve &\n"
+      "  curl --cacert {0}/pki/root-ca.pem --cert {0}/pki/operator-1.pem --key "
+      "{0}/pki/operator-1.key https://127.0.0.1:8443/api/v1/users/1002\n"
+      "\nSelf-service: Cecilia Carlsson (user 1003) suspends her own card with her mobile ID:\n"
+      "  curl --cacert {0}/pki/root-ca.pem --cert {0}/pki/holder-mobile-1003.pem --key "
+      "{0}/pki/holder-mobile-1003.key -H 'Content-Type: application/json' -d "
+      "'{{\"target\": \"card-1003\", \"reason\": \"Card temporarily misplaced\"}}' "
+      "https://127.0.0.1:8443/api/v1/self/processes/CardsProcDeactivate\n",
+      dir.string(), prefix);
 }
 
 }  // namespace revocore::cli

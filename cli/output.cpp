@@ -116,6 +116,9 @@ void print_audit(std::ostream& out, const AuditRecord& record) {
   if (!record.requested_by.empty()) {
     fmt::print(out, " requested by {}", record.requested_by);
   }
+  if (!record.self_service_certificate.empty()) {
+    fmt::print(out, " (self-service, certificate {})", record.self_service_certificate);
+  }
   out << "\n";
   if (record.user_old_state && record.user_new_state) {
     fmt::print(out, "    user: {} -> {}; roles {} -> {}\n", to_string(*record.user_old_state),

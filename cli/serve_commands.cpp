@@ -166,7 +166,7 @@ void serve_command(const GlobalOptions& options, const std::string& listen, unsi
                         admin_settings->port);
   }
   std::optional<api::JobRunner> jobs;
-  std::optional<api::OperatorAuthenticator> authenticator;
+  std::optional<api::ClientAuthenticator> authenticator;
   std::optional<api::AdminRoutes> admin_routes;
   std::optional<api::AdminServer> admin;
   unsigned short admin_port = 0;

@@ -42,6 +42,26 @@ struct AuthorizationSettings {
   std::vector<SubjectRoles> subject_roles;  // client_crl mode only
 };
 
+// [self_service]: card holders acting on their own user and credentials, authenticated on the
+// operator API's listener (under /api/v1/self) by a valid certificate of one of their own
+// credentials. Nothing here applies to operators.
+struct SelfServiceSettings {
+  // The [[issuer]]s whose certificates authenticate card holders (each directly issued by one).
+  std::vector<std::string> issuers;
+  // The processes a card holder may run on their own user, credentials or certificates.
+  std::vector<std::string> processes;
+  std::string origin;  // "file:line" of the section, for messages
+
+  bool allows(std::string_view process) const noexcept {
+    for (const auto& allowed : processes) {
+      if (allowed == process) {
+        return true;
+      }
+    }
+    return false;
+  }
+};
+
 // Whether `permission` (e.g. "process:UsersProcLock") is granted by any of `roles`, a role's
 // wildcard ("process:*", "read") included. Roles not configured grant nothing.
 bool grants(const std::vector<Role>& configured, const std::vector<std::string>& roles,

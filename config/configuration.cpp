@@ -560,6 +560,51 @@ AuthorizationSettings parse_authorization(const Validator& v, const toml::table&
   return s;
 }
 
+SelfServiceSettings parse_self_service(const Validator& v, const toml::table& table,
+                                       const Configuration& config) {
+  v.only_keys(table, {"issuers", "processes"}, "[self_service]");
+  SelfServiceSettings s;
+  s.origin = v.origin(&table);
+  if (!config.admin) {
+    v.fail(&table,
+           "[self_service] is served on the operator API's listener: configure [admin] too, or "
+           "remove [self_service]");
+  }
+  if (!table.contains("issuers")) {
+    v.fail(&table,
+           "[self_service] needs 'issuers': the [[issuer]] names whose certificates card "
+           "holders authenticate with, e.g. issuers = [\"demo-issuing-ca\"]");
+  }
+  s.issuers = string_list(v, table.get("issuers"), "'issuers' in [self_service]");
+  if (s.issuers.empty()) {
+    v.fail(table.get("issuers"), "'issuers' in [self_service] names no [[issuer]]");
+  }
+  for (std::size_t i = 0; i < s.issuers.size(); ++i) {
+    if (config.find_issuer(s.issuers[i]) == nullptr) {
+      std::vector<std::string_view> names;
+      for (const auto& issuer : config.issuers) {
+        names.push_back(issuer.name);
+      }
+      v.fail(table.get("issuers")->as_array()->get(i),
+             fmt::format("[self_service] names issuer '{}', which no [[issuer]] configures; "
+                         "issuers: {}",
+                         s.issuers[i],
+                         names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
+    }
+  }
+  if (table.contains("processes")) {
+    s.processes = string_list(v, table.get("processes"), "'processes' in [self_service]");
+  }
+  for (std::size_t i = 0; i < s.processes.size(); ++i) {
+    if (!config.processes.contains(s.processes[i])) {
+      v.fail(table.get("processes")->as_array()->get(i),
+             fmt::format("[self_service] offers process '{}', which is not configured",
+                         s.processes[i]));
+    }
+  }
+  return s;
+}
+
 }  // namespace
 
 bool CredentialRule::applies_to(LifecycleState state) const noexcept {
@@ -1060,7 +1105,7 @@ Configuration Configuration::parse(std::string_view toml_text, std::string sourc
   const Validator v(source);
   v.only_keys(root,
               {"store", "roles", "registration", "approvals", "issuer", "process", "ocsp", "admin",
-               "replication", "replica", "role", "authorization"},
+               "replication", "replica", "role", "authorization", "self_service"},
               "the configuration");
 
   Configuration config;
@@ -1114,6 +1159,9 @@ Configuration Configuration::parse(std::string_view toml_text, std::string sourc
   }
   if (const auto* authorization = optional_section(v, root, "authorization", "[authorization]")) {
     config.authorization = parse_authorization(v, *authorization, config.roles);
+  }
+  if (const auto* self_service = optional_section(v, root, "self_service", "[self_service]")) {
+    config.self_service = parse_self_service(v, *self_service, config);
   }
   return config;
 }

@@ -231,6 +231,7 @@ struct Configuration {
   std::map<std::string, ProcessPolicy, std::less<>> processes;
   std::vector<Role> roles;  // [[role]]: what each role may do (config/authorization.hpp)
   AuthorizationSettings authorization;
+  std::optional<SelfServiceSettings> self_service;  // none: card holders can do nothing
 
   // Whether any of `roles` grants `permission` ("process:UsersProcLock", "read:audit", ...).
   bool permits(const std::vector<std::string>& held, std::string_view permission) const {

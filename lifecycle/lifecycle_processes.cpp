@@ -128,6 +128,36 @@ Plan plan_process(const StoreTransaction& txn, const ProcessPolicy& policy,
   return plan;
 }
 
+// Self-service: whether the target is the card holder's own user, one of their credentials or
+// one of their certificates. A target that does not exist is not theirs either, so that the
+// answer is the same for both and reveals nothing about other users.
+bool owned_by(const StoreTransaction& txn, const ProcessPolicy& policy, std::string_view target_id,
+              std::string_view user_id) {
+  switch (policy.target) {
+    case ProcessTarget::kUser:
+      return target_id == user_id;
+    case ProcessTarget::kCredential: {
+      const auto credential = txn.credential(target_id);
+      return credential && credential->user_id == user_id;
+    }
+    case ProcessTarget::kCertificate: {
+      const std::size_t slash = target_id.rfind('/');
+      if (slash == std::string_view::npos) {
+        return false;
+      }
+      const auto issuer = txn.issuer_by_name(target_id.substr(0, slash));
+      if (!issuer) {
+        return false;
+      }
+      const auto record = txn.certificate(
+          CertificateKey{issuer->id, Serial::from_hex(target_id.substr(slash + 1))});
+      const auto credential = record ? txn.credential(record->credential_id) : std::nullopt;
+      return credential && credential->user_id == user_id;
+    }
+  }
+  return false;
+}
+
 void build_order(Plan& plan, const ProcessPolicy& policy, const config::Reason& reason,
                  std::string_view operator_name, UnixTime now,
                  std::optional<UnixTime> invalidity_date) {
@@ -170,8 +200,8 @@ std::vector<std::string> roles_after(const config::Configuration& config,
 ProcessOutcome apply_plan(WriteTransaction& txn, const config::Configuration& config,
                           const ProcessPolicy& policy, const config::Reason& reason, Plan& plan,
                           std::string_view target_id, std::string_view operator_name, UnixTime now,
-                          std::optional<UnixTime> invalidity_date,
-                          const ApprovalRequest* approved) {
+                          std::optional<UnixTime> invalidity_date, const ApprovalRequest* approved,
+                          std::string_view self_service_certificate = {}) {
   ProcessOutcome outcome;
   if (plan.certificate) {
     CertificateOrder order;
@@ -199,6 +229,7 @@ ProcessOutcome apply_plan(WriteTransaction& txn, const config::Configuration& co
   audit.operator_name = std::string(operator_name);
   audit.reason_label = reason.label;
   audit.reason_code = reason.code;
+  audit.self_service_certificate = std::string(self_service_certificate);
   if (approved != nullptr) {
     outcome.approval_id = approved->id;
     audit.approval_id = approved->id;
@@ -285,6 +316,29 @@ ProcessOutcome LifecycleProcesses::run(const ProcessRequest& request) {
   }
 
   WriteTransaction txn = store_.write();
+  const std::string self_service_certificate =
+      request.self_service ? request.self_service->certificate : std::string();
+  if (request.self_service) {
+    check_identifier("the target", request.target_id);
+    if (!owned_by(txn, policy, request.target_id, request.self_service->user_id)) {
+      const std::string noun(to_string(policy.target));
+      AuditRecord refused;
+      refused.kind = AuditKind::kRefused;
+      refused.time = now;
+      refused.process = policy.name;
+      refused.target_kind = noun;
+      refused.target_id = request.target_id;
+      refused.operator_name = request.operator_name;
+      refused.note = "missing ownership: the target is not the card holder's own";
+      refused.self_service_certificate = self_service_certificate;
+      txn.append_audit(std::move(refused));
+      txn.commit();
+      throw Error(ErrorCode::kPermissionDenied,
+                  fmt::format("{} {} is not one of yours; self-service acts only on your own "
+                              "user ({}), its credentials and their certificates",
+                              noun, request.target_id, request.self_service->user_id));
+    }
+  }
   Plan plan = plan_process(txn, policy, request.target_id);
   ProcessOutcome outcome;
 
@@ -310,6 +364,7 @@ ProcessOutcome LifecycleProcesses::run(const ProcessRequest& request) {
     audit.reason_label = reason.label;
     audit.reason_code = reason.code;
     audit.approval_id = outcome.approval_id;
+    audit.self_service_certificate = self_service_certificate;
     audit.id = txn.append_audit(audit);
     txn.commit();
     return outcome;
@@ -317,7 +372,7 @@ ProcessOutcome LifecycleProcesses::run(const ProcessRequest& request) {
 
   ProcessOutcome applied = apply_plan(txn, config_, policy, reason, plan, request.target_id,
                                       request.operator_name, now, request.invalidity_date,
-                                      /*approved=*/nullptr);
+                                      /*approved=*/nullptr, self_service_certificate);
   txn.commit();
   return applied;
 }

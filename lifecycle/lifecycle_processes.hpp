@@ -29,6 +29,14 @@ struct ProcessRequest {
   // The requester's roles (the operator API's caller), kept with an approval request so that
   // "an approver from another role" can be checked (docs/AUTHORIZATION.md).
   std::vector<std::string> operator_roles = {};
+  // Set when card holders run the process on themselves (self-service, docs/AUTHORIZATION.md):
+  // the target must then be their own user, credential or certificate, and the audit names the
+  // certificate they authenticated with.
+  struct SelfService {
+    std::string user_id;
+    std::string certificate;  // "ISSUER/SERIAL"
+  };
+  std::optional<SelfService> self_service = std::nullopt;
 };
 
 struct ProcessOutcome {
@@ -60,7 +68,9 @@ class LifecycleProcesses {
       : store_(store), config_(config), clock_(std::move(clock)) {}
 
   // Runs a process, or files it for approval when its policy says so. Throws revocore::Error:
-  // kInvalidConfig (unknown process), kReasonNotOffered, kNotFound, kWrongState.
+  // kInvalidConfig (unknown process), kReasonNotOffered, kNotFound, kWrongState; for a
+  // self-service request whose target is not the card holder's own, kPermissionDenied after
+  // an audit record of the refusal (the target's existence is not revealed).
   ProcessOutcome run(const ProcessRequest& request);
 
   // Applies the process inside the caller's write transaction, without committing and without

@@ -293,6 +293,10 @@ std::string AuditRecord::encode() const {
   w.u64(last_journal_sequence);
   w.u64(certificates_changed);
   w.str(note);
+  // Appended: a record written before self-service ends here and decodes with none.
+  if (!self_service_certificate.empty()) {
+    w.str(self_service_certificate);
+  }
   return out;
 }
 
@@ -331,6 +335,9 @@ AuditRecord AuditRecord::decode(std::uint64_t id, std::string_view value) {
   r.last_journal_sequence = in.u64();
   r.certificates_changed = in.u64();
   r.note = std::string(in.str());
+  if (!in.at_end()) {
+    r.self_service_certificate = std::string(in.str());
+  }
   return r;
 }
 

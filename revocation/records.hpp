@@ -176,6 +176,9 @@ struct AuditRecord {
   std::uint64_t last_journal_sequence = 0;
   std::uint64_t certificates_changed = 0;
   std::string note;
+  // Self-service (docs/AUTHORIZATION.md): the card holder's own certificate that authenticated
+  // the request, "ISSUER/SERIAL"; empty for operators and the command line.
+  std::string self_service_certificate;
 
   std::string encode() const;
   static AuditRecord decode(std::uint64_t id, std::string_view value);

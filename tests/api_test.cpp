@@ -12,6 +12,7 @@
 #include <regex>
 #include <sstream>
 
+#include "api/admin_routes.hpp"
 #include "cli/demo_pki.hpp"
 #include "config/configuration.hpp"
 #include "lifecycle/batch_job.hpp"
@@ -507,6 +508,34 @@ TEST_F(ApiTest, UnauthenticatedBodiesAreNeverRead) {
   EXPECT_LT(after - before, 8 * 1024) << before << " -> " << after << " kB";
 }
 
+// An authenticated caller that may not do what it asks is refused on the header alone too: a
+// help desk's 60 MB batch job, a card holder's process that is not self-service.
+TEST_F(ApiTest, RefusedBodiesAreNeverRead) {
+  set_roles("operator-2", "help-desk");
+  const long before = testing::peak_rss_kb(responder_.pid);
+  constexpr std::string_view header =
+      "printf '{} HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\n"
+      "Content-Length: 60000000\\r\\n\\r\\n'; head -c 60000000 /dev/zero";
+  const std::string jobs =
+      raw_tls(responder_.admin_port, operator_2(), fmt::format(header, "POST /api/v1/jobs"));
+  EXPECT_TRUE(jobs.starts_with("HTTP/1.1 403 Forbidden\r\n")) << jobs.substr(0, 300);
+  EXPECT_NE(jobs.find("permission 'jobs'"), std::string::npos) << jobs.substr(0, 600);
+  const std::string holder =
+      raw_tls(responder_.admin_port,
+              fmt::format("-cert {} -key {}", file("pki/holder-mobile-1003.pem"),
+                          file("pki/holder-mobile-1003.key")),
+              fmt::format(header, "POST /api/v1/self/processes/CardsProcLock"));
+  EXPECT_TRUE(holder.starts_with("HTTP/1.1 403 Forbidden\r\n")) << holder.substr(0, 300);
+  EXPECT_NE(holder.find("not a self-service process"), std::string::npos) << holder.substr(0, 600);
+  const long after = testing::peak_rss_kb(responder_.pid);
+  EXPECT_LT(after - before, 8 * 1024) << before << " -> " << after << " kB";
+  // Each refused once, and audited.
+  const auto refused = refusals();
+  ASSERT_EQ(refused.size(), 2u);
+  EXPECT_EQ(refused[1].at("note"), "missing permission jobs");
+  EXPECT_EQ(refused[0].at("note"), "missing self-service CardsProcLock");
+}
+
 // The operator API applies the same framing rules as the public port (RFC 9112 6.1, 6.3, 3.2).
 TEST_F(ApiTest, AmbiguousFramingIsRefusedOnTheApiToo) {
   const std::string hidden = "GET /api/v1/whoami HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n";
@@ -915,6 +944,180 @@ print(first, second, "same-connection" if connection.sock is sock else "reconnec
   EXPECT_EQ(out.substr(0, 8), "200 403 ") << out;
 }
 
+// Self-service ([self_service] of the demo: CardsProcDeactivate and CardsProcReactivate, with
+// certificates of demo-issuing-ca). The demo keeps the keys of user 1003's card and mobile ID.
+TEST_F(ApiTest, ACardHolderSeesOnlyTheirOwnUser) {
+  const auto mobile = fmt::format("--cert {} --key {}", file("pki/holder-mobile-1003.pem"),
+                                  file("pki/holder-mobile-1003.key"));
+  const Answer self = call(mobile, "GET", "/api/v1/self");
+  ASSERT_EQ(self.status, 200) << self.text;
+  EXPECT_EQ(self.body.at("user").at("id"), "1003");
+  EXPECT_EQ(self.body.at("user").at("credentials").as_array().size(), 2u);
+  EXPECT_EQ(self.body.at("subject"),
+            "CN=Cecilia Carlsson (mobile_id authentication),O=revocore demo");
+  const std::string certificate(self.body.at("certificate").as_string());
+  EXPECT_EQ(certificate.substr(0, 16), "demo-issuing-ca/") << certificate;
+  EXPECT_EQ(certificate.size(), 16u + 32u) << certificate;  // the demo's 128-bit serials
+  const auto& processes = self.body.at("processes").as_object();
+  EXPECT_EQ(processes.size(), 2u);
+  EXPECT_TRUE(processes.contains("CardsProcDeactivate"));
+  EXPECT_TRUE(processes.contains("CardsProcReactivate"));
+  for (const char* other : {"1001", "1002", "1004", "1005", "Bertil", "operator"}) {
+    EXPECT_EQ(self.text.find(other), std::string::npos) << other << " in " << self.text;
+  }
+  // Nothing of the operator API opens to a card holder's certificate, and no operator
+  // certificate opens self-service.
+  expect_problem(call(mobile, "GET", "/api/v1/users/1003"), 403, "not issued by the operator CA");
+  expect_problem(call(mobile, "GET", "/api/v1/whoami"), 403, "not issued by the operator CA");
+  expect_problem(call(operator_1(), "GET", "/api/v1/self"), 403,
+                 "not issued by a self-service issuer (demo-issuing-ca)");
+  // The path as the routes decode it decides who may sign in.
+  expect_problem(call(operator_1(), "GET", "/api/v1/%73elf"), 403,
+                 "not issued by a self-service issuer (demo-issuing-ca)");
+  expect_problem(call("", "GET", "/api/v1/self"), 401,
+                 "certificate of one of your own credentials");
+  expect_problem(call(mobile, "GET", "/api/v1/self/nothing"), 404, "no such self-service path");
+  expect_problem(call(mobile, "DELETE", "/api/v1/self"), 405, "use GET");
+}
+
+TEST_F(ApiTest, ACardHolderDeactivatesTheirOwnCardNotAnotherUsers) {
+  const auto mobile = fmt::format("--cert {} --key {}", file("pki/holder-mobile-1003.pem"),
+                                  file("pki/holder-mobile-1003.key"));
+  const json::value certificate = call(mobile, "GET", "/api/v1/self").body.at("certificate");
+  // Another user's card, and one that does not exist: refused alike, nothing changed, and the
+  // answer says nothing about user 1002.
+  const Answer other = call(mobile, "POST", "/api/v1/self/processes/CardsProcDeactivate",
+                            R"({"target": "card-1002", "reason": "Card left at home"})");
+  expect_problem(other, 403, "credential card-1002 is not one of yours");
+  EXPECT_EQ(other.body.at("type"), "urn:revocore:problem:permission-denied");
+  EXPECT_EQ(other.text.find("Bertil"), std::string::npos) << other.text;
+  EXPECT_EQ(other.text.find("active"), std::string::npos) << other.text;
+  const Answer missing = call(mobile, "POST", "/api/v1/self/processes/CardsProcDeactivate",
+                              R"({"target": "card-9999", "reason": "Card left at home"})");
+  expect_problem(missing, 403, "credential card-9999 is not one of yours");
+  EXPECT_EQ(get("/api/v1/credentials/card-1002").body.at("state"), "active");
+  // A process that is not self-service, even on their own card.
+  expect_problem(call(mobile, "POST", "/api/v1/self/processes/CardsProcLock",
+                      R"({"target": "card-1003", "reason": "Card lost"})"),
+                 403, "'CardsProcLock' is not a self-service process here");
+  EXPECT_EQ(get("/api/v1/credentials/card-1003").body.at("state"), "active");
+  // Every refusal audited, as self-service with the certificate used.
+  const auto refused = refusals();
+  ASSERT_EQ(refused.size(), 3u);
+  EXPECT_EQ(refused[2].at("target"), "card-1002");
+  EXPECT_EQ(refused[2].at("process"), "CardsProcDeactivate");
+  EXPECT_EQ(refused[2].at("self_service_certificate"), certificate);
+  EXPECT_EQ(refused[1].at("target"), "card-9999");
+  EXPECT_EQ(refused[0].at("note"), "missing self-service CardsProcLock");
+  EXPECT_EQ(refused[0].at("self_service_certificate"), certificate);
+
+  // Their own card, with their mobile ID: applied, audited as self-service, OCSP sees it.
+  const Answer own = call(mobile, "POST", "/api/v1/self/processes/CardsProcDeactivate",
+                          R"({"target": "card-1003", "reason": "Card temporarily misplaced"})");
+  ASSERT_EQ(own.status, 200) << own.text;
+  EXPECT_EQ(own.body.at("audit").at("self_service_certificate"), certificate);
+  EXPECT_EQ(own.body.at("audit").at("operator"),
+            "CN=Cecilia Carlsson (mobile_id authentication),O=revocore demo");
+  EXPECT_EQ(own.text.find(data().string()), std::string::npos) << "no server path in " << own.text;
+  EXPECT_EQ(get("/api/v1/credentials/card-1003").body.at("state"), "inactive");
+  EXPECT_NE(ocsp_status(file("pki/holder-card-1003.pem")).find("Reason: certificateHold"),
+            std::string::npos);
+  // Found again: reactivated the same way.
+  const Answer found = call(mobile, "POST", "/api/v1/self/processes/CardsProcReactivate",
+                            R"({"target": "card-1003", "reason": "Card found"})");
+  ASSERT_EQ(found.status, 200) << found.text;
+  EXPECT_NE(ocsp_status(file("pki/holder-card-1003.pem")).find(": good"), std::string::npos);
+  const Answer audit = get("/api/v1/audit?limit=2");
+  EXPECT_EQ(audit.body.at(0).at("process"), "CardsProcReactivate");
+  EXPECT_EQ(audit.body.at(0).at("self_service_certificate"), certificate);
+}
+
+// Deactivating the card whose certificate signed in puts that certificate on hold, and with it
+// the holder's access ends, on the connection already open.
+TEST_F(ApiTest, ACardHoldersOwnDeactivationEndsTheirAccess) {
+  const fs::path script = dir_->path() / "self.py";
+  std::ofstream(script) << fmt::format(
+      R"(import http.client, json, ssl
+context = ssl.create_default_context(cafile="{ca}")
+context.load_cert_chain("{cert}", "{key}")
+connection = http.client.HTTPSConnection("127.0.0.1", {port}, context=context)
+def call(method, path, body=None):
+    headers = {{"Content-Type": "application/json"}} if body else {{}}
+    connection.request(method, path, body=json.dumps(body) if body else None, headers=headers)
+    answer = connection.getresponse()
+    return answer.status, answer.read().decode()
+first, _ = call("GET", "/api/v1/self")
+sock = connection.sock
+second, _ = call("POST", "/api/v1/self/processes/CardsProcDeactivate",
+                 {{"target": "card-1003", "reason": "Card left at home"}})
+third, body = call("GET", "/api/v1/self")
+print(first, second, third, "same-connection" if connection.sock is sock else "reconnected", body)
+)",
+      fmt::arg("ca", file("pki/root-ca.pem")), fmt::arg("cert", file("pki/holder-card-1003.pem")),
+      fmt::arg("key", file("pki/holder-card-1003.key")), fmt::arg("port", responder_.admin_port));
+  std::string out;
+  testing::run_command(fmt::format("python3 {}", script.string()), &out);
+  EXPECT_EQ(out.substr(0, 28), "200 200 403 same-connection ") << out;
+  EXPECT_NE(out.find("it is on_hold (certificateHold)"), std::string::npos) << out;
+  // Their mobile ID still signs in, and may bring the card back.
+  const auto mobile = fmt::format("--cert {} --key {}", file("pki/holder-mobile-1003.pem"),
+                                  file("pki/holder-mobile-1003.key"));
+  EXPECT_EQ(call(mobile, "GET", "/api/v1/self").status, 200);
+  // Locked by an operator (all the user's certificates revoked): no self-service at all.
+  ASSERT_EQ(
+      post("/api/v1/processes/UsersProcLock", R"({"target": "1003", "reason": "Key compromise"})")
+          .status,
+      200);
+  expect_problem(call(mobile, "GET", "/api/v1/self"), 403, "it is revoked (keyCompromise)");
+}
+
+// The routes check the caller's kind themselves, whatever the listener authenticated it as.
+TEST(ApiRoutes, ACallerOfOneKindIsRefusedThePathsOfTheOther) {
+  testing::TempDir dir;
+  const fs::path data = dir.path() / "data";
+  ASSERT_EQ(testing::run_command(fmt::format("{} --data-dir {} --operator demo demo",
+                                             REVOCORE_BINARY, data.string())),
+            0);
+  const auto config = config::Configuration::load_file(data / "revocore.toml");
+  Store store = Store::open(data / "store");
+  const api::AdminRoutes routes(store, config, testing::fixed_clock(), [](std::uint64_t) {});
+  const auto request = [](const char* target) {
+    api::HttpRequest out{boost::beast::http::verb::get, target, 11};
+    out.set(boost::beast::http::field::host, "127.0.0.1");
+    return out;
+  };
+  api::ApiCaller holder{api::ApiCaller::Kind::kCardHolder,
+                        "CN=holder",
+                        "01",
+                        "1003",
+                        {"operator"},
+                        "demo-issuing-ca/01"};
+  const api::ApiCaller operator_caller{
+      api::ApiCaller::Kind::kOperator, "CN=op", "02", "operator-1", {"operator"}, ""};
+  // A card holder is no operator, whatever roles it was given.
+  const auto as_operator = routes.handle(request("/api/v1/users/1002"), holder);
+  EXPECT_EQ(as_operator.result_int(), 403u);
+  EXPECT_NE(as_operator.body().find("signs in to self-service only"), std::string::npos)
+      << as_operator.body();
+  const auto as_holder = routes.handle(request("/api/v1/self"), operator_caller);
+  EXPECT_EQ(as_holder.result_int(), 403u);
+  EXPECT_NE(as_holder.body().find("operators use the operator paths"), std::string::npos)
+      << as_holder.body();
+  EXPECT_EQ(routes.handle(request("/api/v1/self"), holder).result_int(), 200u);
+  EXPECT_TRUE(api::AdminRoutes::is_self_service("/api/v1/self"));
+  EXPECT_TRUE(api::AdminRoutes::is_self_service("/api/v1/%73elf/processes/X?x=1"));
+  EXPECT_TRUE(api::AdminRoutes::is_self_service("//api//v1/self"));
+  EXPECT_FALSE(api::AdminRoutes::is_self_service("/api/v1/selfie"));
+  EXPECT_FALSE(api::AdminRoutes::is_self_service("/api/v1/users/self"));
+  EXPECT_FALSE(api::AdminRoutes::is_self_service("/api/v1/%zzself"));
+  // Both refusals audited.
+  const auto audit = store.read().audit(2);
+  ASSERT_EQ(audit.size(), 2u);
+  EXPECT_EQ(audit[0].kind, AuditKind::kRefused);
+  EXPECT_EQ(audit[0].operator_name, "CN=op");
+  EXPECT_EQ(audit[1].self_service_certificate, "demo-issuing-ca/01");
+}
+
 TEST(ApiJobs, UnfinishedJobsResumeWhenTheServerStarts) {
   testing::TempDir dir;
   const fs::path data = dir.path() / "data";
@@ -1014,7 +1217,10 @@ TEST(ApiWithOperatorCrl, RevokedOperatorsAreRefusedByTheCrl) {
   const auto issuer = config.find("[[issuer]]\nname = \"demo-operator-ca\"");
   ASSERT_NE(issuer, std::string::npos);
   config.erase(issuer, config.find("\n[admin]\n", issuer) + 1 - issuer);
-  config += "client_crl = \"ca/operator-ca.crl\"\n";
+  const std::string client_ca = "client_ca = \"pki/operator-ca.pem\"\n";
+  ASSERT_NE(config.find(client_ca), std::string::npos);
+  config.insert(config.rfind(client_ca) + client_ca.size(),
+                "client_crl = \"ca/operator-ca.crl\"\n");
   // Without the store's users, roles come from the certificate's subject.
   config +=
       "[[role]]\nname = \"help-desk\"\npermissions = [\"process:CardsProcDeactivate\", "

@@ -269,6 +269,57 @@ TEST(Authorization, RolesGrantWhatTheyListAndMistakesAreRefusedWithTheLine) {
       << unknown_role;
 }
 
+TEST(Authorization, SelfServiceNamesIssuersAndProcessesThatExist) {
+  EXPECT_FALSE(Configuration::built_in_default().self_service);
+  const std::string base = std::string(kDefaultConfigToml) +
+                           "\n[[issuer]]\nname = \"ca-1\"\ncertificate = \"pki/ca.pem\"\n"
+                           "[admin]\ncertificate = \"pki/s.pem\"\nprivate_key = \"pki/s.key\"\n"
+                           "client_ca = \"/etc/ops-ca.pem\"\n";
+  const Configuration config = Configuration::parse(
+      base + "[self_service]\nissuers = [\"ca-1\"]\nprocesses = [\"CardsProcDeactivate\"]\n",
+      "revocore.toml", "/tmp");
+  ASSERT_TRUE(config.self_service);
+  EXPECT_EQ(config.self_service->issuers, std::vector<std::string>{"ca-1"});
+  EXPECT_TRUE(config.self_service->allows("CardsProcDeactivate"));
+  EXPECT_FALSE(config.self_service->allows("CardsProcLock"));
+  // No processes: card holders may only see their own.
+  EXPECT_TRUE(
+      Configuration::parse(base + "[self_service]\nissuers = [\"ca-1\"]\n", "revocore.toml", "/tmp")
+          .self_service->processes.empty());
+
+  const struct {
+    std::string section;
+    std::string says;
+    int line;  // of the section's text (1: its first line)
+  } bad[] = {
+      {"issuers = [\"ca-9\"]", "names issuer 'ca-9', which no [[issuer]] configures; issuers: ca-1",
+       2},
+      {"issuers = [\"ca-1\"]\nprocesses = [\"CardsProcNuke\"]",
+       "offers process 'CardsProcNuke', which is not configured", 3},
+      {"processes = [\"CardsProcDeactivate\"]", "[self_service] needs 'issuers'", 1},
+      {"issuers = []", "names no [[issuer]]", 2},
+      {"issuers = \"ca-1\"", "must be a list of strings", 2},
+      {"issuers = [\"ca-1\"]\nlisten = \"0.0.0.0:443\"", "listen", 3},
+  };
+  for (const auto& c : bad) {
+    const std::string text = base + "[self_service]\n" + c.section + "\n";
+    const std::string message = error_message(text);
+    EXPECT_NE(message.find(c.says), std::string::npos) << message;
+    // The section appended last (the default configuration mentions [self_service] in comments).
+    const int line = static_cast<int>(std::count(
+                         text.begin(), text.begin() + text.rfind("[self_service]\n"), '\n')) +
+                     c.line;
+    EXPECT_EQ(message.rfind(fmt::format("revocore.toml:{}:", line), 0), 0u)
+        << message << " (expected line " << line << ")";
+  }
+  // Served on the operator API's listener: not without one.
+  const std::string without_admin =
+      error_message(std::string(kDefaultConfigToml) +
+                    "\n[[issuer]]\nname = \"ca-1\"\ncertificate = \"pki/ca.pem\"\n[self_service]\n"
+                    "issuers = [\"ca-1\"]\n");
+  EXPECT_NE(without_admin.find("configure [admin] too"), std::string::npos) << without_admin;
+}
+
 TEST(Configuration, MissingProcessIsNamed) {
   std::string text(kDefaultConfigToml);
   text = text.substr(0, text.find("# ------------------------------------------------------------"

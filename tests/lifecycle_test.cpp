@@ -249,6 +249,79 @@ TEST_F(CardProcesses, RequiredStatesAreChecked) {
   refused(config::kCardsProcLock, "no-such-card", "Card lost", ErrorCode::kNotFound);
 }
 
+// ---- self-service: a card holder acts on their own user, credentials and certificates ----
+
+class SelfService : public CardProcesses {
+ protected:
+  void SetUp() override {
+    CardProcesses::SetUp();
+    build_.user("8");
+    build_.credential("card-8", CredentialType::kCard, "8");
+    build_.certificate(issuer_, 81, "card-8");
+    issuer_name_ = store_.read().issuer(issuer_)->name;
+  }
+
+  // As user 7, signed in with the certificate of serial 73 (mobile-7).
+  ProcessOutcome run_as_holder(std::string_view process, const std::string& target,
+                               const std::string& reason) {
+    ProcessRequest request{std::string(process), target, reason, "CN=holder 7", std::nullopt};
+    request.self_service = ProcessRequest::SelfService{"7", issuer_name_ + "/49"};
+    return processes_.run(request);
+  }
+
+  // Refused as not theirs: kPermissionDenied, one refusal audited, nothing else changed.
+  void refused_as_holder(std::string_view process, const std::string& target,
+                         const std::string& reason) {
+    const auto journal_before = store_.read().count_journal_entries();
+    const auto audit_before = store_.read().audit(1000).size();
+    try {
+      run_as_holder(process, target, reason);
+      ADD_FAILURE() << process << " on " << target << " was not refused";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kPermissionDenied) << e.what();
+      EXPECT_NE(std::string(e.what()).find(fmt::format("{} is not one of yours", target)),
+                std::string::npos)
+          << e.what();
+    }
+    EXPECT_EQ(store_.read().count_journal_entries(), journal_before);
+    const auto audit = store_.read().audit(1000);
+    ASSERT_EQ(audit.size(), audit_before + 1);
+    EXPECT_EQ(audit[0].kind, AuditKind::kRefused);
+    EXPECT_EQ(audit[0].target_id, target);
+    EXPECT_EQ(audit[0].self_service_certificate, issuer_name_ + "/49");
+  }
+
+  std::string issuer_name_;
+};
+
+TEST_F(SelfService, OwnTargetsOnly) {
+  refused_as_holder(config::kCardsProcDeactivate, "card-8", "Card left at home");
+  refused_as_holder(config::kCardsProcDeactivate, "no-such-card", "Card left at home");
+  refused_as_holder(config::kUsersProcDeactivate, "8", "Parental leave");
+  refused_as_holder(config::kUsersProcDeactivate, "9999", "Parental leave");
+  refused_as_holder(config::kCertsProcHold, issuer_name_ + "/51", "Suspected loss");  // serial 81
+  refused_as_holder(config::kCertsProcHold, "no-such-issuer/51", "Suspected loss");
+  refused_as_holder(config::kCertsProcHold, issuer_name_ + "/FFFF", "Suspected loss");
+  EXPECT_EQ(credential("card-8").state, L::kActive);
+  EXPECT_EQ(user("8").state, L::kActive);
+
+  const auto card = run_as_holder(config::kCardsProcDeactivate, "card-7", "Card left at home");
+  EXPECT_EQ(card.audit.self_service_certificate, issuer_name_ + "/49");
+  EXPECT_EQ(store_.read().audit(1)[0].self_service_certificate, issuer_name_ + "/49");
+  EXPECT_EQ(credential("card-7").state, L::kInactive);
+  run_as_holder(config::kCertsProcHold, issuer_name_ + "/49", "Suspected loss");
+  EXPECT_EQ(certificate(73).status, S::kOnHold);
+  run_as_holder(config::kUsersProcDeactivate, "7", "Parental leave");
+  EXPECT_EQ(user("7").state, L::kInactive);
+  // The required states still apply to one's own.
+  try {
+    run_as_holder(config::kCardsProcDeactivate, "card-7", "Card left at home");
+    ADD_FAILURE() << "an inactive card was deactivated again";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kWrongState) << e.what();
+  }
+}
+
 // ---- user processes: required states and bad input ----
 
 class UserProcesses : public LifecycleTest {

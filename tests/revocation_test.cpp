@@ -96,6 +96,17 @@ TEST(Records, RoundTripEveryRecordType) {
   ASSERT_EQ(audit_back.credential_changes.size(), 1u);
   EXPECT_EQ(audit_back.credential_changes[0].certificates_changed, 2u);
   EXPECT_EQ(audit_back.last_journal_sequence, 6u);
+  EXPECT_TRUE(audit_back.self_service_certificate.empty());
+  // A self-service record names the card holder's certificate; one written before self-service
+  // (the encoding above, ending with the note) decodes with none.
+  audit.note = "a note";
+  const std::string before_self_service = audit.encode();
+  audit.self_service_certificate = "demo-issuing-ca/0A1B";
+  const std::string self_service = audit.encode();
+  EXPECT_EQ(self_service.substr(0, before_self_service.size()), before_self_service);
+  EXPECT_EQ(AuditRecord::decode(8, self_service).self_service_certificate, "demo-issuing-ca/0A1B");
+  EXPECT_EQ(AuditRecord::decode(8, self_service).note, "a note");
+  EXPECT_EQ(AuditRecord::decode(8, before_self_service).note, "a note");
 
   // An approval request keeps the requester's roles; one stored before they were recorded (its
   // encoding ends after the invalidity date) decodes with none.

@@ -1,6 +1,7 @@
-#include "api/operator_authentication.hpp"
+#include "api/client_authentication.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <openssl/x509v3.h>
 #include <spdlog/spdlog.h>
 
@@ -26,8 +27,8 @@ pki::X509Certificate load_operator_ca(const config::AdminSettings& settings) {
 
 }  // namespace
 
-OperatorAuthenticator::OperatorAuthenticator(const Store& store,
-                                             const config::Configuration& config, Clock clock)
+ClientAuthenticator::ClientAuthenticator(const Store& store, const config::Configuration& config,
+                                         Clock clock)
     : store_(store),
       config_(config),
       settings_(config.admin.value()),
@@ -43,6 +44,19 @@ OperatorAuthenticator::OperatorAuthenticator(const Store& store,
       // An unreadable issuer certificate is reported by the commands that use it.
     }
   }
+  if (config.self_service) {
+    for (const auto& name : config.self_service->issuers) {
+      const config::IssuerConfig* issuer = config.find_issuer(name);
+      try {
+        holder_issuers_.push_back(
+            std::move(pki::X509Certificate::load_file(issuer->certificate).front()));
+      } catch (const Error& e) {
+        throw Error(ErrorCode::kInvalidConfig,
+                    fmt::format("[self_service] issuer '{}': {}", name, e.what()));
+      }
+      holder_issuer_names_.push_back(name);
+    }
+  }
   if (store_issuer_name_.empty() && settings_.client_crl.empty()) {
     throw Error(ErrorCode::kInvalidConfig,
                 fmt::format("{}: [admin] has no way to learn which operator certificates are "
@@ -52,7 +66,7 @@ OperatorAuthenticator::OperatorAuthenticator(const Store& store,
   }
 }
 
-OperatorIdentity OperatorAuthenticator::authenticate(X509* peer, STACK_OF(X509) * sent) const {
+ApiCaller ClientAuthenticator::authenticate(X509* peer, STACK_OF(X509) * sent) const {
   if (peer == nullptr) {
     throw Error(ErrorCode::kNotAuthenticated,
                 fmt::format("no client certificate was presented; the operator API needs one "
@@ -65,12 +79,7 @@ OperatorIdentity OperatorAuthenticator::authenticate(X509* peer, STACK_OF(X509) 
 
   const pki::ScopedX509Store trusted(::X509_STORE_new());
   ::X509_STORE_add_cert(trusted.get(), ca_.handle());
-  X509_VERIFY_PARAM* param = ::X509_STORE_get0_param(trusted.get());
-  // The operator CA is trusted as configured, also when it is an intermediate CA.
-  unsigned long flags = X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_USE_CHECK_TIME;
-  ::X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(clock_()));
-  // extendedKeyUsage, when present, must allow clientAuth (RFC 5280 4.2.1.12).
-  ::X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_SSL_CLIENT);
+  unsigned long flags = 0;
   if (!store_issuer_name_.empty()) {
     // Revocation comes from the store below.
   } else {
@@ -86,17 +95,108 @@ OperatorIdentity OperatorAuthenticator::authenticate(X509* peer, STACK_OF(X509) 
     ::X509_STORE_add_crl(trusted.get(), crl.get());
     flags |= X509_V_FLAG_CRL_CHECK;
   }
+  verify(trusted.get(), flags, peer, sent, certificate,
+         fmt::format("the operator CA '{}'", ca_.subject_text()));
+  ApiCaller identity{ApiCaller::Kind::kOperator, subject, certificate.serial().hex(), {}, {}, {}};
+  if (!store_issuer_name_.empty()) {
+    check_in_store(certificate, subject, identity);
+  } else {
+    identity.roles = config::roles_for_subject(config_.authorization, subject);
+  }
+  return identity;
+}
+
+ApiCaller ClientAuthenticator::authenticate_card_holder(X509* peer, STACK_OF(X509) * sent) const {
+  if (holder_issuers_.empty()) {
+    throw Error(ErrorCode::kNotAuthenticated,
+                "self-service is not offered here ([self_service] is not configured); ask the "
+                "help desk");
+  }
+  if (peer == nullptr) {
+    throw Error(ErrorCode::kNotAuthenticated,
+                fmt::format("no client certificate was presented; self-service needs a valid "
+                            "certificate of one of your own credentials, issued by {}",
+                            fmt::join(holder_issuer_names_, " or ")));
+  }
+  ::X509_up_ref(peer);
+  const pki::X509Certificate certificate{pki::ScopedX509(peer)};
+  const std::string subject = certificate.subject_text();
+
+  const pki::ScopedX509Store trusted(::X509_STORE_new());
+  for (const auto& issuer : holder_issuers_) {
+    ::X509_STORE_add_cert(trusted.get(), issuer.handle());
+  }
+  // Revocation comes from the store below: a self-service issuer is one of revocore's own.
+  const std::string issued_by =
+      fmt::format("a self-service issuer ({})", fmt::join(holder_issuer_names_, ", "));
+  const pki::ScopedX509StoreCtx context =
+      verify(trusted.get(), 0, peer, sent, certificate, issued_by);
+  // The store knows a certificate by its direct issuer: one issued by a CA below a self-service
+  // issuer is not one revocore tracks.
+  STACK_OF(X509)* chain = ::X509_STORE_CTX_get0_chain(context.get());
+  X509* direct = chain != nullptr && sk_X509_num(chain) > 1 ? sk_X509_value(chain, 1) : nullptr;
+  std::string issuer_name;
+  for (std::size_t i = 0; i < holder_issuers_.size() && direct != nullptr; ++i) {
+    if (::X509_cmp(direct, holder_issuers_[i].handle()) == 0) {
+      issuer_name = holder_issuer_names_[i];
+    }
+  }
+  if (issuer_name.empty()) {
+    refuse(subject, fmt::format("it was not issued directly by {}", issued_by));
+  }
+
+  const StoreTransaction txn = store_.read();
+  const auto issuer = txn.issuer_by_name(issuer_name);
+  const auto record =
+      issuer ? txn.certificate(CertificateKey{issuer->id, certificate.serial()}) : std::nullopt;
+  if (!record) {
+    refuse(subject, fmt::format("serial {} of issuer '{}' is not registered in revocore; ask "
+                                "the help desk",
+                                certificate.serial().hex(), issuer_name));
+  }
+  if (record->status != CertificateStatus::kValid) {
+    // Also the end of a card holder's access by their own process: a card deactivated with its
+    // own certificate leaves that certificate on hold.
+    refuse(subject, fmt::format("it is {} ({}) since {}; use a valid certificate of another of "
+                                "your credentials, or ask the help desk",
+                                to_string(record->status), to_string(record->reason),
+                                format_time(record->revocation_time)));
+  }
+  const auto credential = txn.credential(record->credential_id);
+  if (!credential || !txn.user(credential->user_id)) {
+    refuse(subject, "its credential belongs to no user in revocore; ask the help desk");
+  }
+  ApiCaller identity{ApiCaller::Kind::kCardHolder,
+                     subject,
+                     certificate.serial().hex(),
+                     credential->user_id,
+                     {},
+                     fmt::format("{}/{}", issuer_name, certificate.serial().hex())};
+  return identity;
+}
+
+pki::ScopedX509StoreCtx ClientAuthenticator::verify(X509_STORE* trusted, unsigned long flags,
+                                                    X509* peer, STACK_OF(X509) * sent,
+                                                    const pki::X509Certificate& certificate,
+                                                    const std::string& issued_by) const {
+  const std::string subject = certificate.subject_text();
+  X509_VERIFY_PARAM* param = ::X509_STORE_get0_param(trusted);
+  // The trusted CA is trusted as configured, also when it is an intermediate CA.
+  flags |= X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_USE_CHECK_TIME;
+  ::X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(clock_()));
+  // extendedKeyUsage, when present, must allow clientAuth (RFC 5280 4.2.1.12).
+  ::X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_SSL_CLIENT);
   ::X509_VERIFY_PARAM_set_flags(param, flags);
 
-  const pki::ScopedX509StoreCtx context(::X509_STORE_CTX_new());
-  if (!context || ::X509_STORE_CTX_init(context.get(), trusted.get(), peer, sent) != 1) {
+  pki::ScopedX509StoreCtx context(::X509_STORE_CTX_new());
+  if (!context || ::X509_STORE_CTX_init(context.get(), trusted, peer, sent) != 1) {
     refuse(subject, "it cannot be checked (out of memory)");
   }
   if (::X509_verify_cert(context.get()) != 1) {
     const int error = ::X509_STORE_CTX_get_error(context.get());
     switch (error) {
       case X509_V_ERR_CERT_HAS_EXPIRED:
-        refuse(subject, fmt::format("it expired on {}; ask the operator CA for a new one",
+        refuse(subject, fmt::format("it expired on {}; ask its CA for a new one",
                                     format_time(certificate.not_after())));
       case X509_V_ERR_CERT_NOT_YET_VALID:
         refuse(subject, "it is not valid yet");
@@ -117,8 +217,7 @@ OperatorIdentity OperatorAuthenticator::authenticate(X509* peer, STACK_OF(X509) 
       case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
       case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
       case X509_V_ERR_CERT_SIGNATURE_FAILURE:
-        refuse(subject,
-               fmt::format("it was not issued by the operator CA '{}'", ca_.subject_text()));
+        refuse(subject, fmt::format("it was not issued by {}", issued_by));
       case X509_V_ERR_CRL_HAS_EXPIRED:
       case X509_V_ERR_UNABLE_TO_GET_CRL:
       case X509_V_ERR_CRL_SIGNATURE_FAILURE:
@@ -132,25 +231,18 @@ OperatorIdentity OperatorAuthenticator::authenticate(X509* peer, STACK_OF(X509) 
         refuse(subject, ::X509_verify_cert_error_string(error));
     }
   }
-  // An operator is a person or a program, never a CA (RFC 5280 4.2.1.9): a CA certificate of the
-  // operator CA's hierarchy is not a login.
+  // A person or a program signs in, never a CA (RFC 5280 4.2.1.9): a CA certificate of the
+  // trusted hierarchy is not a login.
   if (::X509_check_ca(peer) != 0) {
     refuse(subject,
-           "it is a CA certificate (basicConstraints CA:TRUE); operators need an "
+           "it is a CA certificate (basicConstraints CA:TRUE); signing in needs an "
            "end-entity certificate");
   }
-  OperatorIdentity identity{subject, certificate.serial().hex(), {}, {}};
-  if (!store_issuer_name_.empty()) {
-    check_in_store(certificate, subject, identity);
-  } else {
-    identity.roles = config::roles_for_subject(config_.authorization, subject);
-  }
-  return identity;
+  return context;
 }
 
-void OperatorAuthenticator::check_in_store(const pki::X509Certificate& certificate,
-                                           const std::string& subject,
-                                           OperatorIdentity& identity) const {
+void ClientAuthenticator::check_in_store(const pki::X509Certificate& certificate,
+                                         const std::string& subject, ApiCaller& identity) const {
   const StoreTransaction txn = store_.read();
   const auto issuer = txn.issuer_by_name(store_issuer_name_);
   const auto record =
