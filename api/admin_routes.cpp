@@ -303,10 +303,28 @@ AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const ApiCalle
     for (const auto& role : caller.roles) {
       roles.emplace_back(role);
     }
+    // Every permission the roles grant, spelt out, so that a client (the operator console)
+    // offers only what the operator may do without knowing the wildcards.
+    json::array permissions;
+    const auto add = [&](const std::string& permission) {
+      if (config_.permits(caller.roles, permission)) {
+        permissions.emplace_back(permission);
+      }
+    };
+    for (const auto& [name, policy] : config_.processes) {
+      add("process:" + name);
+      if (policy.approval) {
+        add("approve:" + name);
+      }
+    }
+    for (const char* permission : {"register", "jobs", "read:users", "read:audit", "read:jobs"}) {
+      add(permission);
+    }
     return {http::status::ok, json::object{{"subject", caller.subject},
                                            {"serial", caller.serial},
                                            {"user", caller.user_id},
-                                           {"roles", std::move(roles)}}};
+                                           {"roles", std::move(roles)},
+                                           {"permissions", std::move(permissions)}}};
   }
   if (resource == "processes" && s.size() == 1) {
     if (request.method() != http::verb::get) {

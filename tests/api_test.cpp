@@ -855,6 +855,16 @@ TEST_F(ApiTest, HelpDeskMayDeactivateACardButNotLockAUser) {
   const Answer whoami = call(operator_2(), "GET", "/api/v1/whoami");
   EXPECT_EQ(whoami.body.at("user"), "operator-2");
   EXPECT_EQ(whoami.body.at("roles"), json::array{"help-desk"});
+  // What those roles permit, spelt out for the console.
+  EXPECT_EQ(whoami.body.at("permissions"),
+            (json::array{"process:CardsProcDeactivate", "process:CardsProcLock", "read:users"}));
+  const Answer everything = get("/api/v1/whoami");
+  EXPECT_NE(everything.text.find("\"approve:CardsProcLock\""), std::string::npos)
+      << everything.text;
+  EXPECT_NE(everything.text.find("\"process:UsersProcLock\""), std::string::npos)
+      << everything.text;
+  EXPECT_EQ(everything.text.find("\"approve:UsersProcLock\""), std::string::npos)
+      << "no approval step, no approve permission: " << everything.text;
 }
 
 TEST_F(ApiTest, AnOfficerApprovesWhatTheHelpDeskAskedForNotTheirOwn) {
