@@ -358,6 +358,23 @@ AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const ApiCalle
     }
     return decide_approval(parse_number(s[1], "approval id"), s[2], request, caller);
   }
+  if (resource == "search" && s.size() == 1) {
+    if (request.method() != http::verb::get) {
+      return method_not_allowed("GET");
+    }
+    const std::string q = query_value(query, "q");
+    const std::string limit_text = query_value(query, "limit");
+    const std::string offset_text = query_value(query, "offset");
+    const std::uint64_t limit = limit_text.empty() ? 20 : parse_number(limit_text, "limit");
+    const std::uint64_t offset = offset_text.empty() ? 0 : parse_number(offset_text, "offset");
+    json::value body;
+    {
+      const StoreTransaction txn = store_.read();
+      body = search_json(txn, search(txn, q, limit, offset), limit, offset);
+    }
+    audit_read("search", q.substr(0, 200), caller);
+    return {http::status::ok, std::move(body)};
+  }
   if (resource == "users" && s.size() == 2) {
     if (request.method() != http::verb::get) {
       return method_not_allowed("GET");
@@ -528,6 +545,8 @@ void AdminRoutes::authorize(const HttpRequest& request, const ApiCaller& caller,
         require_other_role(caller, *approval, permission);
       }
     }
+  } else if (resource == "search" && s.size() == 1 && get) {
+    require(caller, "read:users");
   } else if ((resource == "users" || resource == "credentials") && s.size() == 2 && get) {
     require(caller, "read:users", resource == "users" ? "user" : "credential", s[1]);
   } else if (resource == "certificates" && s.size() == 1 && post) {
@@ -596,7 +615,7 @@ AdminRoutes::Reply AdminRoutes::self_service(const HttpRequest& request, const A
     constexpr std::string_view example =
         R"({"target": "card-1003", "reason": "Card left at home"})";
     const json::object body =
-        body_object(request, {"target", "reason", "invalidity_date"}, example);
+        body_object(request, {"target", "reason", "invalidity_date", "preview"}, example);
     std::string target =
         string_field(body, "target", policy.target != config::ProcessTarget::kUser, example);
     if (target.empty()) {
@@ -614,7 +633,8 @@ AdminRoutes::Reply AdminRoutes::self_service(const HttpRequest& request, const A
         !date.empty()) {
       process.invalidity_date = parse_time(date, "invalidity_date");
     }
-    return apply_process(process, caller);
+    process.expected_preview = string_field(body, "preview", false, example);
+    return apply_process(process, request, caller);
   }
   throw Error(ErrorCode::kNotFound,
               "there is no such self-service path; see GET /api/v1/self (docs/API.md)");
@@ -624,7 +644,8 @@ AdminRoutes::Reply AdminRoutes::run_process(std::string_view name, const HttpReq
                                             const ApiCaller& caller) const {
   require_configured_process(config_, name);
   constexpr std::string_view example = R"({"target": "1001", "reason": "Left the organisation"})";
-  const json::object body = body_object(request, {"target", "reason", "invalidity_date"}, example);
+  const json::object body =
+      body_object(request, {"target", "reason", "invalidity_date", "preview"}, example);
   lifecycle::ProcessRequest process{std::string(name),
                                     string_field(body, "target", true, example),
                                     string_field(body, "reason", true, example),
@@ -635,7 +656,8 @@ AdminRoutes::Reply AdminRoutes::run_process(std::string_view name, const HttpReq
       !date.empty()) {
     process.invalidity_date = parse_time(date, "invalidity_date");
   }
-  return apply_process(process, caller);
+  process.expected_preview = string_field(body, "preview", false, example);
+  return apply_process(process, request, caller);
 }
 
 AdminRoutes::Reply AdminRoutes::run_certificate_process(std::string_view action,
@@ -648,7 +670,7 @@ AdminRoutes::Reply AdminRoutes::run_certificate_process(std::string_view action,
                                                    : config::kCertsProcRelease;
   require_configured_process(config_, name);
   constexpr std::string_view example = R"({"reason": "Key compromise"})";
-  const json::object body = body_object(request, {"reason", "invalidity_date"}, example);
+  const json::object body = body_object(request, {"reason", "invalidity_date", "preview"}, example);
   lifecycle::ProcessRequest process{std::string(name),
                                     lifecycle::certificate_target(issuer, serial),
                                     string_field(body, "reason", true, example),
@@ -659,13 +681,23 @@ AdminRoutes::Reply AdminRoutes::run_certificate_process(std::string_view action,
       !date.empty()) {
     process.invalidity_date = parse_time(date, "invalidity_date");
   }
-  return apply_process(process, caller);
+  process.expected_preview = string_field(body, "preview", false, example);
+  return apply_process(process, request, caller);
 }
 
 AdminRoutes::Reply AdminRoutes::apply_process(const lifecycle::ProcessRequest& process,
+                                              const HttpRequest& request,
                                               const ApiCaller& caller) const {
   const std::string_view name = process.process;
   lifecycle::LifecycleProcesses processes(store_, config_, clock_);
+  const std::string_view target(request.target().data(), request.target().size());
+  const std::size_t question = target.find('?');
+  if (question != std::string_view::npos &&
+      query_value(target.substr(question + 1), "dry_run") == "true") {
+    // The same code path in a transaction that is aborted: nothing changes, nothing is audited.
+    const auto preview = processes.preview(process);
+    return {http::status::ok, preview_json(store_.read(), preview)};
+  }
   const auto outcome = processes.run(process);
   spdlog::info(
       "event=api_process process={} target=\"{}\" operator=\"{}\" self_service={} audit={}", name,

@@ -4,10 +4,12 @@
 //
 //   GET  /api/v1/whoami                          the caller's operator identity
 //   GET  /api/v1/processes                       processes, their reasons, approval step
-//   POST /api/v1/processes/{name}                {"target", "reason", "invalidity_date"?}
+//   POST /api/v1/processes/{name}[?dry_run=true] {"target", "reason", "invalidity_date"?,
+//                                                "preview"?} (dry run: what would change)
 //   GET  /api/v1/approvals[?all=true]            pending (or all) approval requests
 //   POST /api/v1/approvals/{id}/approve
 //   POST /api/v1/approvals/{id}/reject           {"note"?}
+//   GET  /api/v1/search?q=...[&limit=N&offset=N]   users, credentials, certificates
 //   GET  /api/v1/users/{id}
 //   GET  /api/v1/credentials/{id}
 //   GET  /api/v1/certificates/{issuer}/{serial}
@@ -76,7 +78,9 @@ class AdminRoutes {
                                 std::string_view serial, const HttpRequest& request,
                                 const ApiCaller& caller) const;
   // Runs (or files for approval) a process and answers with its outcome and CRLs.
-  Reply apply_process(const lifecycle::ProcessRequest& process, const ApiCaller& caller) const;
+  // With ?dry_run=true, answers the preview instead (lifecycle::ProcessPreview).
+  Reply apply_process(const lifecycle::ProcessRequest& process, const HttpRequest& request,
+                      const ApiCaller& caller) const;
   // Audits the refusal (kRefused, note "missing <missing>"), logs it, throws kPermissionDenied
   // with `message`.
   [[noreturn]] void refuse(const ApiCaller& caller, std::string_view process,

@@ -264,6 +264,55 @@ boost::json::object outcome_json(const lifecycle::ProcessOutcome& outcome) {
   return out;
 }
 
+boost::json::object preview_json(const StoreTransaction& txn,
+                                 const lifecycle::ProcessPreview& preview) {
+  boost::json::object out;
+  out["outcome"] = "preview";
+  out["approval_step"] = preview.needs_approval;
+  out["preview"] = preview.fingerprint;
+  const AuditRecord& audit = preview.audit;
+  out["process"] = audit.process;
+  out["target_kind"] = audit.target_kind;
+  out["target"] = audit.target_id;
+  if (!audit.reason_label.empty()) {
+    out["reason"] = audit.reason_label;
+    out["reason_code"] = to_string(audit.reason_code);
+  }
+  if (audit.user_old_state && audit.user_new_state) {
+    out["user_state"] = boost::json::object{{"from", to_string(*audit.user_old_state)},
+                                            {"to", to_string(*audit.user_new_state)}};
+    out["roles"] = boost::json::object{{"from", string_array(audit.roles_before)},
+                                       {"to", string_array(audit.roles_after)}};
+  }
+  boost::json::array credentials;
+  for (const auto& change : audit.credential_changes) {
+    credentials.emplace_back(
+        boost::json::object{{"id", change.credential_id},
+                            {"type", to_string(change.type)},
+                            {"from", to_string(change.old_state)},
+                            {"to", to_string(change.new_state)},
+                            {"certificates_changed", change.certificates_changed}});
+  }
+  out["credentials"] = std::move(credentials);
+  out["certificates"] = boost::json::object{{"revoked", preview.batch.revoked},
+                                            {"held", preview.batch.held},
+                                            {"released", preview.batch.released},
+                                            {"unchanged", preview.batch.certificates_unchanged}};
+  boost::json::array changes;
+  for (const auto& entry : preview.certificate_changes) {
+    boost::json::object change{{"issuer", issuer_name(txn, entry.certificate.issuer)},
+                               {"serial", entry.certificate.serial.hex()},
+                               {"from", to_string(entry.old_status)},
+                               {"to", to_string(entry.new_status)}};
+    if (entry.new_status != CertificateStatus::kValid) {
+      change["reason"] = to_string(entry.reason);
+    }
+    changes.emplace_back(std::move(change));
+  }
+  out["changes"] = std::move(changes);
+  return out;
+}
+
 boost::json::object job_json(const JobRecord& job) {
   return boost::json::object{{"id", job.id},
                              {"status", to_string(job.status)},
@@ -279,6 +328,40 @@ boost::json::object job_json(const JobRecord& job) {
                              {"certificates_changed", job.certificates_changed},
                              {"crls_published", job.crls_published},
                              {"failure", job.failure}};
+}
+
+boost::json::object search_json(const StoreTransaction& txn, const SearchPage& page,
+                                std::size_t limit, std::size_t offset) {
+  boost::json::array hits;
+  for (const auto& hit : page.hits) {
+    switch (hit.kind) {
+      case SearchHit::Kind::kUser:
+        hits.emplace_back(boost::json::object{{"kind", "user"},
+                                              {"id", hit.user.id},
+                                              {"name", hit.user.name},
+                                              {"state", to_string(hit.user.state)}});
+        break;
+      case SearchHit::Kind::kCredential:
+        hits.emplace_back(boost::json::object{{"kind", "credential"},
+                                              {"id", hit.credential.id},
+                                              {"type", to_string(hit.credential.type)},
+                                              {"state", to_string(hit.credential.state)},
+                                              {"user", hit.credential.user_id}});
+        break;
+      case SearchHit::Kind::kCertificate: {
+        boost::json::object out =
+            certificate_json(txn, hit.certificate_key, hit.certificate, nullptr);
+        out["kind"] = "certificate";
+        if (const auto credential = txn.credential(hit.certificate.credential_id)) {
+          out["user"] = credential->user_id;
+        }
+        hits.emplace_back(std::move(out));
+        break;
+      }
+    }
+  }
+  return boost::json::object{
+      {"hits", std::move(hits)}, {"more", page.more}, {"limit", limit}, {"offset", offset}};
 }
 
 boost::json::object processes_json(const config::Configuration& config) {

@@ -10,6 +10,7 @@
 #include "crl/crl_publisher.hpp"
 #include "lifecycle/lifecycle_processes.hpp"
 #include "revocation/records.hpp"
+#include "revocation/search.hpp"
 #include "revocation/store.hpp"
 
 namespace revocore::api {
@@ -33,8 +34,15 @@ boost::json::object certificate_json(const StoreTransaction& txn, const Certific
                                      const CertificateRecord& record,
                                      const config::Configuration* config = nullptr);
 boost::json::object audit_json(const AuditRecord& record);
+// A page of search results: {"hits": [{"kind": "user"|"credential"|"certificate", ...}], "more"}.
+boost::json::object search_json(const StoreTransaction& txn, const SearchPage& page,
+                                std::size_t limit, std::size_t offset);
 boost::json::object approval_json(const ApprovalRequest& request);
 boost::json::object outcome_json(const lifecycle::ProcessOutcome& outcome);
+// {"outcome": "preview", "approval_step", "preview": fingerprint, "user", "credentials",
+//  "certificates": counts, "changes": [each certificate from and to]}
+boost::json::object preview_json(const StoreTransaction& txn,
+                                 const lifecycle::ProcessPreview& preview);
 boost::json::object published_json(const crl::PublishedCrl& crl);
 boost::json::object job_json(const JobRecord& job);
 

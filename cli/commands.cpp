@@ -16,6 +16,7 @@
 #include "lifecycle/lifecycle_processes.hpp"
 #include "lifecycle/user_roles.hpp"
 #include "revocation/error.hpp"
+#include "revocation/search.hpp"
 
 namespace revocore::cli {
 
@@ -228,6 +229,40 @@ void user_list_command(const GlobalOptions& options, const std::string& prefix, 
   }
 }
 
+void search_command(const GlobalOptions& options, const std::string& query, std::size_t limit,
+                    std::size_t offset, std::ostream& out) {
+  DataDirectory dir = DataDirectory::open(options);
+  const StoreTransaction txn = dir.store.read();
+  const SearchPage page = search(txn, query, limit, offset);
+  if (options.json) {
+    print_json(out, search_json(txn, page, limit, offset));
+    return;
+  }
+  for (const auto& hit : page.hits) {
+    switch (hit.kind) {
+      case SearchHit::Kind::kUser:
+        fmt::print(out, "user {} {} ({})\n", hit.user.id,
+                   hit.user.name.empty() ? "-" : hit.user.name, to_string(hit.user.state));
+        break;
+      case SearchHit::Kind::kCredential:
+        fmt::print(out, "{} {} of user {} ({})\n", to_string(hit.credential.type),
+                   hit.credential.id, hit.credential.user_id, to_string(hit.credential.state));
+        break;
+      case SearchHit::Kind::kCertificate:
+        fmt::print(out, "certificate {}/{} of {} ({}) {}\n",
+                   issuer_name(txn, hit.certificate_key.issuer), hit.certificate_key.serial.hex(),
+                   hit.certificate.credential_id, to_string(hit.certificate.status),
+                   hit.certificate.subject);
+        break;
+    }
+  }
+  if (page.hits.empty()) {
+    fmt::print(out, "nothing matches '{}'\n", query);
+  } else if (page.more) {
+    fmt::print(out, "... more: --offset {} for the next {}\n", offset + limit, limit);
+  }
+}
+
 void card_show_command(const GlobalOptions& options, const std::string& credential_id,
                        std::ostream& out) {
   DataDirectory dir = DataDirectory::open(options);
@@ -245,7 +280,7 @@ void card_show_command(const GlobalOptions& options, const std::string& credenti
 
 void process_command(const GlobalOptions& options, std::string_view process,
                      const std::string& target_id, const std::string& reason,
-                     const std::string& invalidity_date, std::ostream& out) {
+                     const std::string& invalidity_date, bool dry_run, std::ostream& out) {
   lifecycle::ProcessRequest request{std::string(process), target_id, reason,
                                     options.operator_or_default(), std::nullopt};
   if (!invalidity_date.empty()) {
@@ -253,6 +288,16 @@ void process_command(const GlobalOptions& options, std::string_view process,
   }
   DataDirectory dir = DataDirectory::open_writer(options, "the process");
   lifecycle::LifecycleProcesses processes(dir.store, dir.config, options.clock);
+  if (dry_run) {
+    const auto preview = processes.preview(request);
+    const StoreTransaction txn = dir.store.read();
+    if (options.json) {
+      print_json(out, api::preview_json(txn, preview));
+    } else {
+      print_preview(out, txn, dir.config.process(process), preview);
+    }
+    return;
+  }
   const auto outcome = processes.run(request);
   if (options.json) {
     print_json(out, outcome_json(outcome));

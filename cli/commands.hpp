@@ -52,15 +52,19 @@ void user_show_command(const GlobalOptions& options, const std::string& user_id,
 // Prints the user's roles; with `set`, replaces them first (comma-separated; empty: none).
 void user_roles_command(const GlobalOptions& options, const std::string& user_id,
                         const std::optional<std::string>& set, std::ostream& out);
+// `revocore search QUERY`: users, credentials and certificates, as GET /api/v1/search.
+void search_command(const GlobalOptions& options, const std::string& query, std::size_t limit,
+                    std::size_t offset, std::ostream& out);
 void user_list_command(const GlobalOptions& options, const std::string& prefix, std::size_t limit,
                        std::ostream& out);
 void card_show_command(const GlobalOptions& options, const std::string& credential_id,
                        std::ostream& out);
 // Runs a lifecycle process by symbolic name on a user or credential.
-// `invalidity_date` is empty or a date as parse_time reads it.
+// `invalidity_date` is empty or a date as parse_time reads it. `dry_run`: print what it would
+// change (the API's ?dry_run=true preview) and change nothing.
 void process_command(const GlobalOptions& options, std::string_view process,
                      const std::string& target_id, const std::string& reason,
-                     const std::string& invalidity_date, std::ostream& out);
+                     const std::string& invalidity_date, bool dry_run, std::ostream& out);
 void reasons_command(const GlobalOptions& options, const std::string& process, std::ostream& out);
 
 void approvals_list_command(const GlobalOptions& options, bool all, std::ostream& out);

@@ -23,6 +23,7 @@ void add_process_command(CLI::App& parent, const GlobalOptions& options, const s
     std::string target;
     std::string reason;
     std::string invalidity_date;
+    bool dry_run = false;
   };
   auto args = std::make_shared<Args>();
   auto* command = parent.add_subcommand(
@@ -33,9 +34,12 @@ void add_process_command(CLI::App& parent, const GlobalOptions& options, const s
   command->add_option("--invalidity-date", args->invalidity_date,
                       "since when the key is known or suspected to be compromised, e.g. "
                       "2026-11-20 (RFC 5280 5.3.2)");
+  command->add_flag("--dry-run", args->dry_run,
+                    "print what it would change (each credential and certificate) and change "
+                    "nothing");
   command->callback([&options, args, process] {
     revocore::cli::process_command(options, process, args->target, args->reason,
-                                   args->invalidity_date, std::cout);
+                                   args->invalidity_date, args->dry_run, std::cout);
   });
 }
 
@@ -80,6 +84,21 @@ int main(int argc, char** argv) {
                          "certificate files or directories (default: paths named in the manifest)");
   import_cmd->callback(
       [&] { revocore::cli::import_command(options, manifest, sources, std::cout); });
+
+  std::string search_query;
+  std::size_t search_limit = 20;
+  std::size_t search_offset = 0;
+  auto* search =
+      app.add_subcommand("search",
+                         "find users (id or name), credentials (id) and certificates (serial, or "
+                         "ISSUER/SERIAL), by what they start with");
+  search->add_option("query", search_query, "e.g. 1003, carl, card-10, 1A:2B, demo-issuing-ca/1A")
+      ->required();
+  search->add_option("--limit,-n", search_limit, "at most this many (default 20, at most 100)");
+  search->add_option("--offset", search_offset, "skip this many (paging, at most 1000)");
+  search->callback([&] {
+    revocore::cli::search_command(options, search_query, search_limit, search_offset, std::cout);
+  });
 
   std::string id;
   auto* user = app.add_subcommand("user", "show a user or run a user process");
@@ -156,6 +175,7 @@ int main(int argc, char** argv) {
       std::string serial;
       std::string reason;
       std::string invalidity_date;
+      bool dry_run = false;
     };
     auto args = std::make_shared<Args>();
     auto* command = cert->add_subcommand(
@@ -167,10 +187,11 @@ int main(int argc, char** argv) {
     command->add_option("--invalidity-date", args->invalidity_date,
                         "since when the key is known or suspected to be compromised (RFC 5280 "
                         "5.3.2)");
+    command->add_flag("--dry-run", args->dry_run, "print what it would change; change nothing");
     command->callback([&options, args, process = process] {
       revocore::cli::process_command(
           options, process, revocore::lifecycle::certificate_target(args->issuer, args->serial),
-          args->reason, args->invalidity_date, std::cout);
+          args->reason, args->invalidity_date, args->dry_run, std::cout);
     });
   }
 

@@ -150,6 +150,34 @@ void print_approval(std::ostream& out, const ApprovalRequest& request) {
   out << "\n";
 }
 
+void print_preview(std::ostream& out, const StoreTransaction& txn,
+                   const config::ProcessPolicy& policy, const lifecycle::ProcessPreview& preview) {
+  const AuditRecord& audit = preview.audit;
+  fmt::print(out, "Dry run, nothing changed: {} {} with reason \"{}\" ({}) would{} change\n",
+             policy.title, audit.target_id, audit.reason_label, to_string(audit.reason_code),
+             preview.needs_approval ? ", once a second operator approves it," : "");
+  if (audit.user_old_state && audit.user_new_state) {
+    fmt::print(out, "  user {}: {} -> {}; roles {} -> {}\n", audit.target_id,
+               to_string(*audit.user_old_state), to_string(*audit.user_new_state),
+               roles_text(audit.roles_before), roles_text(audit.roles_after));
+  }
+  for (const auto& change : audit.credential_changes) {
+    fmt::print(out, "  {} {}: {} -> {}\n", to_string(change.type), change.credential_id,
+               to_string(change.old_state), to_string(change.new_state));
+  }
+  for (const auto& entry : preview.certificate_changes) {
+    fmt::print(out, "    certificate {}/{}: {} -> {}{}\n",
+               issuer_name(txn, entry.certificate.issuer), entry.certificate.serial.hex(),
+               to_string(entry.old_status), to_string(entry.new_status),
+               entry.new_status == CertificateStatus::kValid
+                   ? std::string()
+                   : fmt::format(" ({})", to_string(entry.reason)));
+  }
+  fmt::print(out, "  certificates: {} revoked, {} put on hold, {} released, {} unchanged\n",
+             preview.batch.revoked, preview.batch.held, preview.batch.released,
+             preview.batch.certificates_unchanged);
+}
+
 void print_outcome(std::ostream& out, const config::ProcessPolicy& policy,
                    const lifecycle::ProcessOutcome& outcome) {
   const AuditRecord& audit = outcome.audit;

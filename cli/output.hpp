@@ -24,6 +24,7 @@ using api::job_json;
 using api::outcome_json;
 using api::parse_time;
 using api::published_json;
+using api::search_json;
 using api::user_json;
 
 void print_user(std::ostream& out, const StoreTransaction& txn, const User& user);
@@ -33,6 +34,9 @@ void print_certificate(std::ostream& out, const StoreTransaction& txn, const Cer
                        const CertificateRecord& record, std::string_view indent);
 void print_audit(std::ostream& out, const AuditRecord& record);
 void print_approval(std::ostream& out, const ApprovalRequest& request);
+// A dry run: what the process would change, nothing changed.
+void print_preview(std::ostream& out, const StoreTransaction& txn,
+                   const config::ProcessPolicy& policy, const lifecycle::ProcessPreview& preview);
 void print_outcome(std::ostream& out, const config::ProcessPolicy& policy,
                    const lifecycle::ProcessOutcome& outcome);
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 
 #include "revocation/error.hpp"
 #include "revocation/identifier.hpp"
@@ -301,23 +302,19 @@ const config::Reason& offered_reason(const ProcessPolicy& policy, std::string_vi
                           policy.title, fmt::join(offered, ", ")));
 }
 
-ProcessOutcome LifecycleProcesses::run(const ProcessRequest& request) {
+const config::Reason& LifecycleProcesses::check_request(WriteTransaction& txn,
+                                                        const ProcessRequest& request,
+                                                        UnixTime now) {
   const ProcessPolicy& policy = config_.process(request.process);
   const config::Reason& reason = offered_reason(policy, request.reason_label);
   if (request.operator_name.empty()) {
     throw Error(ErrorCode::kInvalidArgument, "an operator name is required for the audit trail");
   }
-  const UnixTime now = clock_();
-
   if (request.invalidity_date && *request.invalidity_date > now) {
     throw Error(ErrorCode::kInvalidArgument,
                 "the invalidity date is in the future; it says since when the key is known or "
                 "suspected to be compromised (RFC 5280 5.3.2)");
   }
-
-  WriteTransaction txn = store_.write();
-  const std::string self_service_certificate =
-      request.self_service ? request.self_service->certificate : std::string();
   if (request.self_service) {
     check_identifier("the target", request.target_id);
     if (!owned_by(txn, policy, request.target_id, request.self_service->user_id)) {
@@ -330,13 +327,93 @@ ProcessOutcome LifecycleProcesses::run(const ProcessRequest& request) {
       refused.target_id = request.target_id;
       refused.operator_name = request.operator_name;
       refused.note = "missing ownership: the target is not the card holder's own";
-      refused.self_service_certificate = self_service_certificate;
+      refused.self_service_certificate = request.self_service->certificate;
       txn.append_audit(std::move(refused));
       txn.commit();
       throw Error(ErrorCode::kPermissionDenied,
                   fmt::format("{} {} is not one of yours; self-service acts only on your own "
                               "user ({}), its credentials and their certificates",
                               noun, request.target_id, request.self_service->user_id));
+    }
+  }
+  return reason;
+}
+
+ProcessPreview LifecycleProcesses::preview_in(WriteTransaction& txn, const ProcessRequest& request,
+                                              UnixTime now) {
+  const ProcessPolicy& policy = config_.process(request.process);
+  const config::Reason& reason = offered_reason(policy, request.reason_label);
+  WriteTransaction scratch = store_.nested(txn);  // aborted when it goes out of scope
+  Plan plan = plan_process(scratch, policy, request.target_id);
+  ProcessOutcome outcome =
+      apply_plan(scratch, config_, policy, reason, plan, request.target_id, request.operator_name,
+                 now, request.invalidity_date, /*approved=*/nullptr,
+                 request.self_service ? request.self_service->certificate : std::string());
+  ProcessPreview preview;
+  preview.needs_approval = policy.approval;
+  if (outcome.batch.first_journal_sequence != 0) {
+    preview.certificate_changes =
+        scratch.journal(outcome.batch.first_journal_sequence, outcome.batch.last_journal_sequence);
+  }
+  // FNV-1a over what the preview shows: a change to any of it between the preview and the run
+  // (another operator's process, a certificate revoked meanwhile) gives another fingerprint.
+  std::uint64_t hash = 0xcbf29ce484222325ULL;
+  const auto mix = [&](std::string_view bytes) {
+    for (const char c : bytes) {
+      hash = (hash ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+    }
+    hash = (hash ^ 0xFF) * 0x100000001b3ULL;  // a separator, so "ab"+"c" differs from "a"+"bc"
+  };
+  const auto state = [](std::optional<LifecycleState> s) {
+    return s ? std::string(to_string(*s)) : std::string("-");
+  };
+  mix(request.process);
+  mix(request.target_id);
+  mix(state(outcome.audit.user_old_state));
+  mix(state(outcome.audit.user_new_state));
+  for (const auto& role : outcome.audit.roles_before) {
+    mix(role);
+  }
+  for (const auto& change : outcome.audit.credential_changes) {
+    mix(change.credential_id);
+    mix(to_string(change.old_state));
+    mix(to_string(change.new_state));
+  }
+  std::array<char, CertificateKey::kMaxEncodedSize> buffer;
+  for (const auto& entry : preview.certificate_changes) {
+    mix(entry.certificate.encode(buffer));
+    mix(to_string(entry.old_status));
+    mix(to_string(entry.new_status));
+    mix(to_string(entry.reason));
+  }
+  preview.fingerprint = fmt::format("{:016x}", hash);
+  preview.audit = std::move(outcome.audit);
+  preview.batch = std::move(outcome.batch);
+  return preview;
+}
+
+ProcessPreview LifecycleProcesses::preview(const ProcessRequest& request) {
+  const UnixTime now = clock_();
+  WriteTransaction txn = store_.write();
+  check_request(txn, request, now);
+  return preview_in(txn, request, now);  // `txn` is aborted: nothing was written
+}
+
+ProcessOutcome LifecycleProcesses::run(const ProcessRequest& request) {
+  const ProcessPolicy& policy = config_.process(request.process);
+  const UnixTime now = clock_();
+  WriteTransaction txn = store_.write();
+  const config::Reason& reason = check_request(txn, request, now);
+  const std::string self_service_certificate =
+      request.self_service ? request.self_service->certificate : std::string();
+  if (!request.expected_preview.empty()) {
+    const ProcessPreview current = preview_in(txn, request, now);
+    if (current.fingerprint != request.expected_preview) {
+      throw Error(ErrorCode::kWrongState,
+                  fmt::format("what {} would change on {} is no longer what the preview showed "
+                              "(another change came first); nothing was changed: preview it "
+                              "again",
+                              policy.title, request.target_id));
     }
   }
   Plan plan = plan_process(txn, policy, request.target_id);

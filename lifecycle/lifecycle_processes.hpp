@@ -37,6 +37,21 @@ struct ProcessRequest {
     std::string certificate;  // "ISSUER/SERIAL"
   };
   std::optional<SelfService> self_service = std::nullopt;
+  // A run after a preview (the console's Next): the preview's fingerprint. If what the process
+  // would change is no longer what the preview showed, the run is refused (kWrongState) and
+  // nothing changes.
+  std::string expected_preview = {};
+};
+
+// What a run would change, worked out by the same code path as a run, in a transaction that is
+// then aborted: `audit` as the run would write it (user and credential states), the certificate
+// counts, and each certificate's change.
+struct ProcessPreview {
+  bool needs_approval = false;  // a run files an approval request; this is what approving does
+  AuditRecord audit;
+  BatchResult batch;
+  std::vector<JournalEntry> certificate_changes;  // each certificate, from and to, in order
+  std::string fingerprint;                        // hex; differs when any of the above would differ
 };
 
 struct ProcessOutcome {
@@ -73,6 +88,10 @@ class LifecycleProcesses {
   // an audit record of the refusal (the target's existence is not revealed).
   ProcessOutcome run(const ProcessRequest& request);
 
+  // Works out what run() would change, and changes nothing (a self-service refusal is audited as
+  // in run()). Throws like run().
+  ProcessPreview preview(const ProcessRequest& request);
+
   // Applies the process inside the caller's write transaction, without committing and without
   // an approval step (batch jobs, whose chunk is one transaction). `now` is the chunk's time.
   // Throws like run(); kApprovalDenied when the process needs approval.
@@ -93,6 +112,12 @@ class LifecycleProcesses {
  private:
   ApprovalRequest pending_request(const StoreTransaction& txn, std::uint64_t approval_id,
                                   std::string_view operator_name) const;
+  // The checks run() and preview() share: the reason, the operator, the invalidity date, and for
+  // self-service the target's owner (a refusal audited and committed in `txn`).
+  const config::Reason& check_request(WriteTransaction& txn, const ProcessRequest& request,
+                                      UnixTime now);
+  // The preview, in a transaction nested in `txn` and aborted.
+  ProcessPreview preview_in(WriteTransaction& txn, const ProcessRequest& request, UnixTime now);
 
   Store& store_;
   const config::Configuration& config_;

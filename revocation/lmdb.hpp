@@ -126,6 +126,18 @@ class Transaction {
     return true;
   }
 
+  // Removes one key (or, in a dupsort database, one of its values); false when it was absent.
+  bool erase(MDB_dbi dbi, std::string_view key, std::string_view value) {
+    MDB_val k = to_val(key);
+    MDB_val v = to_val(value);
+    const int rc = ::mdb_del(txn_, dbi, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+      return false;
+    }
+    check(rc, "delete");
+    return true;
+  }
+
   MDB_dbi open_database(const char* name, unsigned flags) {
     MDB_dbi dbi = 0;
     check(::mdb_dbi_open(txn_, name, flags, &dbi), std::string("open database ") + name);

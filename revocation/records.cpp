@@ -1,5 +1,7 @@
 #include "revocation/records.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "revocation/codec.hpp"
@@ -241,6 +243,51 @@ JournalEntry JournalEntry::decode(std::uint64_t sequence, std::string_view value
   e.process = std::string(in.str());
   e.operator_name = std::string(in.str());
   return e;
+}
+
+std::string fold_search_text(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 'A' && c <= 'Z') {
+      out += static_cast<char>(c - 'A' + 'a');
+    } else if (c == 0xC3 && i + 1 < text.size()) {
+      // U+00C0..U+00DE (but U+00D7, the multiplication sign) are C3 80..C3 9E in UTF-8; their
+      // lower-case letters are 0x20 higher.
+      const auto next = static_cast<unsigned char>(text[i + 1]);
+      out += text[i];
+      out += static_cast<char>(next >= 0x80 && next <= 0x9E && next != 0x97 ? next + 0x20 : next);
+      ++i;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> name_words(std::string_view name) {
+  constexpr std::size_t kMaxWordBytes = 64;
+  const std::string folded = fold_search_text(name);
+  std::vector<std::string> words;
+  std::string word;
+  const auto flush = [&] {
+    if (!word.empty() && std::find(words.begin(), words.end(), word) == words.end()) {
+      words.push_back(word.substr(0, kMaxWordBytes));
+    }
+    word.clear();
+  };
+  for (const char c : folded) {
+    const auto byte = static_cast<unsigned char>(c);
+    // Bytes of multi-byte UTF-8 characters belong to words; ASCII separates unless alphanumeric.
+    if (byte >= 0x80 || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+      word += c;
+    } else {
+      flush();
+    }
+  }
+  flush();
+  return words;
 }
 
 std::string_view to_string(AuditKind kind) noexcept {

@@ -316,6 +316,13 @@ bool decode_presigned_response(std::string_view value, PresignedResponse& out) n
 
 std::string encode_user(const User& user);
 User decode_user(std::string_view id, std::string_view value);
+
+// The words of a user's name as the search index keeps them: split at anything that is not a
+// letter or a digit (spaces, hyphens, apostrophes, dots), folded to lower case (ASCII and the
+// Latin-1 letters of UTF-8: "Åsa Öberg-Lind" gives "åsa", "öberg", "lind"), each at most 64
+// bytes. fold_search_text() folds a query the same way without splitting it.
+std::vector<std::string> name_words(std::string_view name);
+std::string fold_search_text(std::string_view text);
 std::string encode_credential(const Credential& credential);
 Credential decode_credential(std::string_view id, std::string_view value);
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <system_error>
 
 #include "revocation/codec.hpp"
@@ -160,6 +161,30 @@ void Store::open_databases(bool create) {
   // Added with replication: created in a store made by an earlier revocore as it is opened.
   dbs_.registrations = txn.open_database("registrations", MDB_CREATE);
   dbs_.replication = txn.open_database("replication", MDB_CREATE);
+  // Added with search: a store made by an earlier revocore gets the index of its users' names
+  // built as it is opened, in this transaction.
+  MDB_dbi words = 0;
+  const int words_rc = ::mdb_dbi_open(txn.handle(), "user_name_words", MDB_DUPSORT, &words);
+  if (words_rc == MDB_NOTFOUND) {
+    words = txn.open_database("user_name_words", MDB_CREATE | MDB_DUPSORT);
+    lmdb::Cursor users(txn, dbs_.users);
+    std::string_view id, value;
+    for (bool found = users.get(id, value, MDB_FIRST); found;
+         found = users.get(id, value, MDB_NEXT)) {
+      std::string name;
+      try {
+        name = decode_user(id, value).name;
+      } catch (const Error&) {
+        continue;  // a damaged record is reported where it is read, not here
+      }
+      for (const auto& word : name_words(name)) {
+        txn.put_new(words, word, id, MDB_NODUPDATA);
+      }
+    }
+  } else {
+    lmdb::check(words_rc, "open database user_name_words");
+  }
+  dbs_.user_name_words = words;
   txn.commit();
 }
 
@@ -206,6 +231,86 @@ std::vector<User> StoreTransaction::users_with_prefix(std::string_view prefix,
   for (; found && out.size() < limit && key.starts_with(prefix);
        found = cursor.get(key, value, MDB_NEXT)) {
     out.push_back(decode_user(key, value));
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> StoreTransaction::users_with_name_word(
+    std::string_view prefix, std::size_t limit) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (prefix.empty() || prefix.size() > kMaxIdentifierBytes) {
+    return out;
+  }
+  lmdb::Cursor cursor(txn_, dbs_->user_name_words);
+  std::string_view key = prefix;
+  std::string_view value;
+  for (bool found = cursor.get(key, value, MDB_SET_RANGE);
+       found && out.size() < limit && key.starts_with(prefix);
+       found = cursor.get(key, value, MDB_NEXT)) {
+    out.emplace_back(key, value);
+  }
+  return out;
+}
+
+std::vector<Credential> StoreTransaction::credentials_with_prefix(std::string_view prefix,
+                                                                  std::size_t limit) const {
+  std::vector<Credential> out;
+  if (prefix.empty() || prefix.size() > kMaxIdentifierBytes) {
+    return out;
+  }
+  lmdb::Cursor cursor(txn_, dbs_->credentials);
+  std::string_view key = prefix;
+  std::string_view value;
+  for (bool found = cursor.get(key, value, MDB_SET_RANGE);
+       found && out.size() < limit && key.starts_with(prefix);
+       found = cursor.get(key, value, MDB_NEXT)) {
+    out.push_back(decode_credential(key, value));
+  }
+  return out;
+}
+
+std::vector<std::pair<CertificateKey, CertificateRecord>>
+StoreTransaction::certificates_with_serial_prefix(IssuerId issuer, std::string_view hex_prefix,
+                                                  std::size_t limit) const {
+  std::vector<std::pair<CertificateKey, CertificateRecord>> out;
+  if (hex_prefix.empty() || hex_prefix.size() > 2 * Serial::kMaxOctets) {
+    return out;
+  }
+  // The key is the issuer id and the serial's DER content octets. A prefix of an odd number of
+  // digits ends in half an octet: the octets whose high nibble it is. Serial::hex drops the sign
+  // octet (00) of a serial whose first octet is 80 or above, so such a prefix is looked for
+  // after a 00 too.
+  std::string octets;
+  for (std::size_t i = 0; i + 1 < hex_prefix.size(); i += 2) {
+    octets += static_cast<char>(codec::hex_digit(hex_prefix[i]) * 16 +
+                                codec::hex_digit(hex_prefix[i + 1]));
+  }
+  const bool half = hex_prefix.size() % 2 == 1;
+  const int nibble = half ? codec::hex_digit(hex_prefix.back()) : -1;
+  const int first = codec::hex_digit(hex_prefix[0]);
+  std::vector<std::string> starts{octets};
+  if (first >= 8) {
+    starts.insert(starts.begin(), std::string(1, '\0') + octets);
+  }
+  lmdb::Cursor cursor(txn_, dbs_->certificates);
+  for (const auto& start : starts) {
+    std::string seek = id_key(issuer) + start;
+    if (half) {
+      seek += static_cast<char>(nibble << 4);
+    }
+    const std::string whole = id_key(issuer) + start;
+    std::string_view key = seek;
+    std::string_view value;
+    for (bool found = cursor.get(key, value, MDB_SET_RANGE); found && out.size() < limit;
+         found = cursor.get(key, value, MDB_NEXT)) {
+      if (!key.starts_with(whole) ||
+          (half && (key.size() <= whole.size() ||
+                    (static_cast<unsigned char>(key[whole.size()]) >> 4) != nibble))) {
+        break;
+      }
+      CertificateKey decoded = CertificateKey::decode(key);
+      out.emplace_back(decoded, CertificateRecord::decode(value));
+    }
   }
   return out;
 }
@@ -597,7 +702,36 @@ void WriteTransaction::put_issuer(const IssuerRecord& issuer) {
 }
 
 void WriteTransaction::put_user(const User& user) {
+  // The name index follows the record: the old name's words out, the new name's in. A process
+  // changes a user's state and roles, not the name: nothing to do then.
+  std::vector<std::string> old_words;
+  std::string_view old_value;
+  if (txn_.get(dbs_->users, user.id, old_value)) {
+    std::optional<User> old;
+    try {
+      old = decode_user(user.id, old_value);
+    } catch (const Error&) {
+      // A damaged record being repaired: its words cannot be known. Entries left in the index
+      // are harmless (search checks each user's name again).
+    }
+    if (old && old->name == user.name) {
+      txn_.put(dbs_->users, user.id, encode_user(user));
+      return;
+    }
+    if (old) {
+      old_words = name_words(old->name);
+    }
+  }
+  const std::vector<std::string> new_words = name_words(user.name);
+  for (const auto& word : old_words) {
+    if (std::find(new_words.begin(), new_words.end(), word) == new_words.end()) {
+      txn_.erase(dbs_->user_name_words, word, user.id);
+    }
+  }
   txn_.put(dbs_->users, user.id, encode_user(user));
+  for (const auto& word : new_words) {
+    txn_.put_new(dbs_->user_name_words, word, user.id, MDB_NODUPDATA);
+  }
 }
 
 void WriteTransaction::put_credential(const Credential& credential) {

@@ -46,6 +46,8 @@ struct Databases {
   // Registrations in commit order, the change feed's outbox beside the journal (replication).
   MDB_dbi registrations = 0;  // sequence -> certificate key (append-only)
   MDB_dbi replication = 0;    // "feed" -> FeedPosition (writer), "replica" -> ReplicaPosition
+  // Added with search: a word of a user's name, folded (name_words()) -> user id (dupsort).
+  MDB_dbi user_name_words = 0;
 };
 
 // The fixed part of a certificate record, read without decoding its strings: what CRL and OCSP
@@ -69,7 +71,17 @@ class StoreTransaction {
   std::optional<User> user(std::string_view id) const;
   // Users whose id starts with `prefix`, in id order, at most `limit` (one cursor range).
   std::vector<User> users_with_prefix(std::string_view prefix, std::size_t limit) const;
+  // Up to `limit` (word, user id) entries of the name index whose word starts with `prefix`
+  // (folded as name_words() folds), in word order: users whose name has such a word.
+  std::vector<std::pair<std::string, std::string>> users_with_name_word(std::string_view prefix,
+                                                                        std::size_t limit) const;
   std::optional<Credential> credential(std::string_view id) const;
+  // Credentials whose id starts with `prefix`, in id order, at most `limit`.
+  std::vector<Credential> credentials_with_prefix(std::string_view prefix, std::size_t limit) const;
+  // The issuer's certificates whose serial, in hex as revocore prints it (Serial::hex), starts
+  // with `hex_prefix` (upper-case hex digits, at least one), in serial order, at most `limit`.
+  std::vector<std::pair<CertificateKey, CertificateRecord>> certificates_with_serial_prefix(
+      IssuerId issuer, std::string_view hex_prefix, std::size_t limit) const;
   // The user's credentials in id order, whatever their state.
   std::vector<Credential> credentials_of_user(std::string_view user_id) const;
   std::vector<CertificateKey> certificates_of_credential(std::string_view credential_id) const;

@@ -11,6 +11,13 @@
 
 namespace revocore::store_faults {
 
+// Removes the index of users' names, as in a store written by a revocore before search.
+inline void drop_user_name_index(WriteTransaction& txn) {
+  lmdb::check(::mdb_drop(detail::RawStoreAccess::transaction(txn).handle(),
+                         detail::RawStoreAccess::databases(txn).user_name_words, 1),
+              "drop user_name_words");
+}
+
 // Replaces the stored bytes of user `id` with `bytes`.
 inline void overwrite_user(WriteTransaction& txn, std::string_view id, std::string_view bytes) {
   detail::RawStoreAccess::transaction(txn).put(detail::RawStoreAccess::databases(txn).users, id,

@@ -954,6 +954,94 @@ print(first, second, "same-connection" if connection.sock is sock else "reconnec
   EXPECT_EQ(out.substr(0, 8), "200 403 ") << out;
 }
 
+// One search box: users by id or name, credentials, certificates by serial; paged and bounded.
+TEST_F(ApiTest, SearchFindsUsersCredentialsAndCertificates) {
+  const Answer carl = get("/api/v1/search?q=carl");
+  ASSERT_EQ(carl.status, 200) << carl.text;
+  ASSERT_EQ(carl.body.at("hits").as_array().size(), 1u) << carl.text;
+  EXPECT_EQ(carl.body.at("hits").at(0).at("kind"), "user");
+  EXPECT_EQ(carl.body.at("hits").at(0).at("id"), "1003");
+  EXPECT_EQ(carl.body.at("hits").at(0).at("name"), "Cecilia Carlsson");
+  EXPECT_EQ(get("/api/v1/search?q=cecilia%20carl").body.at("hits").as_array().size(), 1u);
+  // A certificate by its serial as openssl prints it, with colons.
+  std::string serial;
+  testing::run_command(fmt::format("openssl x509 -noout -serial -in {} | cut -d= -f2",
+                                   file("pki/holder-card-1003.pem")),
+                       &serial);
+  serial = serial.substr(0, serial.find('\n'));
+  ASSERT_EQ(serial.size(), 32u) << serial;
+  std::string colons;
+  for (std::size_t i = 0; i < 8; i += 2) {
+    colons += (i == 0 ? "" : ":") + serial.substr(i, 2);
+  }
+  const Answer certificate = get("/api/v1/search?q=" + colons);
+  ASSERT_EQ(certificate.status, 200) << certificate.text;
+  bool seen = false;
+  for (const auto& hit : certificate.body.at("hits").as_array()) {
+    seen = seen || (hit.at("kind") == "certificate" && hit.at("serial") == json::value(serial) &&
+                    hit.at("credential") == "card-1003" && hit.at("user") == "1003");
+  }
+  EXPECT_TRUE(seen) << certificate.text;
+  const Answer cards = get("/api/v1/search?q=card-&limit=2");
+  EXPECT_EQ(cards.body.at("hits").as_array().size(), 2u);
+  EXPECT_EQ(cards.body.at("more"), true);
+  EXPECT_EQ(get("/api/v1/search?q=card-&limit=2&offset=4").body.at("more"), false);
+  expect_problem(get("/api/v1/search?q=card-&limit=500"), 400, "the limit must be 1 to 100");
+  expect_problem(get("/api/v1/search"), 400, "the search is empty");
+  // It reads users: read:users, like the profiles it leads to.
+  set_roles("operator-2", "");
+  expect_problem(call(operator_2(), "GET", "/api/v1/search?q=carl"), 403, "read:users");
+}
+
+// The console's preview: ?dry_run=true runs the process's own code path and keeps nothing; Next
+// with the preview's fingerprint applies it, or refuses if the target changed meanwhile.
+TEST_F(ApiTest, ADryRunPreviewsAndNextAppliesOnlyWhatWasPreviewed) {
+  const std::string lock = R"({"target": "1003", "reason": "Key compromise"})";
+  const Answer preview = post("/api/v1/processes/UsersProcLock?dry_run=true", lock);
+  ASSERT_EQ(preview.status, 200) << preview.text;
+  EXPECT_EQ(preview.body.at("outcome"), "preview");
+  EXPECT_EQ(preview.body.at("user_state").at("to"), "locked");
+  EXPECT_EQ(preview.body.at("credentials").as_array().size(), 2u);
+  EXPECT_EQ(preview.body.at("changes").as_array().size(), 3u);
+  EXPECT_EQ(preview.body.at("changes").at(0).at("to"), "revoked");
+  EXPECT_EQ(preview.body.at("certificates").at("revoked"), 3);
+  // Nothing changed, nothing audited, OCSP still good.
+  EXPECT_EQ(user_state("1003"), "active");
+  EXPECT_EQ(get("/api/v1/audit?limit=1").body.at(0).at("kind"), "process_applied");
+  EXPECT_NE(get("/api/v1/audit?limit=1").body.at(0).at("target"), "1003");
+  EXPECT_NE(ocsp_status(file("import/mobile-1003.pem")).find(": good"), std::string::npos);
+
+  // Meanwhile another operator holds one of the user's certificates: Next refuses.
+  const std::string serial(preview.body.at("changes").at(0).at("serial").as_string());
+  ASSERT_EQ(call(operator_2(), "POST",
+                 fmt::format("/api/v1/certificates/demo-issuing-ca/{}/hold", serial),
+                 R"({"reason": "Suspected loss"})")
+                .status,
+            200);
+  const std::string next = fmt::format(R"({{"target": "1003", "reason": "Key compromise", )"
+                                       R"("preview": "{}"}})",
+                                       std::string(preview.body.at("preview").as_string()));
+  expect_problem(post("/api/v1/processes/UsersProcLock", next), 409,
+                 "no longer what the preview showed");
+  EXPECT_EQ(user_state("1003"), "active");
+  // Previewed again, and Next with that preview.
+  const Answer again = post("/api/v1/processes/UsersProcLock?dry_run=true", lock);
+  EXPECT_NE(again.body.at("preview"), preview.body.at("preview"));
+  EXPECT_EQ(again.body.at("changes").at(0).at("from"), "on_hold");
+  const Answer applied =
+      post("/api/v1/processes/UsersProcLock",
+           fmt::format(R"({{"target": "1003", "reason": "Key compromise", "preview": "{}"}})",
+                       std::string(again.body.at("preview").as_string())));
+  ASSERT_EQ(applied.status, 200) << applied.text;
+  EXPECT_EQ(user_state("1003"), "locked");
+  EXPECT_NE(ocsp_status(file("import/mobile-1003.pem")).find(": revoked"), std::string::npos);
+  // A process with an approval step previews what approving it would do.
+  const Answer approval = post("/api/v1/processes/CardsProcLock?dry_run=true",
+                               R"({"target": "card-1002", "reason": "Card lost"})");
+  EXPECT_EQ(approval.body.at("approval_step"), true) << approval.text;
+  EXPECT_TRUE(get("/api/v1/approvals").body.as_array().empty());
+}
+
 // Self-service ([self_service] of the demo: CardsProcDeactivate and CardsProcReactivate, with
 // certificates of demo-issuing-ca). The demo keeps the keys of user 1003's card and mobile ID.
 TEST_F(ApiTest, ACardHolderSeesOnlyTheirOwnUser) {

@@ -189,6 +189,40 @@ TEST_F(CliTest, UsersAreListedByPrefix) {
             std::string::npos);
 }
 
+TEST_F(CliTest, SearchFindsWhatTheApiFinds) {
+  run_demo();
+  const Result carl = revocore("search carl");
+  EXPECT_EQ(carl.exit_code, 0) << carl.err;
+  EXPECT_EQ(carl.out, "user 1003 Cecilia Carlsson (active)\n");
+  const Result cards = revocore("search card- -n 2");
+  EXPECT_NE(cards.out.find("card card-1001 of user 1001 (locked)"), std::string::npos) << cards.out;
+  EXPECT_NE(cards.out.find("... more: --offset 2 for the next 2"), std::string::npos) << cards.out;
+  const auto hits = json("search card-1003").at("hits").as_array();
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0].at("kind"), "credential");
+  EXPECT_EQ(hits[0].at("user"), "1003");
+  EXPECT_NE(revocore("search nobody").out.find("nothing matches 'nobody'"), std::string::npos);
+  const Result empty = revocore("search ''");
+  EXPECT_EQ(empty.exit_code, 2);
+  EXPECT_NE(empty.err.find("the search is empty"), std::string::npos) << empty.err;
+  EXPECT_EQ(revocore("search card --limit 101").exit_code, 2);
+}
+
+TEST_F(CliTest, DryRunPrintsThePreviewAndChangesNothing) {
+  run_demo();
+  const Result dry = revocore("user lock 1003 --reason 'Key compromise' --dry-run");
+  EXPECT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_TRUE(dry.out.starts_with("Dry run, nothing changed: Lock user 1003")) << dry.out;
+  EXPECT_NE(dry.out.find("card card-1003: active -> locked"), std::string::npos) << dry.out;
+  EXPECT_NE(dry.out.find(": valid -> revoked (keyCompromise)"), std::string::npos) << dry.out;
+  EXPECT_EQ(json("user show 1003").at("state"), "active");
+  EXPECT_EQ(json("audit").as_array().size(), 8u);  // as the demo left it
+  const auto preview = json("card deactivate card-1003 --reason 'Card left at home' --dry-run");
+  EXPECT_EQ(preview.at("outcome"), "preview");
+  EXPECT_EQ(preview.at("certificates").at("held"), 2);
+  EXPECT_EQ(json("card show card-1003").at("state"), "active");
+}
+
 TEST_F(CliTest, UsageErrorsExitTwoAsDocumented) {
   // CLI11's own codes (105-109) say which check failed; the README promises 2 for all of them.
   EXPECT_EQ(revocore("user lock 1001").exit_code, 2);  // --reason missing

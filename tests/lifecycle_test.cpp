@@ -322,6 +322,64 @@ TEST_F(SelfService, OwnTargetsOnly) {
   }
 }
 
+// ---- dry runs: the same code path, nothing written ----
+
+TEST_F(CardProcesses, APreviewShowsEachChangeAndChangesNothing) {
+  const auto journal_before = store_.read().count_journal_entries();
+  const ProcessRequest request{std::string(config::kCardsProcDeactivate), "card-7",
+                               "Card left at home", "alice", std::nullopt};
+  const ProcessPreview preview = processes_.preview(request);
+  EXPECT_FALSE(preview.needs_approval);
+  ASSERT_EQ(preview.audit.credential_changes.size(), 1u);
+  EXPECT_EQ(preview.audit.credential_changes[0].new_state, L::kInactive);
+  ASSERT_EQ(preview.certificate_changes.size(), 2u);
+  EXPECT_EQ(preview.certificate_changes[0].certificate.serial.hex(), "47");  // serial 71
+  EXPECT_EQ(preview.certificate_changes[0].old_status, S::kValid);
+  EXPECT_EQ(preview.certificate_changes[0].new_status, S::kOnHold);
+  EXPECT_EQ(preview.batch.held, 2u);
+  EXPECT_EQ(preview.fingerprint.size(), 16u);
+  // Nothing written: no journal, no audit, the card as it was; the same preview again.
+  EXPECT_EQ(store_.read().count_journal_entries(), journal_before);
+  EXPECT_TRUE(store_.read().audit(10).empty());
+  EXPECT_EQ(credential("card-7").state, L::kActive);
+  EXPECT_EQ(processes_.preview(request).fingerprint, preview.fingerprint);
+
+  // A run after that preview applies it.
+  ProcessRequest next = request;
+  next.expected_preview = preview.fingerprint;
+  const auto applied = processes_.run(next);
+  EXPECT_EQ(applied.batch.held, 2u);
+  EXPECT_EQ(credential("card-7").state, L::kInactive);
+}
+
+TEST_F(CardProcesses, ARunRefusesWhenTheTargetChangedSinceThePreview) {
+  const ProcessRequest lock{std::string(config::kCardsProcLock), "card-7", "Card lost", "alice",
+                            std::nullopt};
+  const std::string shown = processes_.preview(lock).fingerprint;
+  // Meanwhile another operator holds one of the card's certificates.
+  processes_.run(ProcessRequest{std::string(config::kCertsProcHold),
+                                store_.read().issuer(issuer_)->name + "/48", "Suspected loss",
+                                "bob", std::nullopt});
+  const auto journal_before = store_.read().count_journal_entries();
+  ProcessRequest next = lock;
+  next.expected_preview = shown;
+  try {
+    processes_.run(next);
+    ADD_FAILURE() << "a run after an outdated preview was applied";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kWrongState) << e.what();
+    EXPECT_NE(std::string(e.what()).find("no longer what the preview showed"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(store_.read().count_journal_entries(), journal_before);
+  EXPECT_EQ(credential("card-7").state, L::kActive);
+  const std::string again = processes_.preview(lock).fingerprint;
+  EXPECT_NE(again, shown);
+  next.expected_preview = again;
+  processes_.run(next);
+  EXPECT_EQ(credential("card-7").state, L::kLocked);
+}
+
 // ---- user processes: required states and bad input ----
 
 class UserProcesses : public LifecycleTest {
