@@ -372,10 +372,35 @@ boost::json::object processes_json(const config::Configuration& config) {
       reasons.emplace_back(
           boost::json::object{{"label", reason.label}, {"code", to_string(reason.code)}});
     }
-    all[name] = boost::json::object{{"title", policy.title},
-                                    {"target", to_string(policy.target)},
-                                    {"approval", policy.approval},
-                                    {"reasons", std::move(reasons)}};
+    boost::json::object process{{"title", policy.title},
+                                {"target", to_string(policy.target)},
+                                {"approval", policy.approval},
+                                {"reasons", std::move(reasons)}};
+    // What a target must be for the process to apply, so a client offers the process exactly
+    // where it would run (the operator console's buttons).
+    if (policy.target == config::ProcessTarget::kCertificate) {
+      boost::json::array statuses;
+      for (const auto status : policy.required_status) {
+        statuses.emplace_back(to_string(status));
+      }
+      process["required_status"] = std::move(statuses);
+    } else {
+      boost::json::array states;
+      for (const auto state : policy.required_state) {
+        states.emplace_back(to_string(state));
+      }
+      process["required_state"] = std::move(states);
+    }
+    if (policy.target == config::ProcessTarget::kCredential) {
+      boost::json::array types;
+      for (const auto type : kAllCredentialTypes) {
+        if (policy.rule_for(type) != nullptr) {
+          types.emplace_back(to_string(type));
+        }
+      }
+      process["credential_types"] = std::move(types);
+    }
+    all[name] = std::move(process);
   }
   return all;
 }

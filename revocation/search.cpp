@@ -94,19 +94,21 @@ SearchPage search(const StoreTransaction& txn, std::string_view query, std::size
     const std::string& longest = *std::max_element(
         words.begin(), words.end(),
         [](const std::string& a, const std::string& b) { return a.size() < b.size(); });
-    for (const auto& [word, id] : txn.users_with_name_word(longest, kMaxNameEntries)) {
-      if (room() == 0) {
-        break;
+    std::size_t looked_at = 0;
+    txn.for_each_user_with_name_word(longest, [&](std::string_view id) {
+      if (room() == 0 || ++looked_at > kMaxNameEntries) {
+        return false;
       }
-      if (users_found.contains(id)) {
-        continue;
+      if (users_found.contains(std::string(id))) {
+        return true;
       }
       auto user = txn.user(id);
       if (user && name_matches(words, user->name)) {
-        users_found.insert(id);
+        users_found.insert(user->id);
         hits.push_back(SearchHit{SearchHit::Kind::kUser, std::move(*user), {}, {}, {}});
       }
-    }
+      return true;
+    });
   }
   if (room() > 0) {
     for (auto& credential : txn.credentials_with_prefix(query, room())) {

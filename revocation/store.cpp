@@ -235,21 +235,20 @@ std::vector<User> StoreTransaction::users_with_prefix(std::string_view prefix,
   return out;
 }
 
-std::vector<std::pair<std::string, std::string>> StoreTransaction::users_with_name_word(
-    std::string_view prefix, std::size_t limit) const {
-  std::vector<std::pair<std::string, std::string>> out;
+void StoreTransaction::for_each_user_with_name_word(
+    std::string_view prefix, const std::function<bool(std::string_view)>& visit) const {
   if (prefix.empty() || prefix.size() > kMaxIdentifierBytes) {
-    return out;
+    return;
   }
   lmdb::Cursor cursor(txn_, dbs_->user_name_words);
   std::string_view key = prefix;
   std::string_view value;
-  for (bool found = cursor.get(key, value, MDB_SET_RANGE);
-       found && out.size() < limit && key.starts_with(prefix);
+  for (bool found = cursor.get(key, value, MDB_SET_RANGE); found && key.starts_with(prefix);
        found = cursor.get(key, value, MDB_NEXT)) {
-    out.emplace_back(key, value);
+    if (!visit(value)) {
+      return;
+    }
   }
-  return out;
 }
 
 std::vector<Credential> StoreTransaction::credentials_with_prefix(std::string_view prefix,

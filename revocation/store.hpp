@@ -71,10 +71,11 @@ class StoreTransaction {
   std::optional<User> user(std::string_view id) const;
   // Users whose id starts with `prefix`, in id order, at most `limit` (one cursor range).
   std::vector<User> users_with_prefix(std::string_view prefix, std::size_t limit) const;
-  // Up to `limit` (word, user id) entries of the name index whose word starts with `prefix`
-  // (folded as name_words() folds), in word order: users whose name has such a word.
-  std::vector<std::pair<std::string, std::string>> users_with_name_word(std::string_view prefix,
-                                                                        std::size_t limit) const;
+  // The name index's entries whose word starts with `prefix` (folded as name_words() folds), in
+  // word order: `visit(user_id)` for users whose name has such a word, until it returns false.
+  // The id is valid during the call only.
+  void for_each_user_with_name_word(std::string_view prefix,
+                                    const std::function<bool(std::string_view)>& visit) const;
   std::optional<Credential> credential(std::string_view id) const;
   // Credentials whose id starts with `prefix`, in id order, at most `limit`.
   std::vector<Credential> credentials_with_prefix(std::string_view prefix, std::size_t limit) const;
