@@ -11,6 +11,7 @@
 #include <array>
 #include <optional>
 
+#include "api/console_pages.hpp"
 #include "http/request_framing.hpp"
 #include "pki/private_key.hpp"
 #include "revocation/error.hpp"
@@ -200,7 +201,10 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
                     : state_.authenticator.authenticate(peer.get(), ::SSL_get_peer_cert_chain(ssl));
     } catch (const Error& e) {
       spdlog::warn("event=api_refused path=\"{}\" error=\"{}\"", target.substr(0, 200), e.what());
-      response_ = problem_response(e, target.substr(0, target.find('?')), request.version());
+      // A browser opening the console gets a page that says what is missing.
+      response_ = is_console_path(target)
+                      ? console_refusal(e, request.version())
+                      : problem_response(e, target.substr(0, target.find('?')), request.version());
       // The body, if any, stays unread: the connection closes after the answer.
       unread_body_ = !parser_->is_done();
       return write(true);
@@ -228,7 +232,9 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
     const HttpRequest& request = parser_->get();
     // Exceptions never leave this handler: every failure becomes an HTTP answer.
     try {
-      response_ = state_.routes.handle(request, caller_);
+      const std::string_view target(request.target().data(), request.target().size());
+      response_ = is_console_path(target) ? console_response(request)
+                                          : state_.routes.handle(request, caller_);
     } catch (const std::exception& e) {
       spdlog::error("event=api_failure error=\"{}\"", e.what());
       response_ = problem_response(http::status::internal_server_error, "internal",

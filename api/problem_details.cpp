@@ -122,7 +122,10 @@ std::string printable_detail(std::string_view detail) {
 void add_security_headers(HttpResponse& response) {
   response.set("X-Content-Type-Options", "nosniff");
   response.set(http::field::cache_control, "no-store");
-  response.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+  // The console's pages set their own (scripts and styles from this listener); all else none.
+  if (response.find("Content-Security-Policy") == response.end()) {
+    response.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+  }
   response.set("X-Frame-Options", "DENY");
   response.set("Referrer-Policy", "no-referrer");
 }

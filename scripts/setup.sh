@@ -15,6 +15,7 @@ packages=(
   gnutls-bin curl clang-format
   libp11-kit-dev softhsm2 opensc
   nats-server libnats-dev
+  chromium chromium-driver python3-selenium libnss3-tools
 )
 if [ "${1:-}" = "--bench" ]; then
   packages+=(wrk nginx-light python3 time)
