@@ -178,6 +178,31 @@ boost::json::object user_json(const StoreTransaction& txn, const User& user) {
   return out;
 }
 
+namespace {
+
+// What a process changed (or, in a preview, would change): the user's state and roles, and each
+// credential's state.
+void add_state_changes(const AuditRecord& record, boost::json::object& out) {
+  if (record.user_old_state && record.user_new_state) {
+    out["user_state"] = boost::json::object{{"from", to_string(*record.user_old_state)},
+                                            {"to", to_string(*record.user_new_state)}};
+    out["roles"] = boost::json::object{{"from", string_array(record.roles_before)},
+                                       {"to", string_array(record.roles_after)}};
+  }
+  boost::json::array credentials;
+  for (const auto& change : record.credential_changes) {
+    credentials.emplace_back(
+        boost::json::object{{"id", change.credential_id},
+                            {"type", to_string(change.type)},
+                            {"from", to_string(change.old_state)},
+                            {"to", to_string(change.new_state)},
+                            {"certificates_changed", change.certificates_changed}});
+  }
+  out["credentials"] = std::move(credentials);
+}
+
+}  // namespace
+
 boost::json::object audit_json(const AuditRecord& record) {
   boost::json::object out;
   out["id"] = record.id;
@@ -197,22 +222,7 @@ boost::json::object audit_json(const AuditRecord& record) {
   if (!record.requested_by.empty()) {
     out["requested_by"] = record.requested_by;
   }
-  if (record.user_old_state && record.user_new_state) {
-    out["user_state"] = boost::json::object{{"from", to_string(*record.user_old_state)},
-                                            {"to", to_string(*record.user_new_state)}};
-    out["roles"] = boost::json::object{{"from", string_array(record.roles_before)},
-                                       {"to", string_array(record.roles_after)}};
-  }
-  boost::json::array credentials;
-  for (const auto& change : record.credential_changes) {
-    credentials.emplace_back(
-        boost::json::object{{"id", change.credential_id},
-                            {"type", to_string(change.type)},
-                            {"from", to_string(change.old_state)},
-                            {"to", to_string(change.new_state)},
-                            {"certificates_changed", change.certificates_changed}});
-  }
-  out["credentials"] = std::move(credentials);
+  add_state_changes(record, out);
   out["certificates_changed"] = record.certificates_changed;
   if (record.first_journal_sequence != 0) {
     out["journal"] = boost::json::object{{"first", record.first_journal_sequence},
@@ -278,22 +288,7 @@ boost::json::object preview_json(const StoreTransaction& txn,
     out["reason"] = audit.reason_label;
     out["reason_code"] = to_string(audit.reason_code);
   }
-  if (audit.user_old_state && audit.user_new_state) {
-    out["user_state"] = boost::json::object{{"from", to_string(*audit.user_old_state)},
-                                            {"to", to_string(*audit.user_new_state)}};
-    out["roles"] = boost::json::object{{"from", string_array(audit.roles_before)},
-                                       {"to", string_array(audit.roles_after)}};
-  }
-  boost::json::array credentials;
-  for (const auto& change : audit.credential_changes) {
-    credentials.emplace_back(
-        boost::json::object{{"id", change.credential_id},
-                            {"type", to_string(change.type)},
-                            {"from", to_string(change.old_state)},
-                            {"to", to_string(change.new_state)},
-                            {"certificates_changed", change.certificates_changed}});
-  }
-  out["credentials"] = std::move(credentials);
+  add_state_changes(audit, out);
   out["certificates"] = boost::json::object{{"revoked", preview.batch.revoked},
                                             {"held", preview.batch.held},
                                             {"released", preview.batch.released},

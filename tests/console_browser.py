@@ -212,23 +212,24 @@ def approval_flow(first, second):
     check(": revoked" in ocsp("import/card-1002.pem"), "the approved Lock card revokes card-1002")
 
 
-def other_processes(driver):
-    # Reactivate user: 1005 was deactivated by the demo.
-    open_user(driver, "1005")
-    driver.find_element(By.CSS_SELECTOR,
-                        ".panel > .actions [data-process=UsersProcReactivate]").click()
-    choose_reason(driver, "Returned from leave")
+def run_process(driver, user, button, reason):
+    """From the user's profile: the process's button, a reason, Next; waits for the outcome."""
+    open_user(driver, user)
+    driver.find_element(By.CSS_SELECTOR, button).click()
+    choose_reason(driver, reason)
     driver.find_element(By.ID, "next").click()
     wait(driver, ec.visibility_of_element_located((By.CSS_SELECTOR, "#outcome .notice")))
+
+
+def other_processes(driver):
+    # Reactivate user: 1005 was deactivated by the demo; then Deactivate card on the card that
+    # came back with it.
+    run_process(driver, "1005", ".panel > .actions [data-process=UsersProcReactivate]",
+                "Returned from leave")
     check(api_state(driver, "/api/v1/users/1005")["state"] == "active",
           "Reactivate user makes 1005 active")
-    # Deactivate card on the card that came back with it.
-    open_user(driver, "1005")
-    driver.find_element(By.CSS_SELECTOR,
-                        "[data-credential=card-1005] [data-process=CardsProcDeactivate]").click()
-    choose_reason(driver, "Card left at home")
-    driver.find_element(By.ID, "next").click()
-    wait(driver, ec.visibility_of_element_located((By.CSS_SELECTOR, "#outcome .notice")))
+    run_process(driver, "1005", "[data-credential=card-1005] [data-process=CardsProcDeactivate]",
+                "Card left at home")
     check(api_state(driver, "/api/v1/credentials/card-1005")["state"] == "inactive",
           "Deactivate card makes card-1005 inactive")
     check("certificateHold" in ocsp("import/card-1005.pem"),
