@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 #include <optional>
 #include <vector>
 
@@ -432,13 +433,7 @@ AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const ApiCalle
     if (request.method() != http::verb::get) {
       return method_not_allowed("GET");
     }
-    const std::string limit_text = query_value(query, "limit");
-    const std::uint64_t limit = limit_text.empty() ? 100 : parse_number(limit_text, "limit");
-    json::array listed;
-    for (const auto& record : store_.read().audit(std::min<std::uint64_t>(limit, 10000))) {
-      listed.emplace_back(audit_json(record));
-    }
-    return {http::status::ok, std::move(listed)};
+    return audit_trail(query);
   }
   if (resource == "jobs" && s.size() == 1) {
     if (request.method() == http::verb::post) {
@@ -903,6 +898,62 @@ AdminRoutes::Reply AdminRoutes::create_job(const HttpRequest& request,
                targets.size(), caller.subject);
   start_job_(id);
   return {http::status::accepted, job_json(*jobs.job(id)), fmt::format("/api/v1/jobs/{}", id)};
+}
+
+AdminRoutes::Reply AdminRoutes::audit_trail(std::string_view query) const {
+  const std::string limit_text = query_value(query, "limit");
+  const std::uint64_t limit =
+      std::min<std::uint64_t>(limit_text.empty() ? 100 : parse_number(limit_text, "limit"), 10000);
+  const std::string operator_part = query_value(query, "operator");
+  const std::string process = query_value(query, "process");
+  const std::string target = query_value(query, "target");
+  const std::string user = query_value(query, "user");
+  const std::string since_text = query_value(query, "since");
+  const std::string until_text = query_value(query, "until");
+  const UnixTime since = since_text.empty() ? 0 : parse_time(since_text, "since");
+  const UnixTime until =
+      until_text.empty() ? std::numeric_limits<UnixTime>::max() : parse_time(until_text, "until");
+  const StoreTransaction txn = store_.read();
+  // user=ID: the user's own records and those of its credentials and their certificates.
+  std::vector<std::string> user_targets;
+  if (!user.empty()) {
+    check_identifier("user", user);
+    user_targets.push_back(user);
+    for (const auto& credential : txn.credentials_of_user(user)) {
+      user_targets.push_back(credential.id);
+      for (const auto& key : txn.certificates_of_credential(credential.id)) {
+        user_targets.push_back(
+            fmt::format("{}/{}", issuer_name(txn, key.issuer), key.serial.hex()));
+      }
+    }
+  }
+  const auto is_user_target = [&](std::string_view id) {
+    return std::find(user_targets.begin(), user_targets.end(), id) != user_targets.end();
+  };
+  // Bounded: at most this many records are looked at, newest first, whatever the filters.
+  constexpr std::size_t kMaxScanned = 200'000;
+  std::size_t scanned = 0;
+  json::array listed;
+  txn.for_each_audit_record([&](const AuditRecord& record) {
+    if (++scanned > kMaxScanned || record.time < since) {
+      return false;  // older records only from here on
+    }
+    const bool matches =
+        record.time <= until &&
+        (operator_part.empty() || record.operator_name.find(operator_part) != std::string::npos) &&
+        (process.empty() || record.process == process) &&
+        (target.empty() || record.target_id == target) &&
+        (user.empty() || is_user_target(record.target_id) ||
+         std::any_of(record.credential_changes.begin(), record.credential_changes.end(),
+                     [&](const CredentialChangeRecord& change) {
+                       return is_user_target(change.credential_id);
+                     }));
+    if (matches) {
+      listed.emplace_back(audit_json(record));
+    }
+    return listed.size() < limit;
+  });
+  return {http::status::ok, std::move(listed)};
 }
 
 AdminRoutes::Reply AdminRoutes::job(std::uint64_t id) const {

@@ -14,7 +14,7 @@
 //   GET  /api/v1/credentials/{id}
 //   GET  /api/v1/certificates/{issuer}/{serial}
 //   POST /api/v1/certificates                    register certificates after issuance
-//   GET  /api/v1/audit[?limit=N]                 newest first
+//   GET  /api/v1/audit[?limit=N&operator=&process=&target=&user=&since=&until=]  newest first
 //   GET  /api/v1/jobs, GET /api/v1/jobs/{id}     batch jobs and their progress
 //   POST /api/v1/jobs                            {"process"?, "reason", "targets": [...]}
 // Self-service, for card holders signed in with a certificate of their own ([self_service]):
@@ -97,6 +97,9 @@ class AdminRoutes {
   // With [admin] audit_reads: an audit record saying who read which user or credential.
   void audit_read(std::string_view kind, std::string_view id, const ApiCaller& caller) const;
   Reply job(std::uint64_t id) const;
+  // GET /api/v1/audit: newest first, filtered by operator (part of its subject), process,
+  // target, user (its own records and its credentials' and certificates'), since and until.
+  Reply audit_trail(std::string_view query) const;
 
   Store& store_;
   const config::Configuration& config_;

@@ -505,6 +505,18 @@ std::vector<AuditRecord> StoreTransaction::audit(std::size_t limit) const {
   return out;
 }
 
+void StoreTransaction::for_each_audit_record(
+    const std::function<bool(const AuditRecord&)>& visit) const {
+  lmdb::Cursor cursor(txn_, dbs_->audit);
+  std::string_view key, value;
+  for (bool found = cursor.get(key, value, MDB_LAST); found;
+       found = cursor.get(key, value, MDB_PREV)) {
+    if (!visit(AuditRecord::decode(decode_sequence_key(key), value))) {
+      return;
+    }
+  }
+}
+
 std::optional<ApprovalRequest> StoreTransaction::approval(std::uint64_t id) const {
   std::string_view value;
   if (!txn_.get(dbs_->approvals, sequence_key(id), value)) {

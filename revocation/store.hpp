@@ -114,6 +114,8 @@ class StoreTransaction {
   ReplicaPosition replica_position() const;
   // Newest first, at most `limit` records.
   std::vector<AuditRecord> audit(std::size_t limit) const;
+  // Every audit record, newest first, until `visit` returns false.
+  void for_each_audit_record(const std::function<bool(const AuditRecord&)>& visit) const;
   std::optional<ApprovalRequest> approval(std::uint64_t id) const;
   std::vector<ApprovalRequest> approvals() const;  // oldest first
   std::uint64_t count_certificates() const;

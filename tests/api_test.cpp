@@ -993,6 +993,38 @@ TEST_F(ApiTest, SearchFindsUsersCredentialsAndCertificates) {
   expect_problem(call(operator_2(), "GET", "/api/v1/search?q=carl"), 403, "read:users");
 }
 
+// The audit trail filtered as the console's audit page and profile history ask for it.
+TEST_F(ApiTest, TheAuditTrailIsFilteredByOperatorProcessTargetUserAndTime) {
+  ASSERT_EQ(call(operator_2(), "POST", "/api/v1/processes/CardsProcDeactivate",
+                 R"({"target": "card-1003", "reason": "Card left at home"})")
+                .status,
+            200);
+  const auto kinds = [](const Answer& answer) {
+    std::vector<std::string> out;
+    for (const auto& record : answer.body.as_array()) {
+      out.push_back(fmt::format("{} {}", std::string(record.at("process").as_string()),
+                                std::string(record.at("target").as_string())));
+    }
+    return out;
+  };
+  EXPECT_EQ(kinds(get("/api/v1/audit?operator=Oskar")),
+            std::vector<std::string>{"CardsProcDeactivate card-1003"});
+  EXPECT_EQ(
+      kinds(get("/api/v1/audit?process=CardsProcDeactivate")),
+      (std::vector<std::string>{"CardsProcDeactivate card-1003", "CardsProcDeactivate card-1003"}));
+  EXPECT_EQ(kinds(get("/api/v1/audit?target=1002")),
+            (std::vector<std::string>{"UsersProcReactivate 1002", "UsersProcDeactivate 1002"}));
+  // A user's history: its own processes and its credentials'.
+  EXPECT_EQ(
+      kinds(get("/api/v1/audit?user=1003")),
+      (std::vector<std::string>{"CardsProcDeactivate card-1003", "CardsProcReactivate card-1003",
+                                "CardsProcDeactivate card-1003"}));
+  EXPECT_EQ(kinds(get("/api/v1/audit?user=1003&limit=1")).size(), 1u);
+  EXPECT_TRUE(get("/api/v1/audit?since=2100-01-01").body.as_array().empty());
+  EXPECT_TRUE(get("/api/v1/audit?until=2000-01-01").body.as_array().empty());
+  expect_problem(get("/api/v1/audit?since=yesterday"), 400, "since 'yesterday' is not a date");
+}
+
 // The console's preview: ?dry_run=true runs the process's own code path and keeps nothing; Next
 // with the preview's fingerprint applies it, or refuses if the target changed meanwhile.
 TEST_F(ApiTest, ADryRunPreviewsAndNextAppliesOnlyWhatWasPreviewed) {

@@ -175,6 +175,18 @@ def lock_user_flow(driver):
     screenshots(driver, "outcome")
     check(": revoked" in ocsp("import/card-1003.pem"), "openssl ocsp then answers revoked")
 
+    # The profile's history, and the audit trail filtered by process.
+    open_user(driver, "1003")
+    row = wait(driver, ec.presence_of_element_located((By.CSS_SELECTOR, "#history tr[data-audit]")))
+    check("UsersProcLock" in row.text and "Olivia Olsson" in row.text,
+          f"the profile's history shows the lock first ({row.text})")
+    driver.get(f"{BASE}/console/#/audit?process=UsersProcLock")
+    wait(driver, ec.presence_of_element_located((By.CSS_SELECTOR, "#audit-results tr[data-audit]")))
+    rows = driver.find_elements(By.CSS_SELECTOR, "#audit-results tr[data-audit]")
+    check(len(rows) == 2 and all("UsersProcLock" in r.text for r in rows),
+          f"the audit trail filtered by Lock user: the demo's and this one ({len(rows)})")
+    screenshots(driver, "audit")
+
 
 def approval_flow(first, second):
     # The first operator asks for Lock card (it needs approval here), and cannot approve it.

@@ -203,9 +203,74 @@ async function userPage(id) {
         el("thead", {}, el("tr", {}, ["Serial", "Issuer", "Status", "Reason", "Since", "Valid until", "Certificate processes"].map((h) => el("th", { scope: "col" }, h)))),
         el("tbody", {}, rows)))));
   }
+  const history = el("div", { id: "history" });
   show(el("h1", {}, `${user.name || user.id}`),
        el("div", { class: "panel" }, facts, processButtons("user", user.state, null, user.id, user.id)),
-       el("h2", {}, "Credentials"), credentials);
+       el("h2", {}, "Credentials"), credentials, el("h2", {}, "History"), history);
+  if (permits("read:audit")) {
+    const trail = await api("GET", `/api/v1/audit?user=${encodeURIComponent(user.id)}&limit=50`);
+    history.replaceChildren(trail.ok ? auditTable(trail.body) : problem(problemText(trail)));
+  } else {
+    history.replaceChildren(el("p", {}, "Reading the audit trail needs permission read:audit."));
+  }
+}
+
+// ---- the audit trail ----
+
+function auditTable(records) {
+  if (records.length === 0) {
+    return el("p", {}, "No audit records.");
+  }
+  const rows = records.map((record) => el("tr", { "data-audit": record.id },
+    el("td", { "data-label": "#" }, String(record.id)),
+    el("td", { "data-label": "Time" }, record.time),
+    el("td", { "data-label": "What" }, `${record.kind.replace(/_/g, " ")} ${record.process || ""}`),
+    el("td", { "data-label": "Target" }, `${record.target_kind || ""} ${record.target || ""}`),
+    el("td", { "data-label": "Operator" }, record.operator),
+    el("td", { "data-label": "Reason" }, record.reason || record.note || ""),
+    el("td", { "data-label": "Changed" },
+       record.credentials.map((c) => `${c.id}: ${c.from} → ${c.to}`).join("; "))));
+  return el("div", { class: "table-wrap" }, el("table", { class: "audit" },
+    el("thead", {}, el("tr", {}, ["#", "Time", "What", "Target", "Operator", "Reason", "Changed"].map((h) => el("th", { scope: "col" }, h)))),
+    el("tbody", {}, rows)));
+}
+
+async function auditPage(params) {
+  const fields = [["operator", "Operator (part of the subject)", "text"], ["process", "Process", "select"],
+                  ["since", "Since", "date"], ["until", "Until", "date"]];
+  const inputs = {};
+  const form = el("form", { class: "filters", id: "audit-filters", onsubmit: (event) => {
+    event.preventDefault();
+    const query = new URLSearchParams();
+    for (const [name] of fields) {
+      if (inputs[name].value) {
+        query.set(name, inputs[name].value);
+      }
+    }
+    location.hash = `#/audit?${query.toString()}`;
+  } });
+  for (const [name, label, type] of fields) {
+    const id = `audit-${name}`;
+    inputs[name] = type === "select"
+      ? el("select", { id, name }, el("option", { value: "" }, "any"),
+           Object.entries(processes).map(([key, p]) => el("option", { value: key }, p.title)))
+      : el("input", { id, name, type });
+    inputs[name].value = params.get(name) || "";
+    form.append(el("div", { class: "field" }, el("label", { for: id }, label), inputs[name]));
+  }
+  form.append(el("div", { class: "actions" }, el("button", { type: "submit", class: "primary" }, "Filter")));
+  const results = el("div", { id: "audit-results", "aria-live": "polite" });
+  show(el("h1", {}, "Audit trail"), el("div", { class: "panel" }, form), results);
+  const query = new URLSearchParams({ limit: "200" });
+  for (const [name] of fields) {
+    const value = params.get(name);
+    if (value) {
+      // Dates filter whole days: until the end of the day given.
+      query.set(name, name === "until" ? `${value}T23:59:59Z` : value);
+    }
+  }
+  const answer = await api("GET", `/api/v1/audit?${query.toString()}`);
+  results.replaceChildren(answer.ok ? auditTable(answer.body) : problem(problemText(answer)));
 }
 
 // ---- a process: reason, preview, Cancel or Next ----
@@ -410,6 +475,8 @@ async function route() {
       await processPage(parts[1], parts.slice(2).join("/"), params);
     } else if (parts[0] === "approvals") {
       await approvalsPage();
+    } else if (parts[0] === "audit") {
+      await auditPage(params);
     } else {
       await searchPage(params);
     }
