@@ -10,23 +10,28 @@ AutoSelectCertificateForUrls policy sets (auto_select_certificate for https://12
 issuer CN "revocore demo operator CA"). Headless Chromium then presents the certificate with no
 dialog: no policy file under /etc, no root, no Xvfb (docs/CONSOLE.md).
 
+Chromium and chromedriver are started by this script on ports of 127.0.0.1 and attached by
+address, so nothing depends on the name "localhost" resolving.
+
 Usage: console_browser.py DATA_DIR ADMIN_PORT OCSP_PORT SCREENSHOT_DIR
 Exits 0 when every check passed; prints what failed otherwise.
 """
+import atexit
 import http.server
 import json
 import os
 import pathlib
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException, TimeoutException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
@@ -40,6 +45,7 @@ BASE = f"https://127.0.0.1:{PORT}"
 SIZES = {"wide": (1280, 800), "narrow": (390, 844)}
 WORK = pathlib.Path(tempfile.mkdtemp(prefix="revocore-console-"))
 failures = []
+PROCESSES = []  # the Chromium and chromedriver processes, stopped at the end
 STARTED = time.monotonic()
 
 
@@ -51,6 +57,22 @@ def check(condition, what):
 
 def run(*command):
     return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_http(url):
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} never answered")
 
 
 def browser(name, certificate=None):
@@ -73,14 +95,28 @@ def browser(name, certificate=None):
             f"{BASE},*": {"setting": {"filters": [
                 {"ISSUER": {"CN": "revocore demo operator CA"}}]}}}}}}}
         (profile / "Default" / "Preferences").write_text(json.dumps(preferences))
+    # Chromium and chromedriver are started here, each on a port of 127.0.0.1, and chromedriver
+    # attaches to Chromium's DevTools by that address: started by Selenium or by chromedriver,
+    # they would reach each other as "localhost", which a minimal root may not resolve.
+    # Chromium gets this browser's HOME (its NSS database).
+    environment = dict(os.environ, HOME=str(home))
+    devtools = free_port()
+    PROCESSES.append(subprocess.Popen(
+        ["/usr/lib/chromium/chromium", "--headless=new", "--no-sandbox", "--disable-gpu",
+         "--no-first-run", "--disable-dev-shm-usage", "--disable-background-networking",
+         f"--user-data-dir={profile}", "--window-size=1280,800",
+         "--remote-debugging-address=127.0.0.1", f"--remote-debugging-port={devtools}",
+         "about:blank"],
+        env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    wait_for_http(f"http://127.0.0.1:{devtools}/json/version")
+    driver_port = free_port()
+    PROCESSES.append(subprocess.Popen(["/usr/bin/chromedriver", f"--port={driver_port}"],
+                                      env=environment, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL))
+    wait_for_http(f"http://127.0.0.1:{driver_port}/status")
     options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/lib/chromium/chromium"
-    for argument in ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                     "--disable-dev-shm-usage", f"--user-data-dir={profile}",
-                     "--window-size=1280,800"]:
-        options.add_argument(argument)
-    os.environ["HOME"] = str(home)  # chromedriver starts Chromium with this environment
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    options.debugger_address = f"127.0.0.1:{devtools}"
+    driver = webdriver.Remote(command_executor=f"http://127.0.0.1:{driver_port}", options=options)
     driver.set_page_load_timeout(20)
     return driver
 
@@ -319,7 +355,19 @@ def no_certificate():
         driver.quit()
 
 
+def stop_everything():
+    """Whatever happened: no browser or driver outlives the test, no profile stays behind."""
+    for process in PROCESSES:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    shutil.rmtree(WORK, ignore_errors=True)
+
+
 def main():
+    atexit.register(stop_everything)
     SHOTS.mkdir(parents=True, exist_ok=True)
     first = browser("operator-1", "operator-1")
     second = browser("operator-2", "operator-2")
@@ -344,7 +392,6 @@ def main():
         first.quit()
         second.quit()
     no_certificate()
-    shutil.rmtree(WORK, ignore_errors=True)
     if failures:
         print(f"{len(failures)} check(s) failed", flush=True)
         sys.exit(1)
