@@ -448,6 +448,12 @@ AdminRoutes::Reply AdminRoutes::route(const HttpRequest& request, const ApiCalle
     }
     return {http::status::ok, std::move(listed)};
   }
+  if (resource == "status" && s.size() == 1) {
+    if (request.method() != http::verb::get) {
+      return method_not_allowed("GET");
+    }
+    return status();
+  }
   if (resource == "jobs" && s.size() == 2) {
     if (request.method() != http::verb::get) {
       return method_not_allowed("GET");
@@ -559,7 +565,8 @@ void AdminRoutes::authorize(const HttpRequest& request, const ApiCaller& caller,
     require(caller, "read:audit");
   } else if (resource == "jobs" && s.size() == 1 && post) {
     require(caller, "jobs");  // and process:<its process>, from the body, in create_job()
-  } else if (resource == "jobs" && (s.size() == 1 || s.size() == 2) && get) {
+  } else if ((resource == "jobs" && (s.size() == 1 || s.size() == 2) && get) ||
+             (resource == "status" && s.size() == 1 && get)) {
     require(caller, "read:jobs");
   }
 }
@@ -954,6 +961,42 @@ AdminRoutes::Reply AdminRoutes::audit_trail(std::string_view query) const {
     return listed.size() < limit;
   });
   return {http::status::ok, std::move(listed)};
+}
+
+AdminRoutes::Reply AdminRoutes::status() const {
+  const StoreTransaction txn = store_.read();
+  json::array issuers;
+  for (const auto& configured : config_.issuers) {
+    const auto issuer = txn.issuer_by_name(configured.name);
+    json::object out{{"name", configured.name}, {"registered", issuer.has_value()}};
+    if (issuer && configured.crl) {
+      const std::uint16_t shards = configured.crl->shards;
+      out["crl_shards"] = shards;
+      json::array crls;
+      // At most 256 shards listed; the rest are counted (a partitioned issuer may have 4096).
+      for (std::uint16_t shard = 0; shard < shards && shard < 256; ++shard) {
+        const CrlState state = txn.crl_state(issuer->id, shard);
+        json::object crl{{"shard", shard}, {"number", state.base_number}};
+        if (state.base_number != 0) {
+          crl["this_update"] = format_time(state.base_this_update);
+          crl["next_update"] = format_time(state.next_update);
+        }
+        if (state.delta_number != 0) {
+          crl["delta_number"] = state.delta_number;
+          crl["delta_next_update"] = format_time(state.delta_next_update);
+        }
+        crl["url"] = configured.crl->shard_url(shard);
+        crls.emplace_back(std::move(crl));
+      }
+      out["crls"] = std::move(crls);
+    }
+    issuers.emplace_back(std::move(out));
+  }
+  return {http::status::ok,
+          json::object{{"issuers", std::move(issuers)},
+                       {"certificates", txn.count_certificates()},
+                       {"journal", txn.last_journal_sequence()},
+                       {"ocsp", ocsp_status_ ? ocsp_status_() : json::value(nullptr)}}};
 }
 
 AdminRoutes::Reply AdminRoutes::job(std::uint64_t id) const {

@@ -16,11 +16,13 @@
 //   POST /api/v1/certificates                    register certificates after issuance
 //   GET  /api/v1/audit[?limit=N&operator=&process=&target=&user=&since=&until=]  newest first
 //   GET  /api/v1/jobs, GET /api/v1/jobs/{id}     batch jobs and their progress
+//   GET  /api/v1/status                          CRLs per issuer and shard, OCSP counters
 //   POST /api/v1/jobs                            {"process"?, "reason", "targets": [...]}
 // Self-service, for card holders signed in with a certificate of their own ([self_service]):
 //   GET  /api/v1/self                            who they are, their user and credentials
 //   POST /api/v1/self/processes/{name}           {"target"?, "reason"} on their own only
 // docs/API.md has the bodies and answers.
+#include <boost/json.hpp>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -41,6 +43,12 @@ class AdminRoutes {
   // Does not take ownership; store and config must outlive the routes.
   AdminRoutes(Store& store, const config::Configuration& config, Clock clock,
               std::function<void(std::uint64_t)> start_job);
+
+  // What GET /api/v1/status reports of the OCSP responder serving beside the API (its counters
+  // live in that process, not in the store); unset: no responder, reported as null.
+  void set_ocsp_status(std::function<boost::json::value()> ocsp_status) {
+    ocsp_status_ = std::move(ocsp_status);
+  }
 
   // Never throws for anything a client sends: errors become problem details.
   HttpResponse handle(const HttpRequest& request, const ApiCaller& caller) const;
@@ -105,6 +113,9 @@ class AdminRoutes {
   const config::Configuration& config_;
   Clock clock_;
   std::function<void(std::uint64_t)> start_job_;
+  std::function<boost::json::value()> ocsp_status_;
+  // GET /api/v1/status: per issuer its CRLs (number, dates, per shard), the store's size, OCSP.
+  Reply status() const;
 };
 
 }  // namespace revocore::api

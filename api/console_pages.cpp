@@ -49,7 +49,8 @@ std::string_view path_of(std::string_view target) {
 
 bool is_console_path(std::string_view target) noexcept {
   const std::string_view path = path_of(target);
-  return path == "/" || path == "/console" || path.starts_with("/console/");
+  return path == "/" || path == "/favicon.ico" || path == "/console" ||
+         path.starts_with("/console/");
 }
 
 HttpResponse console_response(const HttpRequest& request) {
@@ -59,6 +60,12 @@ HttpResponse console_response(const HttpRequest& request) {
         problem_response(http::status::method_not_allowed, "method-not-allowed",
                          "the console's pages are read with GET", path, request.version());
     response.set(http::field::allow, "GET, HEAD");
+    return response;
+  }
+  if (path == "/favicon.ico") {
+    // Browsers ask for it on their own; the console has no icon, and says so without an error.
+    HttpResponse response{http::status::no_content, request.version()};
+    response.prepare_payload();
     return response;
   }
   if (path == "/" || path == "/console") {

@@ -175,6 +175,15 @@ void serve_command(const GlobalOptions& options, const std::string& listen, unsi
     authenticator.emplace(dir.store, dir.config, options.clock);
     admin_routes.emplace(dir.store, dir.config, options.clock,
                          [&jobs](std::uint64_t id) { jobs->enqueue(id); });
+    admin_routes->set_ocsp_status([&metrics] {
+      boost::json::object responses;
+      const auto counts = metrics.outcome_counts();
+      for (std::size_t i = 0; i < counts.size(); ++i) {
+        responses[ocsp::to_string(static_cast<ocsp::OcspOutcome>(i))] = counts[i];
+      }
+      return boost::json::value(boost::json::object{{"responses", std::move(responses)},
+                                                    {"presigned", metrics.presigned_count()}});
+    });
     admin.emplace(*admin_routes, *authenticator, *admin_settings);
     admin_port = admin->listen();
   }

@@ -38,6 +38,14 @@ void ResponderMetrics::record_http_error(unsigned status) noexcept {
   }
 }
 
+std::array<std::uint64_t, kOutcomeCount> ResponderMetrics::outcome_counts() const noexcept {
+  std::array<std::uint64_t, kOutcomeCount> counts{};
+  for (std::size_t i = 0; i < kOutcomeCount; ++i) {
+    counts[i] = outcomes_[i].load(std::memory_order_relaxed);
+  }
+  return counts;
+}
+
 std::string ResponderMetrics::render() const {
   std::string out =
       "# HELP revocore_ocsp_responses_total OCSP responses by outcome.\n"

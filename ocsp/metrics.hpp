@@ -20,6 +20,12 @@ class ResponderMetrics {
   void record_ocsp(OcspOutcome outcome, bool from_store, std::chrono::nanoseconds latency) noexcept;
   void record_http_error(unsigned status) noexcept;  // 4xx/5xx answered without OCSP
   std::string render() const;
+  // The counts render() shows: responses by outcome (indexed by OcspOutcome) and how many were
+  // served pre-signed, for the operator console's status page.
+  std::array<std::uint64_t, kOutcomeCount> outcome_counts() const noexcept;
+  std::uint64_t presigned_count() const noexcept {
+    return from_store_.load(std::memory_order_relaxed);
+  }
 
  private:
   std::array<std::atomic<std::uint64_t>, kOutcomeCount> outcomes_{};

@@ -993,6 +993,27 @@ TEST_F(ApiTest, SearchFindsUsersCredentialsAndCertificates) {
   expect_problem(call(operator_2(), "GET", "/api/v1/search?q=carl"), 403, "read:users");
 }
 
+// What the console's status page shows: CRLs per issuer and shard, the OCSP responder's counts.
+TEST_F(ApiTest, StatusShowsCrlsAndOcspCounters) {
+  EXPECT_NE(ocsp_status(file("import/mobile-1003.pem")).find(": good"), std::string::npos);
+  const Answer status = get("/api/v1/status");
+  ASSERT_EQ(status.status, 200) << status.text;
+  EXPECT_GE(status.body.at("certificates").as_int64(), 20);
+  EXPECT_GE(status.body.at("ocsp").at("responses").at("good").as_int64(), 1);
+  bool seen = false;
+  for (const auto& issuer : status.body.at("issuers").as_array()) {
+    if (issuer.at("name") == "demo-issuing-ca") {
+      seen = true;
+      EXPECT_EQ(issuer.at("crl_shards"), 1);
+      EXPECT_GE(issuer.at("crls").at(0).at("number").as_int64(), 1);
+      EXPECT_TRUE(issuer.at("crls").at(0).as_object().contains("next_update"));
+    }
+  }
+  EXPECT_TRUE(seen) << status.text;
+  set_roles("operator-2", "help-desk");
+  expect_problem(call(operator_2(), "GET", "/api/v1/status"), 403, "read:jobs");
+}
+
 // The audit trail filtered as the console's audit page and profile history ask for it.
 TEST_F(ApiTest, TheAuditTrailIsFilteredByOperatorProcessTargetUserAndTime) {
   ASSERT_EQ(call(operator_2(), "POST", "/api/v1/processes/CardsProcDeactivate",

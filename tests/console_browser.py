@@ -284,6 +284,34 @@ def other_processes(driver):
           "OCSP answers card-1005's certificate on hold")
 
 
+def jobs_and_status(driver):
+    # A batch lock started through the API, then the jobs page shows it done.
+    driver.get(f"{BASE}/console/#/jobs")
+    wait(driver, ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Batch jobs"))
+    status = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "fetch('/api/v1/jobs', {method: 'POST', headers: {'Content-Type': 'application/json'}, "
+        "body: JSON.stringify({process: 'UsersProcLock', reason: 'Left the organisation', "
+        "targets: ['1002', 'nobody']})}).then(r => done(r.status));")
+    check(status == 202, f"a batch lock is started ({status})")
+    driver.refresh()
+    row = wait(driver, ec.presence_of_element_located((By.CSS_SELECTOR, "tr[data-job='1']")))
+    wait(driver, lambda d: "done" in d.find_element(By.CSS_SELECTOR, "tr[data-job='1'] .job-status").text)
+    row = driver.find_element(By.CSS_SELECTOR, "tr[data-job='1']")
+    check("2 of 2" in row.text and "Lock user" in row.text,
+          f"the jobs page shows the job done with its progress ({row.text})")
+    screenshots(driver, "jobs")
+    # The status page: the issuer's CRL and the OCSP counters of this run.
+    driver.get(f"{BASE}/console/#/status")
+    panel = wait(driver, ec.presence_of_element_located(
+        (By.CSS_SELECTOR, "[data-issuer=demo-issuing-ca] tbody tr")))
+    check("none yet" not in panel.text and "http://127.0.0.1:8080/crl/demo-issuing-ca.crl" in panel.text,
+          f"the status page shows the issuer's CRL ({panel.text})")
+    good = int(text_of(driver, "#ocsp-counters [data-outcome=good]"))
+    check(good >= 1, f"the status page counts this run's OCSP answers ({good} good)")
+    screenshots(driver, "status")
+
+
 def hostile_name(driver):
     driver.get(f"{BASE}/console/#/search?q=onerror")
     hit = wait(driver, ec.element_to_be_clickable((By.PARTIAL_LINK_TEXT, "<img")))
@@ -373,13 +401,15 @@ def main():
     second = browser("operator-2", "operator-2")
     try:
         for step in (lambda: lock_user_flow(first), lambda: approval_flow(first, second),
-                     lambda: other_processes(first), lambda: hostile_name(first),
+                     lambda: other_processes(first), lambda: jobs_and_status(first),
+                     lambda: hostile_name(first),
                      lambda: cross_site(first)):
             try:
                 step()
             except TimeoutException as e:
+                shown = first.find_element(By.TAG_NAME, "main").text[:400]
                 check(False, f"a page did not show what was waited for: {e.msg} at "
-                             f"{first.current_url}")
+                             f"{first.current_url}; it shows: {shown}")
         # The console's pages carry the strict policy.
         headers = subprocess.run(
             ["curl", "-sS", "--max-time", "10", "-D", "-", "-o", "/dev/null", "--cacert",

@@ -29,6 +29,7 @@ TEST(ConsolePages, FilesRedirectAndPolicy) {
   EXPECT_TRUE(api::is_console_path("/console"));
   EXPECT_TRUE(api::is_console_path("/console/console.js?v=1"));
   EXPECT_FALSE(api::is_console_path("/consoles"));
+  EXPECT_EQ(api::console_response(get("/favicon.ico")).result(), http::status::no_content);
   EXPECT_FALSE(api::is_console_path("/api/v1/whoami"));
 
   const auto index = api::console_response(get("/console/"));

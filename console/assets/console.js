@@ -461,6 +461,101 @@ async function approvalsPage() {
   show(el("h1", {}, "Approvals"), list);
 }
 
+// ---- jobs and status ----
+
+let pollTimer = null;
+
+function stopPolling() {
+  if (pollTimer !== null) {
+    clearTimeout(pollTimer);
+    pollTimer = null;
+  }
+}
+
+// Rate and time left from two looks at a job, a second apart.
+const jobSeen = new Map();
+
+function jobRow(job) {
+  const now = Date.now();
+  const seen = jobSeen.get(job.id);
+  let rate = "";
+  let eta = "";
+  if (seen && job.status === "running" && now > seen.at && job.done > seen.done) {
+    const perSecond = ((job.done - seen.done) * 1000) / (now - seen.at);
+    rate = `${Math.round(perSecond)} targets/s`;
+    eta = `${Math.ceil((job.total - job.done) / perSecond)} s`;
+  }
+  jobSeen.set(job.id, { at: now, done: job.done });
+  const progress = el("progress", { max: String(Math.max(job.total, 1)), value: String(job.done),
+                                    "aria-label": `job ${job.id} progress` });
+  return el("tr", { "data-job": job.id },
+    el("td", { "data-label": "#" }, String(job.id)),
+    el("td", { "data-label": "Process" }, processes[job.process] ? processes[job.process].title : job.process),
+    el("td", { "data-label": "Status" }, el("span", { class: "job-status" }, job.status)),
+    el("td", { "data-label": "Progress" }, progress, ` ${job.done} of ${job.total}`),
+    el("td", { "data-label": "Applied" }, String(job.applied)),
+    el("td", { "data-label": "Failed" }, String(job.failed)),
+    el("td", { "data-label": "Rate" }, rate || "—"),
+    el("td", { "data-label": "Time left" }, eta || "—"),
+    el("td", { "data-label": "Operator" }, job.operator),
+    el("td", { "data-label": "Job stopped by" }, job.failure || ""));
+}
+
+async function jobsPage() {
+  const answer = await api("GET", "/api/v1/jobs");
+  if (!answer.ok) {
+    show(el("h1", {}, "Batch jobs"), problem(problemText(answer)));
+    return;
+  }
+  const jobs = answer.body.slice().reverse();  // newest first
+  const table = jobs.length === 0 ? el("p", {}, "No batch job yet.") :
+    el("div", { class: "table-wrap" }, el("table", { id: "jobs" },
+      el("thead", {}, el("tr", {}, ["#", "Process", "Status", "Progress", "Applied", "Failed", "Rate", "Time left", "Operator", "Job stopped by"].map((h) => el("th", { scope: "col" }, h)))),
+      el("tbody", {}, jobs.map(jobRow))));
+  show(el("h1", {}, "Batch jobs"), table);
+  if (jobs.some((job) => job.status === "running" || job.status === "pending")) {
+    pollTimer = setTimeout(() => { if (location.hash.startsWith("#/jobs")) { route(); } }, 1000);
+  }
+}
+
+async function statusPage() {
+  const answer = await api("GET", "/api/v1/status");
+  if (!answer.ok) {
+    show(el("h1", {}, "Status"), problem(problemText(answer)));
+    return;
+  }
+  const status = answer.body;
+  const issuers = status.issuers.map((issuer) => {
+    if (!issuer.crls) {
+      return el("div", { class: "panel", "data-issuer": issuer.name }, el("h2", {}, issuer.name),
+                el("p", {}, issuer.registered ? "No CRL is made for this issuer here." : "Not registered yet."));
+    }
+    const rows = issuer.crls.map((crl) => el("tr", {},
+      el("td", { "data-label": "Shard" }, String(crl.shard)),
+      el("td", { "data-label": "CRL number" }, crl.number ? String(crl.number) : "none yet"),
+      el("td", { "data-label": "thisUpdate" }, crl.this_update || "—"),
+      el("td", { "data-label": "nextUpdate" }, crl.next_update || "—"),
+      el("td", { "data-label": "Delta" }, crl.delta_number ? `#${crl.delta_number} until ${crl.delta_next_update}` : "—"),
+      el("td", { "data-label": "URL" }, crl.url || "—")));
+    return el("div", { class: "panel", "data-issuer": issuer.name },
+      el("h2", {}, `${issuer.name}: ${issuer.crl_shards} CRL shard${issuer.crl_shards === 1 ? "" : "s"}`),
+      el("div", { class: "table-wrap" }, el("table", {},
+        el("thead", {}, el("tr", {}, ["Shard", "CRL number", "thisUpdate", "nextUpdate", "Delta", "URL"].map((h) => el("th", { scope: "col" }, h)))),
+        el("tbody", {}, rows))));
+  });
+  const ocsp = status.ocsp
+    ? el("dl", { class: "facts", id: "ocsp-counters" },
+         Object.entries(status.ocsp.responses).flatMap(([outcome, count]) => [el("dt", {}, outcome.replace(/_/g, " ")), el("dd", { "data-outcome": outcome }, String(count))]),
+         el("dt", {}, "pre-signed"), el("dd", {}, String(status.ocsp.presigned)))
+    : el("p", {}, "No OCSP responder runs in this process.");
+  show(el("h1", {}, "Status"),
+       el("div", { class: "panel" }, el("dl", { class: "facts" },
+         el("dt", {}, "Certificates"), el("dd", { id: "certificate-count" }, String(status.certificates)),
+         el("dt", {}, "Journal"), el("dd", {}, `${status.journal} status changes`))),
+       el("h2", {}, "OCSP responses since start"), el("div", { class: "panel" }, ocsp),
+       el("h2", {}, "CRLs"), ...issuers);
+}
+
 // ---- routing ----
 
 async function route() {
@@ -468,6 +563,7 @@ async function route() {
   const [path, query] = hash.slice(1).split("?");
   const params = new URLSearchParams(query || "");
   const parts = path.split("/").filter((p) => p !== "").map(decodeURIComponent);
+  stopPolling();
   try {
     if (parts[0] === "user" && parts.length === 2) {
       await userPage(parts[1]);
@@ -477,6 +573,10 @@ async function route() {
       await approvalsPage();
     } else if (parts[0] === "audit") {
       await auditPage(params);
+    } else if (parts[0] === "jobs") {
+      await jobsPage();
+    } else if (parts[0] === "status") {
+      await statusPage();
     } else {
       await searchPage(params);
     }
