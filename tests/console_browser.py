@@ -13,7 +13,7 @@ dialog: no policy file under /etc, no root, no Xvfb (docs/CONSOLE.md).
 Chromium and chromedriver are started by this script on ports of 127.0.0.1 and attached by
 address, so nothing depends on the name "localhost" resolving.
 
-Usage: console_browser.py DATA_DIR ADMIN_PORT OCSP_PORT SCREENSHOT_DIR
+Usage: console_browser.py DATA_DIR ADMIN_PORT OCSP_PORT SCREENSHOT_DIR REVOCORE_BINARY
 Exits 0 when every check passed; prints what failed otherwise.
 """
 import atexit
@@ -41,6 +41,7 @@ DATA = pathlib.Path(sys.argv[1])
 PORT = int(sys.argv[2])
 OCSP_PORT = int(sys.argv[3])
 SHOTS = pathlib.Path(sys.argv[4])
+REVOCORE = sys.argv[5]
 BASE = f"https://127.0.0.1:{PORT}"
 SIZES = {"wide": (1280, 800), "narrow": (390, 844)}
 WORK = pathlib.Path(tempfile.mkdtemp(prefix="revocore-console-"))
@@ -312,6 +313,28 @@ def jobs_and_status(driver):
     screenshots(driver, "status")
 
 
+def help_desk(driver):
+    """An operator whose user holds only the help desk's role is offered only its processes."""
+    run(REVOCORE, "--data-dir", str(DATA), "--operator", "admin", "user", "roles", "operator-2",
+        "--set", "help-desk")
+    driver.get(f"{BASE}/console/#/user/1005")
+    wait(driver, ec.presence_of_element_located((By.ID, "user-state")))
+    offered = sorted({e.get_attribute("data-process")
+                      for e in driver.find_elements(By.CSS_SELECTOR, "[data-process]")})
+    # User 1005 is active with an inactive card-1005 (deactivated above) and an active
+    # mobile ID: of the help desk's processes only Reactivate card applies.
+    check(offered == ["CardsProcReactivate"],
+          f"a help desk is offered only the card processes its role grants ({offered})")
+    check(not driver.find_elements(By.CSS_SELECTOR, "[data-process=UsersProcLock]"),
+          "a help desk is not offered Lock user")
+    driver.get(f"{BASE}/console/#/process/UsersProcLock/1005?user=1005")
+    Select(wait(driver, ec.element_to_be_clickable((By.ID, "reason")))).select_by_value(
+        "Key compromise")
+    refused = wait(driver, ec.visibility_of_element_located((By.CSS_SELECTOR, "#reason-problem .problem")))
+    check("permission 'process:UsersProcLock'" in refused.text,
+          f"a process page opened by hand shows the API's refusal ({refused.text[:120]})")
+
+
 def hostile_name(driver):
     driver.get(f"{BASE}/console/#/search?q=onerror")
     hit = wait(driver, ec.element_to_be_clickable((By.PARTIAL_LINK_TEXT, "<img")))
@@ -402,7 +425,7 @@ def main():
     try:
         for step in (lambda: lock_user_flow(first), lambda: approval_flow(first, second),
                      lambda: other_processes(first), lambda: jobs_and_status(first),
-                     lambda: hostile_name(first),
+                     lambda: help_desk(second), lambda: hostile_name(first),
                      lambda: cross_site(first)):
             try:
                 step()

@@ -97,6 +97,10 @@ TEST(ConsoleInABrowser, OperatorsRunTheProcesses) {
   const auto lock_card = config.find("title = \"Lock card\"");
   ASSERT_NE(lock_card, std::string::npos);
   config.replace(config.find("approval = false", lock_card), 16, "approval = true");
+  // A help desk's role, for the console offering only what the operator may do.
+  config +=
+      "\n[[role]]\nname = \"help-desk\"\npermissions = [\"process:CardsProcDeactivate\", "
+      "\"process:CardsProcReactivate\", \"read:users\"]\n";
   std::ofstream(data / "revocore.toml") << config;
   {
     Store store = Store::open(data / "store");
@@ -110,8 +114,8 @@ TEST(ConsoleInABrowser, OperatorsRunTheProcesses) {
   ASSERT_NE(server.admin_port, 0) << read_text(dir.path() / "serve.err");
   std::string out;
   const int rc = testing::run_command(
-      fmt::format("/usr/bin/python3 {} {} {} {} {}", CONSOLE_BROWSER_SCRIPT, data.string(),
-                  server.admin_port, server.port, CONSOLE_SCREENSHOTS),
+      fmt::format("/usr/bin/python3 {} {} {} {} {} {}", CONSOLE_BROWSER_SCRIPT, data.string(),
+                  server.admin_port, server.port, CONSOLE_SCREENSHOTS, REVOCORE_BINARY),
       &out);
   testing::stop_responder(server);
   EXPECT_EQ(rc, 0) << out;

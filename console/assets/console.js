@@ -565,6 +565,10 @@ async function route() {
   const parts = path.split("/").filter((p) => p !== "").map(decodeURIComponent);
   stopPolling();
   try {
+    // Permissions are read again on every page: roles withdrawn a minute ago are not offered.
+    if (!(await loadWhoami())) {
+      return;
+    }
     if (parts[0] === "user" && parts.length === 2) {
       await userPage(parts[1]);
     } else if (parts[0] === "process" && parts.length >= 3) {
@@ -585,14 +589,21 @@ async function route() {
   }
 }
 
-async function start() {
+async function loadWhoami() {
   const me = await api("GET", "/api/v1/whoami");
   if (!me.ok) {
     show(el("h1", {}, "Not signed in"), problem(problemText(me)));
-    return;
+    return false;
   }
   whoami = me.body;
   document.getElementById("operator").textContent = `${whoami.subject} (${whoami.roles.join(", ") || "no roles"})`;
+  return true;
+}
+
+async function start() {
+  if (!(await loadWhoami())) {
+    return;
+  }
   const listed = await api("GET", "/api/v1/processes");
   processes = listed.ok ? listed.body : {};
   window.addEventListener("hashchange", route);
