@@ -31,11 +31,7 @@ struct Answer {
   std::string text;
 };
 
-std::string read_text(const fs::path& file) {
-  std::stringstream buffer;
-  buffer << std::ifstream(file).rdbuf();
-  return buffer.str();
-}
+using testing::read_text;
 
 // A demo data directory with CardsProcLock configured to need approval, and `revocore serve`
 // with both listeners on free loopback ports; fresh for every test, since tests change it.
@@ -44,15 +40,9 @@ class ApiTest : public ::testing::Test {
   static void prepare() {
     responder_ = {};
     dir_ = new testing::TempDir();
-    ASSERT_EQ(testing::run_command(fmt::format("{} --data-dir {} --operator demo demo",
-                                               REVOCORE_BINARY, data().string())),
-              0);
+    ASSERT_EQ(testing::run_demo(REVOCORE_BINARY, data()), 0);
+    ASSERT_TRUE(testing::give_approval_step(data() / "revocore.toml", "Lock card"));
     std::string config = read_text(data() / "revocore.toml");
-    const std::string lock_card = "title = \"Lock card\"\ntarget = \"credential\"\n";
-    const auto at = config.find(lock_card);
-    ASSERT_NE(at, std::string::npos);
-    const auto approval = config.find("approval = false", at);
-    config.replace(approval, 16, "approval = true");
     // Roles of the authorization tests (docs/AUTHORIZATION.md); the demo's operators hold
     // `operator` until a test gives them one of these.
     config +=
@@ -1226,9 +1216,7 @@ print(first, second, third, "same-connection" if connection.sock is sock else "r
 TEST(ApiRoutes, ACallerOfOneKindIsRefusedThePathsOfTheOther) {
   testing::TempDir dir;
   const fs::path data = dir.path() / "data";
-  ASSERT_EQ(testing::run_command(fmt::format("{} --data-dir {} --operator demo demo",
-                                             REVOCORE_BINARY, data.string())),
-            0);
+  ASSERT_EQ(testing::run_demo(REVOCORE_BINARY, data), 0);
   const auto config = config::Configuration::load_file(data / "revocore.toml");
   Store store = Store::open(data / "store");
   const api::AdminRoutes routes(store, config, testing::fixed_clock(), [](std::uint64_t) {});
@@ -1272,9 +1260,7 @@ TEST(ApiRoutes, ACallerOfOneKindIsRefusedThePathsOfTheOther) {
 TEST(ApiJobs, UnfinishedJobsResumeWhenTheServerStarts) {
   testing::TempDir dir;
   const fs::path data = dir.path() / "data";
-  ASSERT_EQ(testing::run_command(fmt::format("{} --data-dir {} --operator demo demo",
-                                             REVOCORE_BINARY, data.string())),
-            0);
+  ASSERT_EQ(testing::run_demo(REVOCORE_BINARY, data), 0);
   {
     const auto config = config::Configuration::load_file(data / "revocore.toml");
     Store store = Store::open(data / "store");
@@ -1305,9 +1291,7 @@ TEST(ApiJobs, UnfinishedJobsResumeWhenTheServerStarts) {
 TEST(ApiFaults, StoreFullIs507AndTheServiceStaysUp) {
   testing::TempDir dir;
   const fs::path data = dir.path() / "data";
-  ASSERT_EQ(testing::run_command(fmt::format("{} --data-dir {} --operator demo demo",
-                                             REVOCORE_BINARY, data.string())),
-            0);
+  ASSERT_EQ(testing::run_demo(REVOCORE_BINARY, data), 0);
   std::string config = read_text(data / "revocore.toml");
   config.replace(config.find("map_size_mib = 4096"), 19, "map_size_mib = 1");
   std::ofstream(data / "revocore.toml") << config;
@@ -1350,9 +1334,7 @@ TEST(ApiFaults, StoreFullIs507AndTheServiceStaysUp) {
 TEST(ApiWithOperatorCrl, RevokedOperatorsAreRefusedByTheCrl) {
   testing::TempDir dir;
   const fs::path data = dir.path() / "data";
-  ASSERT_EQ(testing::run_command(fmt::format("{} --data-dir {} --operator demo demo",
-                                             REVOCORE_BINARY, data.string())),
-            0);
+  ASSERT_EQ(testing::run_demo(REVOCORE_BINARY, data), 0);
   ASSERT_EQ(testing::run_command(fmt::format(
                 "cd {} && mkdir ca && touch ca/index.txt && echo 1000 > ca/crlnumber && printf "
                 "'[ca]\\ndefault_ca = d\\n[d]\\ndatabase = ca/index.txt\\ncrlnumber = "

@@ -78,11 +78,7 @@ TEST(ConsolePages, TheRefusalPageSaysWhatIsMissingEscaped) {
   EXPECT_NE(refused.body().find("CN=&lt;script&gt;x&lt;/script&gt;"), std::string::npos);
 }
 
-std::string read_text(const fs::path& file) {
-  std::stringstream buffer;
-  buffer << std::ifstream(file).rdbuf();
-  return buffer.str();
-}
+using testing::read_text;
 
 // Search, profile, Lock user with Cancel and Next (then `openssl ocsp`), an approval between two
 // operators' browsers, Reactivate user and Deactivate card, a hostile name, a post from another
@@ -90,13 +86,9 @@ std::string read_text(const fs::path& file) {
 TEST(ConsoleInABrowser, OperatorsRunTheProcesses) {
   testing::TempDir dir;
   const fs::path data = dir.path() / "data";
-  ASSERT_EQ(testing::run_command(fmt::format("{} --data-dir {} --operator demo demo",
-                                             REVOCORE_BINARY, data.string())),
-            0);
+  ASSERT_EQ(testing::run_demo(REVOCORE_BINARY, data), 0);
+  ASSERT_TRUE(testing::give_approval_step(data / "revocore.toml", "Lock card"));
   std::string config = read_text(data / "revocore.toml");
-  const auto lock_card = config.find("title = \"Lock card\"");
-  ASSERT_NE(lock_card, std::string::npos);
-  config.replace(config.find("approval = false", lock_card), 16, "approval = true");
   // A help desk's role, for the console offering only what the operator may do.
   config +=
       "\n[[role]]\nname = \"help-desk\"\npermissions = [\"process:CardsProcDeactivate\", "

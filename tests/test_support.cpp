@@ -13,6 +13,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 
 #include <stdexcept>
 
@@ -80,6 +81,30 @@ long peak_rss_kb(pid_t pid) {
     }
   }
   return -1;
+}
+
+int run_demo(const std::string& binary, const std::filesystem::path& data_dir) {
+  return run_command(
+      fmt::format("{} --data-dir {} --operator demo demo", binary, data_dir.string()));
+}
+
+std::string read_text(const std::filesystem::path& file) {
+  std::stringstream buffer;
+  buffer << std::ifstream(file).rdbuf();
+  return buffer.str();
+}
+
+bool give_approval_step(const std::filesystem::path& config_file, std::string_view title) {
+  std::string config = read_text(config_file);
+  const auto process = config.find(fmt::format("title = \"{}\"", title));
+  const auto approval =
+      process == std::string::npos ? process : config.find("approval = false", process);
+  if (approval == std::string::npos) {
+    return false;
+  }
+  config.replace(approval, 16, "approval = true");
+  std::ofstream(config_file) << config;
+  return true;
 }
 
 int run_command(const std::string& command, std::string* output) {

@@ -75,4 +75,12 @@ long peak_rss_kb(pid_t pid);
 // `output` is given.
 int run_command(const std::string& command, std::string* output = nullptr);
 
+// `binary --data-dir DATA --operator demo demo`: a demo data directory (README); its exit code.
+int run_demo(const std::string& binary, const std::filesystem::path& data_dir);
+// Gives the process titled `title` (e.g. "Lock card") an approval step in the configuration
+// file; false when the file has no such process.
+bool give_approval_step(const std::filesystem::path& config_file, std::string_view title);
+// The whole file, or empty when it cannot be read.
+std::string read_text(const std::filesystem::path& file);
+
 }  // namespace revocore::testing
